@@ -1,0 +1,130 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, lowest first. Each target depends only on the ones above it in this
+// file: syscalls and libblkid → confined target access and discovery → pure
+// parsers → the system model → rules and the plan → renderers → the CLI.
+let package = Package(
+    name: "rescue-audit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rescue-audit", targets: ["rescue-audit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // MARK: - The C and syscall layer
+
+        /** libblkid, the prober that blkid, mount and udev use. */
+        .systemLibrary(
+            name: "CBlkid",
+            path: "CBlkid",
+            pkgConfig: "blkid",
+            providers: [.apt(["libblkid-dev"])]
+        ),
+
+        /** C shims for the calls Swift cannot make itself: variadic ones
+         (syscall, ioctl) and kernel structs (open_how, loop_config). */
+        .target(
+            name: "CSyscalls",
+            path: "Sources/CSyscalls"
+        ),
+
+        /** The only code that calls openat2, mount, unshare, ioctl or libblkid.
+         Thin wrappers, each named after the C call it wraps. */
+        .target(
+            name: "RescueSys",
+            dependencies: ["CBlkid", "CSyscalls"]
+        ),
+
+        // MARK: - Target access
+
+        /** Reads files of the audited system confined to its root: paths are
+         resolved inside the target, only regular files are read, with a cap. */
+        .target(
+            name: "TargetAccess",
+            dependencies: [
+                "RescueSys",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        /** Finds block devices and disk images, probes them with libblkid,
+         scores root candidates and mounts them read-only in a private namespace. */
+        .target(
+            name: "Discovery",
+            dependencies: ["RescueSys", "TargetAccess"]
+        ),
+
+        // MARK: - Parsers and the model
+
+        /** Pure parsers: bytes and a target path in, a model plus diagnostics out. */
+        .target(
+            name: "Parsers",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        /** The SystemSnapshot: everything the rules need, read through
+         TargetAccess and parsed by Parsers, each fact with its provenance. */
+        .target(
+            name: "SystemModel",
+            dependencies: ["Parsers", "TargetAccess"]
+        ),
+
+        // MARK: - Rules and the plan
+
+        /** Typed repair actions and the plan that orders and checks them. */
+        .target(
+            name: "Plan",
+            dependencies: ["SystemModel"]
+        ),
+
+        /** One type per rule, registered by id; the catalogue built into the binary. */
+        .target(
+            name: "Rules",
+            dependencies: [
+                "SystemModel", "Plan",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        // MARK: - Renderers
+
+        /** Text, JSON, Markdown and the repair script. Renderers never decide. */
+        .target(
+            name: "Report",
+            dependencies: ["Rules", "Plan"]
+        ),
+
+        // MARK: - The command line
+
+        /** The command tree; the executable only calls into it. */
+        .target(
+            name: "RescueAuditCLI",
+            dependencies: [
+                "Discovery", "Report", "Rules",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "rescue-audit",
+            dependencies: ["RescueAuditCLI"]
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(
+            name: "RescueAuditTests",
+            dependencies: [
+                "RescueSys", "TargetAccess", "Discovery", "Parsers", "SystemModel",
+                "Plan", "Rules", "Report", "RescueAuditCLI",
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

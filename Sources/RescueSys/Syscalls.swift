@@ -1,0 +1,227 @@
+import CSyscalls
+import Glibc
+
+/// An errno value with the call that produced it.
+public struct SysError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let call: String
+    public let errno: Int32
+
+    public init(_ call: String, errno: Int32 = Glibc.errno) {
+        self.call = call
+        self.errno = errno
+    }
+
+    public var description: String { "\(call): \(String(cString: strerror(errno)))" }
+}
+
+/// Retries a libc call while it fails with EINTR; every wrapper here goes through it.
+@inline(__always)
+func retryingEINTR<T: FixedWidthInteger>(_ body: () -> T) -> T {
+    while true {
+        let result = body()
+        if result == -1 && errno == EINTR { continue }
+        return result
+    }
+}
+
+/// Open flags, named as in open(2).
+public struct OpenFlags: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let readOnly = OpenFlags(rawValue: O_RDONLY)
+    public static let path = OpenFlags(rawValue: RA_O_PATH)
+    public static let noFollow = OpenFlags(rawValue: RA_O_NOFOLLOW)
+    public static let directory = OpenFlags(rawValue: RA_O_DIRECTORY)
+    public static let closeOnExec = OpenFlags(rawValue: RA_O_CLOEXEC)
+    public static let nonBlocking = OpenFlags(rawValue: RA_O_NONBLOCK)
+    public static let noControllingTTY = OpenFlags(rawValue: RA_O_NOCTTY)
+}
+
+/// The kind of a filesystem object, from `st_mode`.
+public enum FileKind: String, Sendable, Codable {
+    case regular, directory, symlink, fifo, socket, characterDevice, blockDevice, unknown
+
+    public init(mode: mode_t) {
+        switch mode & S_IFMT {
+        case S_IFREG: self = .regular
+        case S_IFDIR: self = .directory
+        case S_IFLNK: self = .symlink
+        case S_IFIFO: self = .fifo
+        case S_IFSOCK: self = .socket
+        case S_IFCHR: self = .characterDevice
+        case S_IFBLK: self = .blockDevice
+        default: self = .unknown
+        }
+    }
+
+    /// How an administrator would name it in a sentence.
+    public var words: String {
+        switch self {
+        case .regular: "a regular file"
+        case .directory: "a directory"
+        case .symlink: "a symbolic link"
+        case .fifo: "a FIFO"
+        case .socket: "a socket"
+        case .characterDevice: "a character device"
+        case .blockDevice: "a block device"
+        case .unknown: "an object of unknown type"
+        }
+    }
+}
+
+/// What fstat(2) says about an object.
+public struct FileStatus: Sendable {
+    public let kind: FileKind
+    public let size: Int64
+    public let mode: UInt32
+    public let device: UInt64
+    public let inode: UInt64
+    public let userID: UInt32
+    public let groupID: UInt32
+    public let modificationTime: Int64
+
+    init(_ st: stat) {
+        kind = FileKind(mode: st.st_mode)
+        size = Int64(st.st_size)
+        mode = UInt32(st.st_mode)
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        userID = st.st_uid
+        groupID = st.st_gid
+        modificationTime = Int64(st.st_mtim.tv_sec)
+    }
+
+    /// Permission bits only (no file type).
+    public var permissions: UInt32 { mode & 0o7777 }
+    public var isExecutable: Bool { permissions & 0o111 != 0 }
+}
+
+/// A file descriptor that closes itself. Not copyable, so it is closed exactly once.
+public struct Descriptor: ~Copyable, @unchecked Sendable {
+    public let raw: Int32
+
+    public init(adopting raw: Int32) { self.raw = raw }
+
+    deinit { _ = Glibc.close(raw) }
+
+    /// fstat(2).
+    public func status() throws(SysError) -> FileStatus {
+        var st = stat()
+        guard fstat(raw, &st) == 0 else { throw SysError("fstat") }
+        return FileStatus(st)
+    }
+
+    /// read(2) until end of file or `limit` bytes. Retries EINTR; EAGAIN ends the read.
+    public func readAll(limit: Int) throws(SysError) -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while out.count < limit {
+            let want = min(chunk.count, limit - out.count)
+            let n = chunk.withUnsafeMutableBytes { buf in
+                retryingEINTR { Glibc.read(raw, buf.baseAddress, want) }
+            }
+            if n < 0 {
+                if errno == EAGAIN { break }
+                throw SysError("read")
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    /// pread(2) of `count` bytes at `offset`; shorter at end of file.
+    public func read(count: Int, at offset: Int64) throws(SysError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = out.withUnsafeMutableBytes { buf in
+                retryingEINTR { pread(raw, buf.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            }
+            if n < 0 { throw SysError("pread") }
+            if n == 0 { break }
+            done += n
+        }
+        out.removeLast(count - done)
+        return out
+    }
+}
+
+/// open(2).
+public func sysOpen(_ path: String, _ flags: OpenFlags) throws(SysError) -> Descriptor {
+    let fd = retryingEINTR { Glibc.open(path, flags.rawValue) }
+    guard fd >= 0 else { throw SysError("open \(path)") }
+    return Descriptor(adopting: fd)
+}
+
+/// openat(2) relative to `dir`.
+public func sysOpenAt(_ dir: borrowing Descriptor, _ path: String, _ flags: OpenFlags) throws(SysError) -> Descriptor {
+    let fd = retryingEINTR { openat(dir.raw, path, flags.rawValue) }
+    guard fd >= 0 else { throw SysError("openat") }
+    return Descriptor(adopting: fd)
+}
+
+/// openat2(2) with RESOLVE_IN_ROOT: `path` is resolved as if `root` were `/`.
+/// Throws ENOSYS where the kernel lacks openat2, so callers can fall back.
+public func sysOpenInRoot(_ root: borrowing Descriptor, _ path: String, _ flags: OpenFlags,
+                          noSymlinks: Bool = false) throws(SysError) -> Descriptor {
+    let fd = retryingEINTR {
+        ra_openat2_in_root(root.raw, path, UInt64(UInt32(bitPattern: flags.rawValue)), noSymlinks ? 1 : 0)
+    }
+    guard fd >= 0 else { throw SysError("openat2") }
+    return Descriptor(adopting: fd)
+}
+
+/// fstatat(2) with AT_SYMLINK_NOFOLLOW: the entry `name` in `dir`, not what it points to.
+public func sysLstatAt(_ dir: borrowing Descriptor, _ name: String) throws(SysError) -> FileStatus {
+    var st = stat()
+    guard fstatat(dir.raw, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw SysError("fstatat") }
+    return FileStatus(st)
+}
+
+/// readlinkat(2): the text of the symlink `name` in `dir`, byte for byte.
+public func sysReadlinkAt(_ dir: borrowing Descriptor, _ name: String) throws(SysError) -> [UInt8] {
+    var buf = [UInt8](repeating: 0, count: 4096)
+    let n = buf.withUnsafeMutableBufferPointer { p in
+        p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { readlinkat(dir.raw, name, $0, p.count) }
+    }
+    guard n >= 0 else { throw SysError("readlinkat") }
+    return Array(buf[0..<n])
+}
+
+/// One directory entry as getdents reports it (the kind is lstat's, never followed).
+public struct DirectoryEntry: Sendable, Hashable {
+    public let name: String
+    public let kind: FileKind
+}
+
+/// The entries of an open directory, without "." and "..", sorted by name bytes
+/// (the C locale order that run-parts, glob and systemd use).
+public func sysListDirectory(_ dir: borrowing Descriptor) throws(SysError) -> [DirectoryEntry] {
+    // fdopendir takes ownership of its descriptor, so give it a duplicate.
+    let dupFD = fcntl(dir.raw, F_DUPFD_CLOEXEC, 0)
+    guard dupFD >= 0 else { throw SysError("fcntl") }
+    guard let stream = fdopendir(dupFD) else {
+        let e = errno
+        _ = Glibc.close(dupFD)
+        throw SysError("fdopendir", errno: e)
+    }
+    defer { closedir(stream) }
+    var names: [String] = []
+    while let ent = readdir(stream) {
+        let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if name == "." || name == ".." { continue }
+        names.append(name)
+    }
+    names.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    var out: [DirectoryEntry] = []
+    out.reserveCapacity(names.count)
+    for name in names {
+        let kind = (try? sysLstatAt(dir, name).kind) ?? .unknown
+        out.append(DirectoryEntry(name: name, kind: kind))
+    }
+    return out
+}

@@ -1,0 +1,47 @@
+import Parsers
+
+/// /etc/network/interfaces with everything it sources, flattened in the
+/// order ifupdown reads it.
+public struct IfupdownConfig: Sendable {
+    /// The file ifupdown starts from (normally /etc/network/interfaces).
+    public var mainPath: String
+    /// Every file that was read, main file first, in include order.
+    public var files: [String]
+    /// Every statement of every file, `source` lines replaced by what they include.
+    public var items: [IfupdownItem]
+    /// Syntax problems and include problems, with file and line.
+    public var diagnostics: [Diagnostic]
+
+    public init(mainPath: String, files: [String] = [], items: [IfupdownItem] = [], diagnostics: [Diagnostic] = []) {
+        self.mainPath = mainPath
+        self.files = files
+        self.items = items
+        self.diagnostics = diagnostics
+    }
+
+    /// Every `iface` stanza, in order.
+    public var stanzas: [IfaceStanza] {
+        items.compactMap { if case .iface(let s) = $0 { s } else { nil } }
+    }
+
+    /// Names marked `auto` or `allow-auto`, each with the line that marks it.
+    public var autoInterfaces: [Located<String>] {
+        items.flatMap { item -> [Located<String>] in
+            if case .auto(let names, let line) = item { return names.map { Located($0, line) } }
+            return []
+        }
+    }
+
+    /// Names marked `allow-hotplug`: brought up when the device appears, which at boot means now.
+    public var hotplugInterfaces: [Located<String>] {
+        items.flatMap { item -> [Located<String>] in
+            if case .allow(let cls, let names, let line) = item, cls == "hotplug" { return names.map { Located($0, line) } }
+            return []
+        }
+    }
+
+    /// Whether `ifup -a` or udev brings this interface up at boot.
+    public func startsAtBoot(_ name: String) -> Bool {
+        autoInterfaces.contains { $0.value == name } || hotplugInterfaces.contains { $0.value == name }
+    }
+}

@@ -1,0 +1,369 @@
+import Crypto
+import Glibc
+import RescueSys
+import Synchronization
+
+/// Why a file of the target was not read. Every skip is reported, never silent.
+public enum SkipReason: Sendable, Equatable, CustomStringConvertible {
+    /// The path names a FIFO, device, socket or directory: only regular files are read.
+    case notRegular(FileKind)
+    /// Larger than the cap; the file was not read at all.
+    case tooLarge(size: Int64, cap: Int64)
+    /// Symlinks nest too deeply or form a loop.
+    case symlinkLoop
+    /// Any other error, with its errno text.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .notRegular(let kind): "it is \(kind.words), and only regular files are read"
+        case .tooLarge(let size, let cap): "it is \(size) bytes, over the \(cap)-byte cap"
+        case .symlinkLoop: "its symbolic links loop or nest too deeply"
+        case .failed(let why): why
+        }
+    }
+}
+
+/// A regular file read from the target, with its target path.
+public struct TargetFile: Sendable {
+    public let path: String
+    public let bytes: [UInt8]
+    public let status: FileStatus
+
+    /// SHA-256 of the bytes as audited, lowercase hex.
+    public var sha256: String {
+        SHA256.hash(data: bytes).map { byte in
+            let s = String(byte, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+    }
+}
+
+/// What reading one target path gave.
+public enum ReadOutcome: Sendable {
+    case file(TargetFile)
+    case missing
+    case skipped(SkipReason)
+
+    public var file: TargetFile? {
+        if case .file(let f) = self { return f }
+        return nil
+    }
+}
+
+/// A path that was looked at and not read, for the report.
+public struct SkippedRead: Sendable, Hashable {
+    public let path: String
+    public let reason: String
+}
+
+/// What lstat says about a target path, and the link text when it is a symlink.
+public struct PathInfo: Sendable {
+    public let kind: FileKind
+    public let status: FileStatus
+    /// The symlink's text as stored, when `kind == .symlink`.
+    public let linkTarget: String?
+}
+
+public enum TargetAccessError: Error, Sendable, CustomStringConvertible {
+    case cannotOpenRoot(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpenRoot(let path, let reason):
+            "Cannot open \(path) as a root directory (\(reason)); give the directory where the target's root is mounted."
+        }
+    }
+}
+
+/// The audited system's root, opened once. Every read of a target file goes
+/// through here: paths are target paths (`/etc/network/interfaces`) resolved
+/// inside the root with openat2(RESOLVE_IN_ROOT), or, where the kernel lacks
+/// it, one component at a time with O_NOFOLLOW. Absolute symlinks point into
+/// the target and `..` stops at its root. Reads are cached, so every layer
+/// sees the same bytes and the same SHA-256.
+public final class TargetRoot: Sendable {
+    /// The default cap on a file read: 16 MiB.
+    public static let defaultCap: Int64 = 16 << 20
+    /// How many symlinks one resolution may pass through, as in the kernel.
+    static let maxSymlinks = 40
+
+    /// The host path of the root, for messages only; never put in evidence.
+    public let hostPath: String
+    public let cap: Int64
+    private let rootFD: Int32
+    private let useOpenat2: Bool
+    private let state = Mutex(State())
+
+    private struct State {
+        var cache: [String: ReadOutcome] = [:]
+        var skipped: [String: SkippedRead] = [:]
+    }
+
+    /// Opens `directory` as the target root. `forceWalk` disables openat2 so
+    /// tests can prove the fallback resolver confines paths too.
+    public init(directory: String, cap: Int64 = TargetRoot.defaultCap, forceWalk: Bool = false) throws(TargetAccessError) {
+        let fd: Descriptor
+        do {
+            fd = try sysOpen(directory, [.path, .directory, .closeOnExec])
+        } catch {
+            throw .cannotOpenRoot(path: directory, reason: error.description)
+        }
+        hostPath = directory
+        self.cap = cap
+        // Keep the raw fd for the object's lifetime; `Descriptor` would close it at scope end.
+        rootFD = fcntl(fd.raw, F_DUPFD_CLOEXEC, 0)
+        if forceWalk {
+            useOpenat2 = false
+        } else {
+            let probe = ra_probe(rootFD)
+            useOpenat2 = probe
+        }
+    }
+
+    deinit { _ = Glibc.close(rootFD) }
+
+    /// Whether paths are resolved by openat2 (true) or by the component walk.
+    public var resolvesWithOpenat2: Bool { useOpenat2 }
+
+    // MARK: - Reading files
+
+    /// Reads a regular file, following symlinks inside the target. Cached.
+    public func read(_ path: String) -> ReadOutcome {
+        let key = Self.normalize(path)
+        if let hit = state.withLock({ $0.cache[key] }) { return hit }
+        let outcome = readUncached(key)
+        state.withLock { s in
+            s.cache[key] = outcome
+            if case .skipped(let reason) = outcome {
+                s.skipped[key] = SkippedRead(path: key, reason: reason.description)
+            }
+        }
+        return outcome
+    }
+
+    /// The bytes of a regular file, or nil when it is missing or was skipped.
+    public func bytes(_ path: String) -> [UInt8]? { read(path).file?.bytes }
+
+    /// Reads at most the last `maxBytes` of a regular file (logs). Not cached, no cap.
+    public func readTail(_ path: String, maxBytes: Int64) -> ReadOutcome {
+        let key = Self.normalize(path)
+        do {
+            let fd = try openFinal(key, follow: true)
+            let st = try fd.status()
+            guard st.kind == .regular else { return .skipped(.notRegular(st.kind)) }
+            let start = max(0, st.size - maxBytes)
+            let bytes = try fd.read(count: Int(st.size - start), at: start)
+            return .file(TargetFile(path: key, bytes: bytes, status: st))
+        } catch let e as SysError {
+            return outcome(for: e)
+        } catch {
+            return .skipped(.failed("\(error)"))
+        }
+    }
+
+    /// Everything that was looked at and not read, sorted by path.
+    public var skippedReads: [SkippedRead] {
+        state.withLock { Array($0.skipped.values) }.sorted { $0.path < $1.path }
+    }
+
+    private func readUncached(_ path: String) -> ReadOutcome {
+        do {
+            // First an O_PATH open, which has no side effects on FIFOs or devices;
+            // only a regular file is opened for reading, then checked to be the same inode.
+            let probe = try openFinal(path, follow: true)
+            let st = try probe.status()
+            guard st.kind == .regular else { return .skipped(.notRegular(st.kind)) }
+            guard st.size <= cap else { return .skipped(.tooLarge(size: st.size, cap: cap)) }
+            let fd = try openFinal(path, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
+            let st2 = try fd.status()
+            guard st2.kind == .regular, st2.inode == st.inode, st2.device == st.device else {
+                return .skipped(.failed("it changed while being read"))
+            }
+            let bytes = try fd.readAll(limit: Int(cap) + 1)
+            guard bytes.count <= Int(cap) else { return .skipped(.tooLarge(size: Int64(bytes.count), cap: cap)) }
+            return .file(TargetFile(path: path, bytes: bytes, status: st2))
+        } catch let e as SysError {
+            return outcome(for: e)
+        } catch {
+            return .skipped(.failed("\(error)"))
+        }
+    }
+
+    private func outcome(for e: SysError) -> ReadOutcome {
+        switch e.errno {
+        case ENOENT, ENOTDIR: .missing
+        case ELOOP: .skipped(.symlinkLoop)
+        default: .skipped(.failed(e.description))
+        }
+    }
+
+    // MARK: - Metadata
+
+    /// lstat of a target path: the last component is not followed.
+    public func lstat(_ path: String) -> PathInfo? {
+        let key = Self.normalize(path)
+        guard key != "/" else {
+            let status = statusOf(rootFD)
+            return status.map { PathInfo(kind: $0.kind, status: $0, linkTarget: nil) }
+        }
+        do {
+            let (parent, name) = split(key)
+            let dir = try openFinal(parent, follow: true, flags: [.path, .directory, .closeOnExec])
+            let st = try sysLstatAt(dir, name)
+            var link: String? = nil
+            if st.kind == .symlink {
+                link = String(decoding: try sysReadlinkAt(dir, name), as: UTF8.self)
+            }
+            return PathInfo(kind: st.kind, status: st, linkTarget: link)
+        } catch {
+            return nil
+        }
+    }
+
+    /// stat of a target path, following symlinks inside the target.
+    public func stat(_ path: String) -> FileStatus? {
+        let key = Self.normalize(path)
+        guard let fd = try? openFinal(key, follow: true) else { return nil }
+        return try? fd.status()
+    }
+
+    /// readlink of a target path (the last component is not followed).
+    public func readlink(_ path: String) -> String? { lstat(path)?.linkTarget }
+
+    /// Whether anything exists at the path (a dangling symlink counts).
+    public func exists(_ path: String) -> Bool { lstat(path) != nil }
+
+    /// Whether the path resolves (following symlinks inside the target) to a regular file.
+    public func isRegularFile(_ path: String) -> Bool { stat(path)?.kind == .regular }
+
+    /// The entries of a target directory, sorted by name bytes. Intermediate
+    /// symlinks are followed inside the target; the last component is not, so
+    /// a symlink named like a directory lists nothing. Nil when not a directory.
+    public func list(_ path: String) -> [DirectoryEntry]? {
+        let key = Self.normalize(path)
+        do {
+            let dir = try openFinal(key, follow: false, flags: [.readOnly, .directory, .closeOnExec])
+            return try sysListDirectory(dir)
+        } catch {
+            return nil
+        }
+    }
+
+    /// Like `list`, but follows a final symlink inside the target (for
+    /// directories that are symlinks on merged-/usr systems, such as /lib).
+    public func listFollowing(_ path: String) -> [DirectoryEntry]? {
+        let key = Self.normalize(path)
+        do {
+            let dir = try openFinal(key, follow: true, flags: [.readOnly, .directory, .closeOnExec])
+            return try sysListDirectory(dir)
+        } catch {
+            return nil
+        }
+    }
+
+    // MARK: - Resolution
+
+    private func statusOf(_ fd: Int32) -> FileStatus? {
+        let dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard dup >= 0 else { return nil }
+        let d = Descriptor(adopting: dup)
+        return try? d.status()
+    }
+
+    /// Opens a target path. With `follow` false the last component is not
+    /// followed (O_NOFOLLOW): a final symlink opens as the link with O_PATH, or
+    /// fails with ELOOP for any other open.
+    func openFinal(_ path: String, follow: Bool, flags: OpenFlags = [.path, .closeOnExec]) throws(SysError) -> Descriptor {
+        let root = Descriptor(adopting: fcntl(rootFD, F_DUPFD_CLOEXEC, 0))
+        let flags = follow ? flags : flags.union(.noFollow)
+        if useOpenat2 {
+            let relative = String(path.drop(while: { $0 == "/" }))
+            return try sysOpenInRoot(root, relative.isEmpty ? "." : relative, flags)
+        }
+        return try walk(root, path, follow: follow, flags: flags)
+    }
+
+    /// The fallback resolver: one component at a time with O_NOFOLLOW, symlinks
+    /// read and re-resolved against the target root, `..` never above it.
+    private func walk(_ root: borrowing Descriptor, _ path: String, follow: Bool, flags: OpenFlags) throws(SysError) -> Descriptor {
+        var pending = Self.components(path)
+        // `stack` holds raw fds of the directories from the root down; index 0 is the root.
+        var stack: [Int32] = [fcntl(root.raw, F_DUPFD_CLOEXEC, 0)]
+        defer { for fd in stack { _ = Glibc.close(fd) } }
+        var symlinks = 0
+        while !pending.isEmpty {
+            let name = pending.removeFirst()
+            if name == "." { continue }
+            if name == ".." {
+                if stack.count > 1 { _ = Glibc.close(stack.removeLast()) }
+                continue
+            }
+            let current = stack[stack.count - 1]
+            var st = Glibc.stat()
+            guard fstatat(current, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw SysError("fstatat") }
+            let kind = FileKind(mode: st.st_mode)
+            let isLast = pending.isEmpty
+            if kind == .symlink && (!isLast || follow) {
+                symlinks += 1
+                guard symlinks <= Self.maxSymlinks else { throw SysError("resolve", errno: ELOOP) }
+                let currentDesc = Descriptor(adopting: fcntl(current, F_DUPFD_CLOEXEC, 0))
+                let text = String(decoding: try sysReadlinkAt(currentDesc, name), as: UTF8.self)
+                if text.hasPrefix("/") {
+                    while stack.count > 1 { _ = Glibc.close(stack.removeLast()) }
+                }
+                pending = Self.components(text) + pending
+                continue
+            }
+            if isLast {
+                let fd = retryingOpenat(current, name, flags.union(.noFollow))
+                guard fd >= 0 else { throw SysError("openat") }
+                return Descriptor(adopting: fd)
+            }
+            guard kind == .directory else { throw SysError("resolve", errno: ENOTDIR) }
+            let fd = retryingOpenat(current, name, [.path, .directory, .noFollow, .closeOnExec])
+            guard fd >= 0 else { throw SysError("openat") }
+            stack.append(fd)
+        }
+        // The path resolved to a directory already on the stack (for example "/" or "a/..").
+        let top = stack[stack.count - 1]
+        let fd = retryingOpenat(top, ".", flags.subtracting(.noFollow))
+        guard fd >= 0 else { throw SysError("openat") }
+        return Descriptor(adopting: fd)
+    }
+
+    private func retryingOpenat(_ dir: Int32, _ name: String, _ flags: OpenFlags) -> Int32 {
+        while true {
+            let fd = openat(dir, name, flags.rawValue)
+            if fd == -1 && errno == EINTR { continue }
+            return fd
+        }
+    }
+
+    private func split(_ path: String) -> (String, String) {
+        var parts = Self.components(path)
+        let name = parts.popLast() ?? "."
+        return ("/" + parts.joined(separator: "/"), name)
+    }
+
+    static func components(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// A target path in canonical form: absolute, no empty or "." components.
+    /// ".." is kept; the resolver handles it inside the root.
+    public static func normalize(_ path: String) -> String {
+        "/" + components(path).filter { $0 != "." }.joined(separator: "/")
+    }
+}
+
+/// Whether openat2 works here (kernel ≥ 5.6 and not filtered by seccomp).
+private func ra_probe(_ rootFD: Int32) -> Bool {
+    let root = Descriptor(adopting: fcntl(rootFD, F_DUPFD_CLOEXEC, 0))
+    do {
+        _ = try sysOpenInRoot(root, ".", [.path, .closeOnExec])
+        return true
+    } catch {
+        return false
+    }
+}

@@ -1,0 +1,2 @@
+import RescueAuditCLI
+RescueAudit.main()
