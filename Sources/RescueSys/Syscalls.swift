@@ -225,3 +225,23 @@ public func sysListDirectory(_ dir: borrowing Descriptor) throws(SysError) -> [D
     }
     return out
 }
+
+/// stat(2) of a host path (following symlinks); nil when it does not exist.
+public func sysStat(_ path: String) -> FileStatus? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    return FileStatus(st)
+}
+
+/// write(2) of all of `text` to a descriptor (stdout, stderr), retrying short writes and EINTR.
+public func sysWriteAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { buf in
+            retryingEINTR { Glibc.write(fd, buf.baseAddress! + done, buf.count - done) }
+        }
+        if n <= 0 { return }
+        done += n
+    }
+}

@@ -1,0 +1,82 @@
+/// A change to one line range of a text file, as audited.
+public struct LineEdit: Hashable, Sendable, Codable {
+    /// First line replaced (1-based). For a pure insertion, the line the new
+    /// lines go before; `count + 1` appends.
+    public var line: Int
+    /// How many lines are replaced (0 for a pure insertion).
+    public var removeCount: Int
+    /// The lines that take their place.
+    public var insert: [String]
+
+    public init(line: Int, removeCount: Int, insert: [String]) {
+        self.line = line
+        self.removeCount = removeCount
+        self.insert = insert
+    }
+
+    /// Deletes lines `line ..< line + count`.
+    public static func delete(line: Int, count: Int = 1) -> LineEdit { LineEdit(line: line, removeCount: count, insert: []) }
+    /// Inserts lines before `line`.
+    public static func insert(_ lines: [String], before line: Int) -> LineEdit { LineEdit(line: line, removeCount: 0, insert: lines) }
+    /// Replaces one line.
+    public static func replace(line: Int, with lines: [String]) -> LineEdit { LineEdit(line: line, removeCount: 1, insert: lines) }
+
+    var range: Range<Int> { line..<(line + removeCount) }
+}
+
+/// A symlink to create, as `systemctl enable` would.
+public struct SymlinkSpec: Hashable, Sendable, Codable {
+    public var path: String
+    public var target: String
+
+    public init(path: String, target: String) {
+        self.path = path
+        self.target = target
+    }
+}
+
+/// One typed repair step a rule proposes. Target paths only; the plan turns
+/// file edits into whole-file writes with a SHA-256 before and after.
+public enum RepairAction: Hashable, Sendable {
+    /// Edits lines of an existing text file.
+    case editLines(path: String, edits: [LineEdit])
+    /// Appends lines to a file, creating it when it does not exist.
+    case appendBlock(path: String, lines: [String])
+    /// Writes a new file that must not exist yet.
+    case createFile(path: String, lines: [String], mode: UInt32)
+    /// Moves a file into the backup directory so it no longer takes effect.
+    case moveAside(path: String)
+    /// Creates a symlink (for example a mask to /dev/null).
+    case createSymlink(SymlinkSpec)
+    /// Enables a unit by creating exactly the symlinks `systemctl enable` would.
+    case enableUnit(unit: String, links: [SymlinkSpec])
+    /// Runs a command inside the target with /proc, /sys, /dev and /run bound.
+    case chroot(command: [String], why: String, undoable: Bool)
+    /// A step a person must do, with the exact commands.
+    case manual(description: String, commands: [String])
+
+    /// The target file this action writes, if any.
+    public var path: String? {
+        switch self {
+        case .editLines(let p, _), .appendBlock(let p, _), .createFile(let p, _, _), .moveAside(let p): p
+        case .createSymlink(let s): s.path
+        case .enableUnit, .chroot, .manual: nil
+        }
+    }
+
+    /// The order class: file edits first, then enables, then chroot steps, then manual steps.
+    var phase: Int {
+        switch self {
+        case .editLines, .appendBlock, .createFile, .moveAside, .createSymlink: 0
+        case .enableUnit: 1
+        case .chroot: 2
+        case .manual: 3
+        }
+    }
+
+    /// Whether the repair script carries this out (everything but manual steps).
+    public var isAutomatic: Bool {
+        if case .manual = self { return false }
+        return true
+    }
+}

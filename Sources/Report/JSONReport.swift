@@ -1,0 +1,159 @@
+import FoundationEssentials
+import Plan
+import Rules
+import SystemModel
+
+/// The JSON report: a stable, versioned schema for pipelines.
+/// Bump `schemaVersion` on any incompatible change.
+public enum JSONReport {
+    public static let schemaVersion = 1
+
+    struct Document: Encodable {
+        var schemaVersion: Int
+        var tool: Tool
+        var target: Target
+        var summary: [String: Int]
+        var facts: Facts
+        var findings: [FindingJSON]
+        var plan: PlanJSON
+        var skipped: [Skipped]
+        var notes: [String]
+    }
+    struct Tool: Encodable { var name: String; var version: String; var libblkid: String }
+    struct Target: Encodable {
+        var path: String; var kind: String; var device: String?; var uuid: String?; var os: String?; var auditedAt: String
+    }
+    struct Facts: Encodable {
+        var os: [String: String]
+        var initSystem: InitJSON
+        var packageDatabase: String?
+        var ifupdown: IfupdownJSON?
+        var defaultRoutes: [RouteJSON]
+    }
+    struct InitJSON: Encodable { var kind: String; var reason: String }
+    struct IfupdownJSON: Encodable {
+        var files: [String]
+        var version: String?
+        var auto: [String]
+        var hotplug: [String]
+        var interfaces: [StanzaJSON]
+    }
+    struct StanzaJSON: Encodable {
+        var name: String; var family: String; var method: String; var path: String; var line: Int
+        var options: [OptionJSON]
+    }
+    struct OptionJSON: Encodable { var key: String; var value: String; var line: Int }
+    struct RouteJSON: Encodable {
+        var family: String; var gateway: String?; var metric: Int; var device: String; var source: String?
+        var stack: String; var path: String; var line: Int
+    }
+    struct EvidenceJSON: Encodable {
+        var path: String; var line: Int?; var text: String; var note: String?
+        // `line` is always present, null for a fact about a whole file, so pipelines see one shape.
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(line, forKey: .line)
+            try c.encode(text, forKey: .text)
+            try c.encodeIfPresent(note, forKey: .note)
+        }
+        enum CodingKeys: String, CodingKey { case path, line, text, note }
+    }
+    struct FindingJSON: Encodable {
+        var rule: String; var severity: String; var title: String; var message: String; var atBoot: String
+        var evidence: [EvidenceJSON]; var actions: [String]
+    }
+    struct EditJSON: Encodable { var line: Int; var remove: Int; var insert: [String] }
+    struct ActionJSON: Encodable {
+        var id: String; var kind: String; var summary: String; var rules: [String]
+        var path: String?; var sha256: String?; var sha256After: String?
+        var edits: [EditJSON]?; var unit: String?; var links: [LinkJSON]?
+        var command: [String]?; var undoable: Bool?; var description: String?; var commands: [String]?
+    }
+    struct LinkJSON: Encodable { var path: String; var target: String }
+    struct ConflictJSON: Encodable { var path: String; var rules: [String]; var message: String }
+    struct PlanJSON: Encodable { var actions: [ActionJSON]; var conflicts: [ConflictJSON] }
+    struct Skipped: Encodable { var path: String; var reason: String }
+
+    public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
+        var summary: [String: Int] = [:]
+        for s in Severity.allCases { summary[s.rawValue] = result.findings.filter { $0.severity == s }.count }
+        let findings = result.findings.enumerated().map { i, f in
+            FindingJSON(rule: f.rule, severity: f.severity.rawValue, title: f.title, message: f.message, atBoot: f.atBoot,
+                        evidence: f.evidence.map { EvidenceJSON(path: $0.path, line: $0.line, text: $0.text, note: $0.note) },
+                        actions: result.plan.actionsByFinding[i] ?? [])
+        }
+        let doc = Document(
+            schemaVersion: schemaVersion,
+            tool: Tool(name: "rescue-audit", version: context.toolVersion, libblkid: context.libblkidVersion),
+            target: Target(path: context.target, kind: context.kind.rawValue, device: context.device, uuid: context.uuid,
+                           os: system.osName, auditedAt: context.auditedAt),
+            summary: summary,
+            facts: facts(system),
+            findings: findings,
+            plan: PlanJSON(actions: result.plan.actions.map(action), conflicts: result.plan.conflicts.map {
+                ConflictJSON(path: $0.path, rules: $0.rules, message: $0.message)
+            }),
+            skipped: system.root.skippedReads.map { Skipped(path: $0.path, reason: $0.reason) },
+            notes: context.notes)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(doc) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func facts(_ s: SystemSnapshot) -> Facts {
+        var ifupdown: IfupdownJSON? = nil
+        if let c = s.ifupdown {
+            ifupdown = IfupdownJSON(
+                files: c.files, version: s.packages.package("ifupdown")?.version,
+                auto: c.autoInterfaces.map(\.value), hotplug: c.hotplugInterfaces.map(\.value),
+                interfaces: c.stanzas.map { st in
+                    StanzaJSON(name: st.name, family: st.family, method: st.method, path: st.source.location.path,
+                               line: st.source.location.line,
+                               options: st.options.map { OptionJSON(key: $0.key, value: $0.value, line: $0.source.location.line) })
+                })
+        }
+        return Facts(
+            os: s.osRelease.filter { ["ID", "NAME", "VERSION_ID", "PRETTY_NAME", "ID_LIKE"].contains($0.key) },
+            initSystem: InitJSON(kind: s.initSystem.kind.rawValue, reason: s.initSystem.reason),
+            packageDatabase: s.packages.source,
+            ifupdown: ifupdown,
+            defaultRoutes: s.defaultRoutes.map {
+                RouteJSON(family: $0.family.rawValue, gateway: $0.gateway, metric: $0.metric, device: $0.device,
+                          source: $0.sourceAddress, stack: $0.stack, path: $0.evidence.location.path, line: $0.evidence.location.line)
+            })
+    }
+
+    static func action(_ a: PlannedAction) -> ActionJSON {
+        var j = ActionJSON(id: a.id, kind: a.kind, summary: a.summary, rules: a.rules, path: a.path)
+        switch a.operation {
+        case .writeFile(_, let before, let after, _, _, let edits):
+            j.sha256 = before
+            j.sha256After = after
+            j.edits = edits.map { EditJSON(line: $0.line, remove: $0.removeCount, insert: $0.insert) }
+        case .moveAside(_, let before):
+            j.sha256 = before
+        case .createSymlink(let s):
+            j.links = [LinkJSON(path: s.path, target: s.target)]
+        case .enableUnit(let unit, let links):
+            j.unit = unit
+            j.links = links.map { LinkJSON(path: $0.path, target: $0.target) }
+        case .chroot(let command, let why, let undoable):
+            j.command = command
+            j.description = why
+            j.undoable = undoable
+        case .manual(let d, let c):
+            j.description = d
+            j.commands = c
+        }
+        return j
+    }
+}
+
+extension JSONReport.ActionJSON {
+    init(id: String, kind: String, summary: String, rules: [String], path: String?) {
+        self.init(id: id, kind: kind, summary: summary, rules: rules, path: path, sha256: nil, sha256After: nil,
+                  edits: nil, unit: nil, links: nil, command: nil, undoable: nil, description: nil, commands: nil)
+    }
+}

@@ -1,0 +1,117 @@
+import Plan
+import Rules
+import SystemModel
+
+/// The terminal report: most critical first, each finding in a few short
+/// lines a tired person reads correctly. Colour only when asked (a TTY
+/// without NO_COLOR); the words carry the meaning without it.
+public enum TextReport {
+    public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext, color: Bool) -> String {
+        let c = Palette(enabled: color)
+        var out: [String] = []
+        let os = system.osName.map { " (\(printable($0)))" } ?? ""
+        out.append(c.bold("rescue-audit \(context.toolVersion)") + " — \(printable(context.target))\(os)")
+        out.append("")
+        out.append(c.bold("What the disk says will happen at boot"))
+        for line in Summary.facts(system) { out.append("  " + printable(line)) }
+        for note in context.notes { out.append("  note: " + printable(note)) }
+        out.append("")
+
+        if result.findings.isEmpty {
+            out.append(c.green("No problems found.") + " Nothing on this disk is known to keep the machine off the network at the next boot.")
+            return out.joined(separator: "\n") + "\n"
+        }
+        out.append(c.bold(Summary.countLine(result.findings)))
+        out.append("")
+        for (i, f) in result.findings.enumerated() {
+            out.append(c.severity(f.severity, label(f.severity)) + "  " + c.bold(printable(f.title)) + "  [\(f.rule)]")
+            out.append("  " + printable(f.message))
+            out.append("  At boot: " + printable(f.atBoot))
+            for e in f.evidence {
+                var line = "    " + c.dim(printable(e.locationText))
+                if !e.text.isEmpty { line += e.line != nil ? "  " + printable(e.text) : "  " + printable(e.text) }
+                out.append(line)
+                if let note = e.note { out.append("        ↳ " + printable(note)) }
+            }
+            for id in result.plan.actionsByFinding[i] ?? [] {
+                if let a = result.plan.actions.first(where: { $0.id == id }) {
+                    out.append("  Fix \(id)\(a.kind == "manual" ? " (manual)" : ""): " + printable(a.summary))
+                }
+            }
+            out.append("")
+        }
+        out += Summary.planLines(result.plan, target: context.target).map(printable)
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func label(_ s: Severity) -> String {
+        let word = s.rawValue.uppercased()
+        return word + String(repeating: " ", count: max(0, 8 - word.count))
+    }
+}
+
+/// Lines shared by the text and Markdown reports.
+enum Summary {
+    static func countLine(_ findings: [Finding]) -> String {
+        let counts = Severity.allCases.compactMap { s -> String? in
+            let n = findings.filter { $0.severity == s }.count
+            return n > 0 ? "\(n) \(s.rawValue)" : nil
+        }
+        return "\(findings.count) problem\(findings.count == 1 ? "" : "s") found: \(counts.joined(separator: ", ")), most critical first."
+    }
+
+    static func facts(_ s: SystemSnapshot) -> [String] {
+        var lines: [String] = []
+        lines.append("init: \(s.initSystem.kind.rawValue) (\(s.initSystem.reason))")
+        if let c = s.ifupdown {
+            let version = s.packages.package("ifupdown")?.version.map { " \($0)" } ?? (s.packages.isKnown ? " (not installed)" : "")
+            let autos = c.autoInterfaces.map(\.value)
+            lines.append("ifupdown\(version): \(c.files.count) file(s), \(c.stanzas.count) stanza(s); ifup -a brings up: \(autos.isEmpty ? "nothing" : autos.joined(separator: " "))")
+        } else {
+            lines.append("ifupdown: no /etc/network/interfaces")
+        }
+        for family in [AddressFamily.ipv4, .ipv6] {
+            let routes = s.defaultRoutes.filter { $0.family == family }
+            guard !routes.isEmpty else { continue }
+            let list = routes.map { "via \($0.gateway ?? "?") dev \($0.device) metric \($0.metric)" }.joined(separator: "; ")
+            lines.append("\(family.displayName) default routes: \(list)")
+        }
+        if !s.packages.isKnown { lines.append("packages: no dpkg database found") }
+        return lines
+    }
+
+    static func planLines(_ plan: RepairPlan, target: String) -> [String] {
+        var out: [String] = []
+        let auto = plan.automaticActions.count, manual = plan.manualActions.count
+        out.append("Repair plan: \(auto) automatic step\(auto == 1 ? "" : "s"), \(manual) manual step\(manual == 1 ? "" : "s").")
+        for c in plan.conflicts { out.append("  refused: \(c.message)") }
+        if auto > 0 {
+            out.append("Write the repair script with: rescue-audit plan \(shellWord(target)) -o repair.sh")
+        }
+        return out
+    }
+
+    /// A word the user can paste into a shell.
+    static func shellWord(_ s: String) -> String {
+        if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+:@".contains($0) }) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// ANSI colours, or nothing.
+struct Palette {
+    var enabled: Bool
+    func wrap(_ code: String, _ s: String) -> String { enabled ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    func bold(_ s: String) -> String { wrap("1", s) }
+    func dim(_ s: String) -> String { wrap("2", s) }
+    func green(_ s: String) -> String { wrap("32", s) }
+    func severity(_ sev: Severity, _ s: String) -> String {
+        switch sev {
+        case .critical: wrap("1;97;41", s)
+        case .high: wrap("1;31", s)
+        case .medium: wrap("33", s)
+        case .low: wrap("36", s)
+        case .info: wrap("2", s)
+        }
+    }
+}

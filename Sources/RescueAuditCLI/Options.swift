@@ -1,0 +1,43 @@
+import ArgumentParser
+import Glibc
+import RescueSys
+import Rules
+
+/// Output formats of the report.
+public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text, json, markdown
+}
+
+extension Severity: ExpressibleByArgument {}
+
+/// Options every reporting command shares.
+struct ReportOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: text, json or markdown.")
+    var format: OutputFormat = .text
+
+    @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding is at or above this severity (critical, high, medium, low, info).")
+    var failOn: Severity = .low
+
+    /// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
+    var useColor: Bool {
+        guard format == .text, isatty(STDOUT_FILENO) == 1 else { return false }
+        if let v = getenv("NO_COLOR"), v.pointee != 0 { return false }
+        return true
+    }
+}
+
+/// A failure to audit: one sentence saying what to do next, exit status 2.
+struct AuditFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
+
+/// Prints an error the way every command does: one line on stderr.
+func printError(_ message: String) {
+    sysWriteAll(STDERR_FILENO, "rescue-audit: " + message + "\n")
+}
+
+/// Writes to stdout without buffering surprises.
+func printOut(_ text: String) {
+    sysWriteAll(STDOUT_FILENO, text)
+}

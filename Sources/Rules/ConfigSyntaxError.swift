@@ -1,0 +1,40 @@
+import Parsers
+import Plan
+import SystemModel
+
+/// `config-syntax-error`: every parser's diagnostics, one finding per file.
+public struct ConfigSyntaxError: Rule {
+    public static let id = "config-syntax-error"
+    public init() {}
+
+    public func check(_ system: SystemSnapshot) -> [Finding] {
+        let byFile = Dictionary(grouping: system.diagnostics) { $0.diagnostic.location.path }
+        return byFile.keys.sorted().compactMap { path in
+            guard let diags = byFile[path], let first = diags.first else { return nil }
+            let boot = diags.contains { $0.controlsBootNetwork }
+            let lines = diags.map(\.diagnostic.location.line).filter { $0 > 0 }
+            let evidence = diags.map { d in
+                Evidence(path: path, line: d.diagnostic.location.line > 0 ? d.diagnostic.location.line : nil,
+                         text: d.diagnostic.text, note: d.diagnostic.message)
+            }
+            let atBoot = boot
+                ? consequence(first.format)
+                : "The tool that reads \(path) reports an error and may ignore or refuse the file."
+            let where_ = lines.isEmpty ? path : "\(path) line\(lines.count > 1 ? "s" : "") \(lines.map(String.init).joined(separator: ", "))"
+            return finding(boot ? .critical : .medium,
+                           message: "\(where_): \(first.diagnostic.message)\(diags.count > 1 ? " (and \(diags.count - 1) more)" : "")",
+                           atBoot: atBoot, evidence: evidence,
+                           actions: [ProposedAction(.manual(description: "Correct the \(first.format) syntax in \(path)",
+                                                            commands: ["${EDITOR:-vi} \"$ROOT\(path)\""]),
+                                                    "Correct the syntax of \(path) by hand")])
+        }
+    }
+
+    private func consequence(_ format: String) -> String {
+        switch format {
+        case "ifupdown": "ifup -a refuses the whole interfaces file and brings up no interface, so the machine is unreachable."
+        case "netplan": "netplan generates nothing when one file is invalid, so no interface is configured at boot."
+        default: "The \(format) configuration is rejected at boot, so the interfaces it configures stay down."
+        }
+    }
+}

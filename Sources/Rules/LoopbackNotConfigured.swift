@@ -1,0 +1,97 @@
+import Parsers
+import Plan
+import SystemModel
+
+/// `loopback-not-configured`: ifupdown runs the network and its files never bring lo up.
+public struct LoopbackNotConfigured: Rule {
+    public static let id = "loopback-not-configured"
+    public init() {}
+
+    /// The stanza Debian's installer writes, inserted at the top of the file.
+    static let standardStanza = ["# The loopback network interface", "auto lo", "iface lo inet loopback", ""]
+
+    public func check(_ system: SystemSnapshot) -> [Finding] {
+        guard system.ifupdownManagesNetwork, let config = system.ifupdown else { return [] }
+        let autoLo = config.autoInterfaces.first { $0.value == "lo" }
+        let ifaceLo = config.stanzas.first { $0.name == "lo" && $0.family == "inet" && $0.method == "loopback" }
+        let version = system.packages.package("ifupdown")?.version
+        let implicitLoopback = system.packages.hasFiles("ifupdown2") || version.map { DebianVersion.isAtLeast($0, "0.8") } ?? false
+
+        // `auto lo` alone is enough where ifupdown defines lo implicitly.
+        if autoLo != nil && (ifaceLo != nil || implicitLoopback) { return [] }
+
+        let grade = grade(system, version: version, implicit: implicitLoopback)
+        let main = config.mainPath
+        var evidence: [Evidence] = []
+        var actions: [ProposedAction] = []
+        let sourced = config.files.count > 1 ? " (with the \(config.files.count - 1) file(s) it sources)" : ""
+        let message: String
+        if let ifaceLo {
+            evidence.append(Evidence(ifaceLo.source, note: "lo is defined, but no `auto lo` line marks it for `ifup -a`"))
+            message = "\(main)\(sourced) defines lo but never marks it `auto`, so `ifup -a` does not bring it up."
+            actions.append(ProposedAction(.editLines(path: main, edits: [.insert(["auto lo"], before: 1)]),
+                                          "Insert `auto lo` at the top of \(main)"))
+        } else if let autoLo {
+            evidence.append(Evidence(autoLo.source, note: "`auto lo` without an `iface lo inet loopback` stanza"))
+            message = "\(main)\(sourced) marks lo `auto` but has no `iface lo inet loopback`, which ifupdown \(version ?? "before 0.8") needs."
+            actions.append(ProposedAction(.editLines(path: main, edits: [.insert(["iface lo inet loopback", ""], before: autoLo.location.line + 1)]),
+                                          "Add `iface lo inet loopback` after `auto lo` in \(main)"))
+        } else {
+            evidence.append(.fact(main, "no `auto lo` and no `iface lo inet loopback` in \(config.files.joined(separator: ", "))"))
+            message = "\(main)\(sourced) has no `auto lo` and no `iface lo inet loopback`."
+            actions.append(ProposedAction(.editLines(path: main, edits: [.insert(Self.standardStanza, before: 1)]),
+                                          "Insert the standard loopback stanza at the top of \(main)"))
+        }
+        evidence += grade.evidence
+        return [finding(grade.severity, message: message + " " + grade.explanation, atBoot: grade.atBoot,
+                        evidence: evidence, actions: actions)]
+    }
+
+    private struct Grade {
+        var severity: Severity
+        var explanation: String
+        var atBoot: String
+        var evidence: [Evidence]
+    }
+
+    /// Decides what really brings lo up at boot on this target.
+    private func grade(_ system: SystemSnapshot, version: String?, implicit: Bool) -> Grade {
+        var evidence: [Evidence] = [.fact("/sbin/init", "init: \(system.initSystem.kind.rawValue) (\(system.initSystem.reason))")]
+        if let version { evidence.append(.fact("/var/lib/dpkg/status", "ifupdown \(version)")) }
+        let excluded = loopbackExcluded(system)
+        if let excluded { evidence.append(Evidence(excluded.source, note: "lo is excluded from `ifup -a`")) }
+
+        if system.initSystem.kind == .systemd {
+            return Grade(severity: .low,
+                         explanation: "systemd as PID 1 sets lo up itself at boot, so this matters only after `ifdown -a` and a manual `ifup`.",
+                         atBoot: "lo comes up through systemd at boot, but `ifdown -a` followed by `ifup eth0` leaves it down and services bound to 127.0.0.1 fail.",
+                         evidence: evidence)
+        }
+        if implicit && excluded == nil {
+            return Grade(severity: .low,
+                         explanation: "ifupdown \(version ?? "") configures lo implicitly, so this matters only after `ifdown -a` and a manual `ifup`.",
+                         atBoot: "lo comes up implicitly at boot, but `ifdown -a` followed by `ifup eth0` leaves it down and services bound to 127.0.0.1 fail.",
+                         evidence: evidence)
+        }
+        let why = excluded != nil ? "lo is excluded from ifup -a" : "ifupdown \(version ?? "(version unknown)") has no implicit loopback"
+        return Grade(severity: .critical,
+                     explanation: "Nothing brings lo up at boot: init is \(system.initSystem.kind.rawValue), not systemd, and \(why).",
+                     atBoot: "lo stays down after boot, so every service that binds to 127.0.0.1 (amavisd, postfix, databases) fails to start.",
+                     evidence: evidence)
+    }
+
+    /// `EXCLUDE_INTERFACES=lo` in /etc/default/networking, or `--no-loopback` in the networking unit or init script.
+    private func loopbackExcluded(_ system: SystemSnapshot) -> Located<String>? {
+        if let a = system.defaultNetworking["EXCLUDE_INTERFACES"], Text.words(a.value).contains("lo") {
+            return Located(a.value, a.source)
+        }
+        for path in ["/etc/default/networking", "/etc/init.d/networking", "/etc/systemd/system/networking.service",
+                     "/lib/systemd/system/networking.service"] {
+            guard let bytes = system.bytes(path) else { continue }
+            for (i, line) in Text.lines(bytes).enumerated() where line.contains("--no-loopback") && !Text.trimmed(line).hasPrefix("#") {
+                return Located(line, SourceLine(path: path, line: i + 1, text: line))
+            }
+        }
+        return nil
+    }
+}

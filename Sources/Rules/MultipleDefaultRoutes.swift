@@ -1,0 +1,61 @@
+import Parsers
+import Plan
+import SystemModel
+
+/// `multiple-default-routes`: more than one default route per family with the same metric.
+public struct MultipleDefaultRoutes: Rule {
+    public static let id = "multiple-default-routes"
+    public init() {}
+
+    public func check(_ system: SystemSnapshot) -> [Finding] {
+        var findings: [Finding] = []
+        let groups = Dictionary(grouping: system.defaultRoutes) { GroupKey(family: $0.family, metric: $0.metric) }
+        for key in groups.keys.sorted(by: { ($0.family.rawValue, $0.metric) < ($1.family.rawValue, $1.metric) }) {
+            guard let routes = groups[key], routes.count > 1 else { continue }
+            let evidence = routes.map { r in
+                Evidence(r.evidence, note: "\(key.family.displayName) default route via \(r.gateway ?? "?") on \(r.device), metric \(r.metric) (\(r.stack))")
+            }
+            let devices = Array(Set(routes.map(\.device))).sorted()
+            let message = "\(routes.count) \(key.family.displayName) default routes with metric \(key.metric) are configured (on \(devices.joined(separator: ", ")))."
+            findings.append(finding(
+                message: message,
+                atBoot: "Only one default route can win: outbound traffic leaves from changing source addresses, or ifup fails on the later routes with \"File exists\".",
+                evidence: evidence, actions: fix(routes)))
+        }
+        return findings
+    }
+
+    private struct GroupKey: Hashable {
+        var family: AddressFamily
+        var metric: Int
+    }
+
+    /// Keeps the primary interface's gateway and deletes the alias stanzas'
+    /// `gateway` lines; anything else is for a person to decide.
+    private func fix(_ routes: [DefaultRoute]) -> [ProposedAction] {
+        let options = routes.filter { $0.origin == .gatewayOption && $0.stack == "ifupdown" }
+        let aliasRoutes = options.filter { $0.device.contains(":") }
+        let primaries = routes.filter { !$0.device.contains(":") }
+        // Keep one: the first primary route; with none, the first alias's.
+        var remove = aliasRoutes
+        if primaries.isEmpty, !remove.isEmpty { remove.removeFirst() }
+        var actions: [ProposedAction] = []
+        let byFile = Dictionary(grouping: remove) { $0.evidence.location.path }
+        for path in byFile.keys.sorted() {
+            let lines = (byFile[path] ?? []).map(\.evidence.location.line)
+            let edits = Array(Set(lines)).sorted().map { LineEdit.delete(line: $0) }
+            let names = (byFile[path] ?? []).map(\.device).joined(separator: ", ")
+            actions.append(ProposedAction(.editLines(path: path, edits: edits),
+                                          "Remove the gateway lines of the alias stanzas \(names) in \(path)"))
+        }
+        let leftover = routes.count - remove.count
+        if leftover > 1 {
+            let kept = routes.filter { r in !remove.contains(r) }
+            actions.append(ProposedAction(
+                .manual(description: "Default routes remain on \(Set(kept.map(\.device)).sorted().joined(separator: ", ")) with the same metric: keep one, or give the others a higher metric.",
+                        commands: kept.map { "${EDITOR:-vi} \"$ROOT\($0.evidence.location.path)\"   # line \($0.evidence.location.line): \($0.evidence.text)" }),
+                "Decide which default route stays"))
+        }
+        return actions
+    }
+}

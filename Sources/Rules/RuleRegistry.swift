@@ -1,0 +1,43 @@
+import Plan
+import SystemModel
+
+/// Every rule, registered by id. The catalogue test checks this list against
+/// `rules/` both ways.
+public enum RuleRegistry {
+    public static let all: [any Rule.Type] = [
+        ConfigFileUnreadable.self,
+        ConfigSyntaxError.self,
+        LoopbackNotConfigured.self,
+        MultipleDefaultRoutes.self,
+    ]
+
+    public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }
+}
+
+/// The result of running every rule on a snapshot: findings, most critical
+/// first, and the repair plan built from their actions.
+public struct AuditResult: Sendable {
+    public var findings: [Finding]
+    public var plan: RepairPlan
+
+    /// Runs `rules` (all by default) on the snapshot.
+    public static func run(_ system: SystemSnapshot, rules: [any Rule.Type] = RuleRegistry.all) -> AuditResult {
+        var findings: [Finding] = []
+        for rule in rules { findings += rule.init().check(system) }
+        // Most critical first; within a severity, by rule id then first evidence, for stable output.
+        findings = findings.enumerated().sorted { a, b in
+            if a.element.severity != b.element.severity { return a.element.severity > b.element.severity }
+            if a.element.rule != b.element.rule { return a.element.rule < b.element.rule }
+            return a.offset < b.offset
+        }.map(\.element)
+        var requests: [ActionRequest] = []
+        for (i, f) in findings.enumerated() {
+            for a in f.actions { requests.append(ActionRequest(rule: f.rule, findingIndex: i, action: a.action, summary: a.summary)) }
+        }
+        let plan = PlanBuilder.build(requests, fileBytes: { system.bytes($0) })
+        return AuditResult(findings: findings, plan: plan)
+    }
+
+    /// The highest severity found, nil when nothing was found.
+    public var worst: Severity? { findings.map(\.severity).max() }
+}

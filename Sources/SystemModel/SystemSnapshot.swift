@@ -1,0 +1,77 @@
+import Parsers
+import TargetAccess
+
+/// What kind of target was audited, which decides what can be checked.
+public enum TargetKind: String, Sendable, Codable {
+    /// A directory: a root that was already mounted (or copied).
+    case directory
+    /// A block device found or named on the rescue system.
+    case device
+    /// A disk image file.
+    case image
+}
+
+/// Everything about the audited system that the rules look at, read once.
+/// Each fact keeps the file and line it came from.
+public struct SystemSnapshot: Sendable {
+    public let root: TargetRoot
+    public var kind: TargetKind
+    public var osRelease: [String: String]
+    public var packages: PackageDatabase
+    public var initSystem: InitSystem
+    /// /etc/network/interfaces with everything it sources; nil when absent.
+    public var ifupdown: IfupdownConfig?
+    /// /etc/default/networking, as sh would assign it.
+    public var defaultNetworking: [String: ShellAssignments.Assignment]
+    /// Every default route the target installs at boot, across stacks.
+    public var defaultRoutes: [DefaultRoute]
+    /// Syntax and include problems of every parsed file.
+    public var diagnostics: [ConfigDiagnostic]
+
+    /// Reads the target through `root`.
+    public static func load(root: TargetRoot, kind: TargetKind = .directory) -> SystemSnapshot {
+        var diagnostics: [ConfigDiagnostic] = []
+        let packages = PackageDatabase.load(root, diagnostics: &diagnostics)
+        let initSystem = InitSystem.detect(root, packages: packages)
+
+        var osRelease: [String: String] = [:]
+        for path in ["/etc/os-release", "/usr/lib/os-release"] {
+            guard let bytes = root.bytes(path) else { continue }
+            for a in ShellAssignments.parse(bytes, path: path).assignments { osRelease[a.key] = a.value }
+            break
+        }
+
+        var defaultNetworking: [String: ShellAssignments.Assignment] = [:]
+        if let bytes = root.bytes("/etc/default/networking") {
+            defaultNetworking = ShellAssignments.dictionary(ShellAssignments.parse(bytes, path: "/etc/default/networking").assignments)
+        }
+
+        let ifupdown = IfupdownLoader.load(root)
+        var routes: [DefaultRoute] = []
+        if let ifupdown {
+            // ifup -a refuses to start at all when a file it reads has a syntax error.
+            let inCharge = packages.hasFiles("ifupdown") || packages.hasFiles("ifupdown2") || !packages.isKnown
+            diagnostics += ifupdown.diagnostics.map { ConfigDiagnostic($0, format: "ifupdown", controlsBootNetwork: inCharge) }
+            routes += IfupdownRoutes.defaultRoutes(ifupdown)
+        }
+
+        return SystemSnapshot(root: root, kind: kind, osRelease: osRelease, packages: packages, initSystem: initSystem,
+                              ifupdown: ifupdown, defaultNetworking: defaultNetworking, defaultRoutes: routes,
+                              diagnostics: diagnostics)
+    }
+
+    /// The audited bytes of a target file (cached by the reader).
+    public func bytes(_ path: String) -> [UInt8]? { root.bytes(path) }
+
+    /// PRETTY_NAME, or NAME and VERSION_ID, of the target's os-release.
+    public var osName: String? {
+        osRelease["PRETTY_NAME"] ?? osRelease["NAME"].map { n in osRelease["VERSION_ID"].map { "\(n) \($0)" } ?? n }
+    }
+
+    /// Whether ifupdown is what brings the network up: its package is on disk
+    /// (or no package database was found) and an interfaces file exists.
+    public var ifupdownManagesNetwork: Bool {
+        guard ifupdown != nil else { return false }
+        return packages.hasFiles("ifupdown") || packages.hasFiles("ifupdown2") || !packages.isKnown
+    }
+}

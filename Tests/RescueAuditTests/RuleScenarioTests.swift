@@ -1,0 +1,74 @@
+import Foundation
+import Rules
+import SystemModel
+import TargetAccess
+import Testing
+
+/// One example root under rules/<id>/tests/.
+struct Scenario: CustomTestStringConvertible, Sendable {
+    var rule: String
+    var name: String
+    var shouldFail: Bool
+    var url: URL
+    var testDescription: String { "\(rule)/\(name)" }
+
+    static let all: [Scenario] = {
+        let fm = FileManager.default
+        var out: [Scenario] = []
+        for rule in ((try? fm.contentsOfDirectory(atPath: Repo.rules.path)) ?? []).sorted() {
+            let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
+            for s in ((try? fm.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() {
+                guard s.hasSuffix(".fail") || s.hasSuffix(".pass") else { continue }
+                out.append(Scenario(rule: rule, name: s, shouldFail: s.hasSuffix(".fail"), url: tests.appendingPathComponent(s)))
+            }
+        }
+        return out
+    }()
+
+    func audit() throws -> AuditResult {
+        let root = try TargetRoot(directory: url.path)
+        return AuditResult.run(SystemSnapshot.load(root: root))
+    }
+}
+
+@Suite struct RuleScenarioTests {
+    @Test(arguments: Scenario.all)
+    func scenario(_ s: Scenario) throws {
+        let result = try s.audit()
+        let hits = result.findings.filter { $0.rule == s.rule }
+        if s.shouldFail {
+            #expect(!hits.isEmpty, "\(s.testDescription) should trigger \(s.rule); got \(result.findings.map(\.rule))")
+            for f in hits {
+                #expect(!f.evidence.isEmpty, "every finding carries evidence")
+                #expect(!f.atBoot.isEmpty && !f.message.isEmpty)
+                for e in f.evidence { #expect(e.path.hasPrefix("/"), "evidence paths are target paths: \(e.path)") }
+            }
+        } else {
+            #expect(hits.isEmpty, "\(s.testDescription) should not trigger \(s.rule): \(hits.map(\.message))")
+            let severe = result.findings.filter { $0.severity >= .high }
+            #expect(severe.isEmpty, "a passing scenario has no critical or high finding: \(severe.map(\.rule))")
+        }
+    }
+
+    @Test func everyRuleFolderHasAnImplementationAndTheReverse() {
+        let folders = Set(((try? FileManager.default.contentsOfDirectory(atPath: Repo.rules.path)) ?? []))
+        let registered = Set(RuleRegistry.all.map { $0.id })
+        #expect(folders == registered, "rules/ folders \(folders.sorted()) vs registered \(registered.sorted())")
+        for id in registered {
+            #expect(RuleCatalogue.metadata(id) != nil, "\(id) has metadata in the built-in catalogue")
+            #expect(Scenario.all.contains { $0.rule == id && $0.shouldFail }, "\(id) has a failing scenario")
+            #expect(Scenario.all.contains { $0.rule == id && !$0.shouldFail }, "\(id) has a passing scenario")
+        }
+    }
+
+    @Test func builtInCatalogueMatchesRuleFiles() throws {
+        for id in RuleRegistry.all.map({ $0.id }) {
+            let yaml = try String(contentsOf: Repo.rules.appendingPathComponent(id).appendingPathComponent("rule.yml"), encoding: .utf8)
+            let fromDisk = try #require(RuleCatalogue.parse(yaml), "rules/\(id)/rule.yml parses")
+            #expect(fromDisk.id == id)
+            #expect(RuleCatalogue.metadata(id) == fromDisk,
+                    "Sources/Rules/RuleCatalogue+Sources.swift is stale: run scripts/generate-catalogue.sh")
+        }
+        #expect(RuleCatalogue.all.count == RuleRegistry.all.count)
+    }
+}
