@@ -220,6 +220,7 @@ public enum IfupdownParser {
             start = i + 1
         }
         if start < bytes.count { physical.append(bytes[start...]) }
+        let raws = physical
         physical = physical.map { line in line.firstIndex(of: 0).map { line[line.startIndex..<$0] } ?? line }
 
         var out: [LogicalLine] = []
@@ -227,6 +228,7 @@ public enum IfupdownParser {
         while i < physical.count {
             let firstLine = i + 1
             let raw = physical[i]
+            var shown = raws[i]
             i += 1
             let lead = raw.drop(while: isBlank)
             if lead.first == UInt8(ascii: "#") { continue }
@@ -238,7 +240,6 @@ public enum IfupdownParser {
                 i += 1
             }
             while let l = joined.last, isBlank(l) { joined.removeLast() }
-            var shown = raw
             if shown.last == 0x0D { shown = shown.dropLast() }
             out.append(LogicalLine(firstLine: firstLine, evidence: Text.decode(shown), content: joined[...]))
         }

@@ -15,9 +15,10 @@ import TargetAccess
 ///   matched explicitly, matches sorted in byte order. A word that matches
 ///   nothing is skipped without a word.
 /// - `source-directory` reads the names matching `^[a-zA-Z0-9_-]+$`, sorted.
-/// - A file is read once per configuration (ifupdown remembers file names);
-///   we remember normalised target paths, so `./a` and `a` count as one, and
-///   nesting stops at `maxDepth`, so no include cycle can loop.
+/// - A file is read once per configuration. ifupdown remembers file names
+///   (so `./a` after `a` is read again); we remember the file (device and
+///   inode), so no spelling or symlink can make an include cycle, and nesting
+///   stops at `maxDepth` besides.
 /// - After a fatal error in a sourced file ifupdown drops the rest of that
 ///   file; we keep it and mark the file in `IfupdownConfig.haltedFiles`.
 public enum IfupdownLoader {
@@ -41,15 +42,17 @@ public enum IfupdownLoader {
 
         mutating func include(_ path: String, depth: Int, from line: SourceLine?) {
             let key = TargetRoot.normalize(path)
-            guard !seen.contains(key) else { return }
             guard depth <= IfupdownLoader.maxDepth else {
                 note(line, "Sources nest deeper than \(IfupdownLoader.maxDepth) files; \(key) was not read.")
                 return
             }
-            seen.insert(key)
             let bytes: [UInt8]
             switch root.read(key) {
-            case .file(let f): bytes = f.bytes
+            case .file(let f):
+                // Remember the file itself, not its name: `a`, `./a` and a
+                // symlink to it are one file, so no spelling can make a loop.
+                guard seen.insert("\(f.status.device):\(f.status.inode)").inserted else { return }
+                bytes = f.bytes
             case .missing: return  // as ifupdown: a missing match is skipped silently
             case .skipped(let why):
                 note(line, "\(key) was not read: \(why).")
