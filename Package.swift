@@ -123,7 +123,9 @@ let package = Package(
             dependencies: [
                 "RescueSys", "TargetAccess", "Discovery", "Parsers", "SystemModel",
                 "Plan", "Rules", "Report", "RescueAuditCLI",
-            ]
+            ],
+            // Fixture roots are read from the source tree via #filePath, not bundled.
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

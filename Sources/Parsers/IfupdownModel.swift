@@ -1,6 +1,7 @@
 /// One option line inside an `iface` or `mapping` stanza (`address 192.0.2.1/24`).
 public struct IfupdownOption: Hashable, Sendable {
-    /// The option name; ifupdown folds `_` to `-` and keeps the case.
+    /// The option name as ifupdown 0.8 stores it: as written (case and `_`
+    /// kept; checked with ifquery), except `post-up` → `up` and `pre-down` → `down`.
     public var key: String
     /// The rest of the line after the key, with continuation lines joined.
     public var value: String
@@ -22,13 +23,38 @@ public struct IfaceStanza: Hashable, Sendable {
     public var method: String
     public var options: [IfupdownOption]
     public var source: SourceLine
+    /// `inherits TEMPLATE` on the iface line. The loader copies the template's
+    /// options (and family and method, when the line names none) in front of
+    /// this stanza's own; the parser leaves `family`/`method` empty then.
+    public var inherits: String?
 
-    public init(name: String, family: String, method: String, options: [IfupdownOption] = [], source: SourceLine) {
+    public init(name: String, family: String, method: String, options: [IfupdownOption] = [], source: SourceLine, inherits: String? = nil) {
         self.name = name
         self.family = family
         self.method = method
         self.options = options
         self.source = source
+        self.inherits = inherits
+    }
+
+    /// The options as ifupdown 0.8 holds them, which is what `ifquery NAME`
+    /// prints: `up`/`down`/`pre-up`/`post-down` hooks each kept; any other
+    /// repeated key joined to its first value with a newline; a key written
+    /// `key?` only sets the value when the key is not set yet.
+    public var ifupdownOptions: [(key: String, value: String)] {
+        let hooks: Set<String> = ["pre-up", "up", "down", "post-down"]
+        var out: [(key: String, value: String)] = []
+        for option in options {
+            var key = option.key
+            let onlyIfUnset = key.hasSuffix("?") && key.count > 1
+            if onlyIfUnset { key.removeLast() }
+            if !hooks.contains(key), let i = out.firstIndex(where: { $0.key == key }) {
+                if !onlyIfUnset { out[i].value += "\n" + option.value }
+                continue
+            }
+            out.append((key, option.value))
+        }
+        return out
     }
 
     /// All values of an option, in file order.
@@ -64,7 +90,7 @@ public enum IfupdownItem: Hashable, Sendable {
     case auto([String], SourceLine)
     /// `allow-CLASS` (allow-hotplug and the rest), with the class name without `allow-`.
     case allow(className: String, [String], SourceLine)
-    /// `no-auto-down` and `no-scripts`, with the keyword.
+    /// `no-auto-down`, `no-scripts` and `rename` (arguments `CUR=NEW`), with the keyword.
     case flag(keyword: String, [String], SourceLine)
     case iface(IfaceStanza)
     case mapping(MappingStanza)
@@ -79,10 +105,15 @@ public struct IfupdownFile: Sendable {
     public var path: String
     public var items: [IfupdownItem]
     public var diagnostics: [Diagnostic]
+    /// The first line at which ifupdown 0.8 gives up on this file (misplaced
+    /// option, empty value, bad iface line). Nothing after it counts for
+    /// ifupdown; in the main file, ifupdown rejects the whole configuration.
+    public var haltLine: Int?
 
-    public init(path: String, items: [IfupdownItem] = [], diagnostics: [Diagnostic] = []) {
+    public init(path: String, items: [IfupdownItem] = [], diagnostics: [Diagnostic] = [], haltLine: Int? = nil) {
         self.path = path
         self.items = items
         self.diagnostics = diagnostics
+        self.haltLine = haltLine
     }
 }

@@ -11,12 +11,27 @@ public struct IfupdownConfig: Sendable {
     public var items: [IfupdownItem]
     /// Syntax problems and include problems, with file and line.
     public var diagnostics: [Diagnostic]
+    /// Where ifupdown 0.8 stops reading a file because of a fatal error, one
+    /// per file. Items after such a line are still in `items` for the audit,
+    /// but ifupdown ignores them.
+    public var haltedFiles: [SourceLocation]
 
-    public init(mainPath: String, files: [String] = [], items: [IfupdownItem] = [], diagnostics: [Diagnostic] = []) {
+    public init(mainPath: String, files: [String] = [], items: [IfupdownItem] = [], diagnostics: [Diagnostic] = [], haltedFiles: [SourceLocation] = []) {
         self.mainPath = mainPath
         self.files = files
         self.items = items
         self.diagnostics = diagnostics
+        self.haltedFiles = haltedFiles
+    }
+
+    /// Whether ifupdown refuses the whole configuration: a fatal error in the
+    /// main file makes `ifup -a` (and so the networking service) fail.
+    public var rejectedByIfupdown: Bool { haltedFiles.contains { $0.path == mainPath } }
+
+    /// Whether ifupdown adds `auto lo` and `iface lo inet loopback` by itself,
+    /// which it does when no stanza uses the loopback method (checked with ifquery).
+    public var addsLoopbackImplicitly: Bool {
+        !stanzas.contains { ($0.family == "inet" || $0.family == "inet6") && $0.method == "loopback" }
     }
 
     /// Every `iface` stanza, in order.

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Fetches the real tools our parsers are checked against, as Debian packages,
+# and unpacks them under .oracles/root/ without installing anything: nothing
+# here runs maintainer scripts or touches the host's configuration.
+# Idempotent: packages already downloaded are not fetched again.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+debs="$repo/.oracles/debs"
+root="$repo/.oracles/root"
+mkdir -p "$debs" "$root"
+
+# ifupdown is required; the netplan packages are best effort (their names
+# change between releases: libnetplan0 became libnetplan1).
+required=(ifupdown)
+optional=(netplan.io libnetplan0 libnetplan1)
+
+fetch() {
+    local pkg="$1"
+    if compgen -G "$debs/${pkg}_*.deb" >/dev/null; then
+        return 0
+    fi
+    (cd "$debs" && apt-get download "$pkg")
+}
+
+for pkg in "${required[@]}"; do
+    fetch "$pkg"
+done
+for pkg in "${optional[@]}"; do
+    fetch "$pkg" 2>/dev/null || echo "fetch-oracles: $pkg not available, skipped" >&2
+done
+
+for deb in "$debs"/*.deb; do
+    stamp="$root/.extracted-$(basename "$deb")"
+    [[ -e "$stamp" ]] && continue
+    dpkg-deb -x "$deb" "$root"
+    touch "$stamp"
+done
+
+# Debian moved ifquery from /sbin to /usr/sbin with merged /usr; the tests
+# look in both, this just says where it landed.
+for candidate in "$root/sbin/ifquery" "$root/usr/sbin/ifquery"; do
+    if [[ -x "$candidate" ]]; then
+        echo "fetch-oracles: ifquery at ${candidate#"$repo"/}"
+        exit 0
+    fi
+done
+echo "fetch-oracles: ifquery was not found in the unpacked ifupdown package" >&2
+exit 1
