@@ -98,7 +98,7 @@ let package = Package(
         /** Text, JSON, Markdown and the repair script. Renderers never decide. */
         .target(
             name: "Report",
-            dependencies: ["Rules", "Plan"]
+            dependencies: ["Rules", "Plan", "Parsers"]
         ),
 
         // MARK: - The command line

@@ -24,6 +24,12 @@ public struct PlannedAction: Hashable, Sendable {
     public var rules: [String]
 }
 
+/// A finding's view of one plan action.
+public struct PlanReference: Hashable, Sendable {
+    public var id: String
+    public var summary: String
+}
+
 /// Two requests that want the same lines of a file changed differently.
 /// Neither is emitted; the message says which.
 public struct PlanConflict: Error, Hashable, Sendable {
@@ -51,8 +57,9 @@ public struct ActionRequest: Sendable {
 public struct RepairPlan: Sendable {
     public var actions: [PlannedAction]
     public var conflicts: [PlanConflict]
-    /// For each finding index, the ids of the actions that serve it.
-    public var actionsByFinding: [Int: [String]]
+    /// For each finding index, the actions that serve it, each with the
+    /// finding's own words for it (one action may serve several findings).
+    public var actionsByFinding: [Int: [PlanReference]]
 
     public static let empty = RepairPlan(actions: [], conflicts: [], actionsByFinding: [:])
 
@@ -135,12 +142,12 @@ public enum PlanBuilder {
         }.map(\.element)
 
         var actions: [PlannedAction] = []
-        var byFinding: [Int: [String]] = [:]
+        var byFinding: [Int: [PlanReference]] = [:]
         for (i, s) in ordered.enumerated() {
             let id = "A\(i + 1)"
             let rules = Array(Set(s.requests.map(\.rule))).sorted()
             actions.append(PlannedAction(id: id, operation: s.op, summary: s.summary, rules: rules))
-            for r in s.requests { byFinding[r.findingIndex, default: []].append(id) }
+            for r in s.requests { byFinding[r.findingIndex, default: []].append(PlanReference(id: id, summary: r.summary)) }
         }
         return RepairPlan(actions: actions, conflicts: conflicts, actionsByFinding: byFinding)
     }

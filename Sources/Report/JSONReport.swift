@@ -81,7 +81,7 @@ public enum JSONReport {
         let findings = result.findings.enumerated().map { i, f in
             FindingJSON(rule: f.rule, severity: f.severity.rawValue, title: f.title, message: f.message, atBoot: f.atBoot,
                         evidence: f.evidence.map { EvidenceJSON(path: $0.path, line: $0.line, text: $0.text, note: $0.note) },
-                        actions: result.plan.actionsByFinding[i] ?? [])
+                        actions: uniqueIDs(result.plan.actionsByFinding[i] ?? []))
         }
         let doc = Document(
             schemaVersion: schemaVersion,
@@ -100,6 +100,11 @@ public enum JSONReport {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(doc) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    static func uniqueIDs(_ refs: [PlanReference]) -> [String] {
+        var seen = Set<String>()
+        return refs.map(\.id).filter { seen.insert($0).inserted }
     }
 
     static func facts(_ s: SystemSnapshot) -> Facts {

@@ -31,9 +31,7 @@ public enum MarkdownReport {
                 out.append(printable("\(e.locationText)  \(e.text)\(e.note.map { "   # \($0)" } ?? "")").replacingOccurrences(of: "```", with: "`\u{200B}``"))
             }
             out.append("```")
-            for id in result.plan.actionsByFinding[i] ?? [] {
-                if let a = result.plan.actions.first(where: { $0.id == id }) { out.append("- Fix \(id): \(inline(a.summary))") }
-            }
+            for ref in result.plan.actionsByFinding[i] ?? [] { out.append("- Fix \(ref.id): \(inline(ref.summary))") }
             out.append("")
         }
         out += Summary.planLines(result.plan, target: context.target).map(inline)

@@ -1,3 +1,4 @@
+import Parsers
 import Plan
 import Rules
 import SystemModel
@@ -29,14 +30,14 @@ public enum TextReport {
             out.append("  At boot: " + printable(f.atBoot))
             for e in f.evidence {
                 var line = "    " + c.dim(printable(e.locationText))
-                if !e.text.isEmpty { line += e.line != nil ? "  " + printable(e.text) : "  " + printable(e.text) }
+                // Indentation of the quoted line is noise at a console; JSON keeps it exact.
+                if !e.text.isEmpty { line += "  " + printable(Text.trimmed(e.text)) }
                 out.append(line)
                 if let note = e.note { out.append("        ↳ " + printable(note)) }
             }
-            for id in result.plan.actionsByFinding[i] ?? [] {
-                if let a = result.plan.actions.first(where: { $0.id == id }) {
-                    out.append("  Fix \(id)\(a.kind == "manual" ? " (manual)" : ""): " + printable(a.summary))
-                }
+            for ref in result.plan.actionsByFinding[i] ?? [] {
+                let manual = result.plan.actions.first { $0.id == ref.id }?.kind == "manual"
+                out.append("  Fix \(ref.id)\(manual ? " (manual)" : ""): " + printable(ref.summary))
             }
             out.append("")
         }

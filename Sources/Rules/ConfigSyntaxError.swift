@@ -11,17 +11,18 @@ public struct ConfigSyntaxError: Rule {
         let byFile = Dictionary(grouping: system.diagnostics) { $0.diagnostic.location.path }
         return byFile.keys.sorted().compactMap { path in
             guard let diags = byFile[path], let first = diags.first else { return nil }
-            let boot = diags.contains { $0.controlsBootNetwork }
+            let boot = diags.contains { $0.impact == .bootNetworkRejected }
+            let partial = diags.contains { $0.impact == .partIgnored }
             let lines = diags.map(\.diagnostic.location.line).filter { $0 > 0 }
             let evidence = diags.map { d in
                 Evidence(path: path, line: d.diagnostic.location.line > 0 ? d.diagnostic.location.line : nil,
                          text: d.diagnostic.text, note: d.diagnostic.message)
             }
-            let atBoot = boot
-                ? consequence(first.format)
-                : "The tool that reads \(path) reports an error and may ignore or refuse the file."
+            let atBoot = boot ? consequence(first.format)
+                : partial ? "The \(first.format) tool stops reading \(path) at the error, so everything after it is not configured at boot."
+                : "The tool that reads \(path) warns about it and skips the line."
             let where_ = lines.isEmpty ? path : "\(path) line\(lines.count > 1 ? "s" : "") \(lines.map(String.init).joined(separator: ", "))"
-            return finding(boot ? .critical : .medium,
+            return finding(boot ? .critical : partial ? .high : .medium,
                            message: "\(where_): \(first.diagnostic.message)\(diags.count > 1 ? " (and \(diags.count - 1) more)" : "")",
                            atBoot: atBoot, evidence: evidence,
                            actions: [ProposedAction(.manual(description: "Correct the \(first.format) syntax in \(path)",

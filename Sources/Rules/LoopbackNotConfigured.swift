@@ -15,7 +15,9 @@ public struct LoopbackNotConfigured: Rule {
         let autoLo = config.autoInterfaces.first { $0.value == "lo" }
         let ifaceLo = config.stanzas.first { $0.name == "lo" && $0.family == "inet" && $0.method == "loopback" }
         let version = system.packages.package("ifupdown")?.version
-        let implicitLoopback = system.packages.hasFiles("ifupdown2") || version.map { DebianVersion.isAtLeast($0, "0.8") } ?? false
+        // ifupdown 0.8 adds lo by itself, but only when no stanza uses the loopback method.
+        let implicitLoopback = (system.packages.hasFiles("ifupdown2") || version.map { DebianVersion.isAtLeast($0, "0.8") } ?? false)
+            && config.addsLoopbackImplicitly
 
         // `auto lo` alone is enough where ifupdown defines lo implicitly.
         if autoLo != nil && (ifaceLo != nil || implicitLoopback) { return [] }

@@ -21,7 +21,7 @@ public struct PackageDatabase: Sendable {
         let path = "/var/lib/dpkg/status"
         guard let bytes = root.bytes(path) else { return .none }
         let parsed = DpkgStatusParser.parse(bytes, path: path)
-        diagnostics += parsed.diagnostics.map { ConfigDiagnostic($0, format: "dpkg status", controlsBootNetwork: false) }
+        diagnostics += parsed.diagnostics.map { ConfigDiagnostic($0, format: "dpkg status", impact: .tolerated) }
         var byName: [String: DpkgPackage] = [:]
         for p in parsed.packages {
             // Multi-arch: prefer the stanza whose files are on disk.

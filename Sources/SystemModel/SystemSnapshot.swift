@@ -49,9 +49,15 @@ public struct SystemSnapshot: Sendable {
         let ifupdown = IfupdownLoader.load(root)
         var routes: [DefaultRoute] = []
         if let ifupdown {
-            // ifup -a refuses to start at all when a file it reads has a syntax error.
+            // A fatal error in the main file makes `ifup -a` refuse everything; in a
+            // sourced file ifupdown keeps what it read before the error line.
             let inCharge = packages.hasFiles("ifupdown") || packages.hasFiles("ifupdown2") || !packages.isKnown
-            diagnostics += ifupdown.diagnostics.map { ConfigDiagnostic($0, format: "ifupdown", controlsBootNetwork: inCharge) }
+            diagnostics += ifupdown.diagnostics.map { d in
+                let halted = ifupdown.haltedFiles.contains { $0 == d.location }
+                let impact: DiagnosticImpact = !inCharge || !halted ? .tolerated
+                    : d.location.path == ifupdown.mainPath ? .bootNetworkRejected : .partIgnored
+                return ConfigDiagnostic(d, format: "ifupdown", impact: impact)
+            }
             routes += IfupdownRoutes.defaultRoutes(ifupdown)
         }
 

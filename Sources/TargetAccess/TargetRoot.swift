@@ -149,7 +149,9 @@ public final class TargetRoot: Sendable {
     public func readTail(_ path: String, maxBytes: Int64) -> ReadOutcome {
         let key = Self.normalize(path)
         do {
-            let fd = try openFinal(key, follow: true)
+            let probe = try openFinal(key, follow: true)
+            guard try probe.status().kind == .regular else { return .skipped(.notRegular(try probe.status().kind)) }
+            let fd = try openFinal(key, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
             let st = try fd.status()
             guard st.kind == .regular else { return .skipped(.notRegular(st.kind)) }
             let start = max(0, st.size - maxBytes)
