@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+/// The built binary, as a user runs it: output, JSON contract and exit codes.
+@Suite struct CLITests {
+    static var example: String { Repo.examples.appendingPathComponent("seed-000-001-broken-root").path }
+
+    func json(_ out: ProcessOutput) throws -> [String: Any] {
+        let obj = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8))
+        return try #require(obj as? [String: Any], "stdout is a JSON object: \(out.stdout.prefix(300))")
+    }
+
+    func findings(_ doc: [String: Any]) -> [[String: Any]] { doc["findings"] as? [[String: Any]] ?? [] }
+
+    @Test func versionNamesLibblkid() throws {
+        let out = try rescueAudit(["--version"])
+        #expect(out.status == 0)
+        #expect(out.stdout.contains("rescue-audit "))
+        #expect(out.stdout.contains("libblkid 2."), "libblkid version from blkid_get_library_version: \(out.stdout)")
+    }
+
+    @Test func missingLoopbackIsReportedWithItsPath() throws {
+        let out = try rescueAudit(["audit", Self.example, "--format", "json"])
+        #expect(out.status == 1, "findings exit 1")
+        let doc = try json(out)
+        #expect(doc["schemaVersion"] as? Int == 1)
+        let lo = findings(doc).filter { $0["rule"] as? String == "loopback-not-configured" }
+        #expect(lo.count == 1)
+        let evidence = lo.first?["evidence"] as? [[String: Any]] ?? []
+        #expect(evidence.contains { $0["path"] as? String == "/etc/network/interfaces" })
+        #expect(lo.first?["severity"] as? String == "critical", "sysvinit with ifupdown 0.6 brings nothing up")
+        for key in ["rule", "severity", "title", "message", "evidence", "actions"] {
+            #expect(lo.first?[key] != nil, "finding has \(key)")
+        }
+        // Actions are ids into plan.actions.
+        let ids = lo.first?["actions"] as? [String] ?? []
+        let plan = doc["plan"] as? [String: Any]
+        let planIDs = (plan?["actions"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(!ids.isEmpty && ids.allSatisfy(planIDs.contains))
+    }
+
+    @Test func aliasGatewaysGiveEveryGatewayLineAsEvidence() throws {
+        let out = try rescueAudit([Self.example, "--format", "json"]) // `rescue-audit DIR` is `audit DIR`
+        let doc = try json(out)
+        let routes = findings(doc).filter { $0["rule"] as? String == "multiple-default-routes" }
+        #expect(routes.count == 1)
+        let lines = (routes.first?["evidence"] as? [[String: Any]] ?? []).compactMap { $0["line"] as? Int }
+        #expect(lines.sorted() == [9, 16, 22, 28], "every gateway line of the interfaces file")
+        let actions = (doc["plan"] as? [String: Any])?["actions"] as? [[String: Any]] ?? []
+        let edit = try #require(actions.first { $0["kind"] as? String == "edit-file" })
+        #expect((edit["sha256"] as? String)?.count == 64, "actions carry the audited SHA-256")
+    }
+
+    @Test func stockDebianHasNeither() throws {
+        let stock = Repo.rules.appendingPathComponent("loopback-not-configured/tests/debian-12-stock.pass").path
+        let out = try rescueAudit(["audit", stock, "--format", "json"])
+        #expect(out.status == 0, "\(out.stdout)")
+        let rules = findings(try json(out)).compactMap { $0["rule"] as? String }
+        #expect(!rules.contains("loopback-not-configured"))
+        #expect(!rules.contains("multiple-default-routes"))
+    }
+
+    @Test func textIsPlainWhenNotATerminalAndMostCriticalFirst() throws {
+        let out = try rescueAudit(["audit", Self.example])
+        #expect(!out.stdout.contains("\u{1B}["), "no colour when stdout is a pipe")
+        let critical = try #require(out.stdout.range(of: "CRITICAL"))
+        let high = try #require(out.stdout.range(of: "HIGH"))
+        #expect(critical.lowerBound < high.lowerBound)
+        #expect(out.stdout.contains("At boot:"))
+    }
+
+    @Test func markdownRenders() throws {
+        let out = try rescueAudit(["audit", Self.example, "--format", "markdown"])
+        #expect(out.stdout.hasPrefix("# rescue-audit report"))
+        #expect(out.stdout.contains("### CRITICAL"))
+    }
+
+    @Test func thresholdControlsTheExitStatus() throws {
+        #expect(try rescueAudit(["audit", Self.example, "--fail-on", "critical"]).status == 1)
+        let stock = Repo.rules.appendingPathComponent("loopback-not-configured/tests/systemd-no-stanza.fail").path
+        #expect(try rescueAudit(["audit", stock, "--fail-on", "high"]).status == 0, "a low finding is under the threshold")
+        #expect(try rescueAudit(["audit", stock]).status == 1)
+    }
+
+    @Test func errorsAreOneSentenceAndExitTwo() throws {
+        let out = try rescueAudit(["audit", "/nonexistent/root"])
+        #expect(out.status == 2)
+        let lines = out.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "one line: \(out.stderr)")
+        #expect(out.stderr.contains("give the directory"))
+    }
+
+    @Test func usageErrorsExit64() throws {
+        #expect(try rescueAudit(["audit", "--format", "yaml", Self.example]).status == 64)
+        #expect(try rescueAudit(["explain", "no-such-rule"]).status == 64)
+    }
+
+    @Test func rulesAndExplain() throws {
+        let list = try rescueAudit(["rules"])
+        #expect(list.status == 0)
+        for id in ["loopback-not-configured", "multiple-default-routes", "config-syntax-error"] {
+            #expect(list.stdout.contains(id))
+        }
+        let explain = try rescueAudit(["explain", "loopback-not-configured"])
+        #expect(explain.status == 0)
+        #expect(explain.stdout.contains("Why it matters"))
+        let json = try rescueAudit(["rules", "--format", "json"])
+        let arr = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect((arr?.count ?? 0) >= 4)
+    }
+
+    @Test func hostileRootEndsInFindingsWithinASecond() throws {
+        let dir = try makeTempDir("hostile-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("etc/network"), withIntermediateDirectories: true)
+        #expect(mkfifo(dir.appendingPathComponent("etc/network/interfaces").path, 0o644) == 0)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("etc/os-release").path, withDestinationPath: "/etc/shadow")
+        let start = ContinuousClock.now
+        let out = try rescueAudit(["audit", dir.path, "--format", "json"])
+        #expect(ContinuousClock.now - start < .seconds(1))
+        let doc = try json(out)
+        let unreadable = findings(doc).filter { $0["rule"] as? String == "config-file-unreadable" }
+        #expect(unreadable.contains { $0["severity"] as? String == "critical" && ($0["message"] as? String ?? "").contains("FIFO") })
+        #expect(!out.stdout.contains("root:"), "nothing from the host's /etc/shadow")
+    }
+
+    @Test func nonUTF8AndControlBytesNeverReachTheTerminalRaw() throws {
+        let dir = try makeTempDir("bytes-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("etc/network/interfaces")
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var bytes = Array("auto eth0\niface eth0 inet static\n address 192.0.2.1/24\n gateway 192.0.2.254\nauto eth0:0\niface eth0:0 inet static\n address 192.0.2.2/24\n gateway 192.0.2.254 \u{1B}[2J\u{1B}]0;pwned\u{07}\n".utf8)
+        bytes += [0xFF, 0xFE, 0x0A]
+        try Data(bytes).write(to: url)
+        let out = try rescueAudit(["audit", dir.path])
+        #expect(out.status == 1)
+        #expect(!out.stdout.contains("\u{1B}"), "escape sequences from the target are shown as \\x1b")
+        #expect(out.stdout.contains("\\x1b"))
+        let json = try rescueAudit(["audit", dir.path, "--format", "json"])
+        #expect(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) is [String: Any])
+    }
+}
