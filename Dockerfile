@@ -1,0 +1,20 @@
+# Build stage: the Swift toolchain and libblkid's headers.
+ARG SWIFT_IMAGE=swift:6.1-bookworm
+FROM ${SWIFT_IMAGE} AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libblkid-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# The manifest names the test target too, so the whole tree is copied (.dockerignore trims it).
+COPY . .
+RUN swift build -c release --static-swift-stdlib --product rescue-audit \
+ && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/rescue-audit" /out/rescue-audit
+
+# Runtime stage: the static binary (Swift runtime linked in) and libblkid.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libblkid1 \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/rescue-audit /usr/local/bin/rescue-audit
+ENTRYPOINT ["/usr/local/bin/rescue-audit"]
+CMD ["--help"]
