@@ -11,7 +11,7 @@ public enum TextReport {
         let c = Palette(enabled: color)
         var out: [String] = []
         let os = system.osName.map { " (\(printable($0)))" } ?? ""
-        out.append(c.bold("rescue-audit \(context.toolVersion)") + " — \(printable(context.target))\(os)")
+        out.append(c.bold("rescue-audit \(context.toolVersion)") + " - \(printable(context.target))\(os)")
         out.append("")
         out.append(c.bold("What the disk says will happen at boot"))
         for line in Summary.facts(system) { out.append("  " + printable(line)) }
@@ -33,7 +33,7 @@ public enum TextReport {
                 // Indentation of the quoted line is noise at a console; JSON keeps it exact.
                 if !e.text.isEmpty { line += "  " + printable(Text.trimmed(e.text)) }
                 out.append(line)
-                if let note = e.note { out.append("        ↳ " + printable(note)) }
+                if let note = e.note { out.append("        -> " + printable(note)) }
             }
             for ref in result.plan.actionsByFinding[i] ?? [] {
                 let manual = result.plan.actions.first { $0.id == ref.id }?.kind == "manual"
