@@ -13,6 +13,15 @@ public struct BlkidPartition: Sendable, Equatable {
     public let type: String?
     public let partUUID: String?
     public let partLabel: String?
+
+    public init(number: Int, start: Int64, size: Int64, type: String?, partUUID: String?, partLabel: String?) {
+        self.number = number
+        self.start = start
+        self.size = size
+        self.type = type
+        self.partUUID = partUUID
+        self.partLabel = partLabel
+    }
 }
 
 /// What libblkid found in one window of a device or file.
