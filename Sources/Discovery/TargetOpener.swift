@@ -66,6 +66,7 @@ enum Scratch {
                 _ = try? sysRemoveDirectory(dir)
                 throw error
             }
+            CleanupOnSignal.register(dir)
             return dir
         } catch {
             throw .namespaceFailed(reason: error.description)
@@ -75,6 +76,7 @@ enum Scratch {
     static func remove(_ dir: String) {
         Mounter.unmount(dir)
         _ = try? sysRemoveDirectory(dir)
+        CleanupOnSignal.unregister(dir)
     }
 }
 

@@ -144,3 +144,18 @@ public final class PrivateMountNamespace: @unchecked Sendable {
     /// The mountinfo of the namespace, as /proc shows it, for tests and diagnostics.
     public var mountInfoPath: String { "/proc/\(getpid())/task/\(threadID)/mountinfo" }
 }
+
+/// Scratch directories to remove if SIGINT, SIGTERM or SIGHUP kills the
+/// process: the mounts in the private namespace die with the process, but the
+/// empty directory they sat on is on the host. Handlers are installed only
+/// where the signal still has its default action, and re-raise the signal.
+public enum CleanupOnSignal {
+    public static func register(_ path: String) {
+        ra_cleanup_install_handlers()
+        _ = ra_cleanup_register(path)
+    }
+
+    public static func unregister(_ path: String) {
+        ra_cleanup_unregister(path)
+    }
+}

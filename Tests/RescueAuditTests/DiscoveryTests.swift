@@ -35,6 +35,15 @@ struct DiscoveryImageTests {
             #expect(partitions.count == 3)
             #expect(partitions.first?.partLabel == "root")
             #expect(partitions.last?.filesystem?.type == "swap")
+            // While open, the mounts exist in the private namespace only, on
+            // read-only auto-clearing loop devices; so the checks after close mean something.
+            let inside = try sh("cat \(try PrivateMountNamespace.shared().mountInfoPath)")
+            #expect(inside.components(separatedBy: "\n").filter { $0.contains("rescue-audit.") && $0.contains(" ro,") }.count >= 2)
+            #expect(!(try sh("cat /proc/self/mountinfo")).contains("rescue-audit."))
+            let loops = try sh("losetup --list --noheadings --output NAME,RO,AUTOCLEAR,BACK-FILE")
+            let ours = loops.components(separatedBy: "\n").filter { $0.contains(image) }
+            #expect(ours.count == 2, "\(loops)")
+            #expect(ours.allSatisfy { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().prefix(2) == ["1", "1"] }, "\(ours)")
             let root = try target.openRoot()
             #expect(root.bytes("/var/lib/marker/file") == Array("from-var\n".utf8))
             #expect(root.isRegularFile("/etc/os-release"))
@@ -156,6 +165,26 @@ struct DiscoveryImageTests {
             #expect(probed.map(\.path) == [image])
             #expect(error.description.contains(image))
         }
+        try expectNothingLeft(w.path)
+    }
+
+    @Test func failedMountLeavesNothing() throws {
+        let w = try Workdir()
+        try makeRootTree("\(w.path)/root")
+        let image = "\(w.path)/disk.img"
+        try makeGPTImage(image, parts: [
+            PartSpec(sizeMiB: 16, name: "root", content: .ext4(tree: "\(w.path)/root", uuid: Self.rootUUID)),
+            PartSpec(sizeMiB: 4, name: "swap", content: .swap),
+        ])
+        // --root on the swap partition: the kernel refuses the mount.
+        do {
+            _ = try TargetOpener.open(image, root: "2")
+            Issue.record("swap must not mount")
+        } catch {
+            guard case .mountFailed = error else { Issue.record("expected mountFailed, got \(error)"); return }
+        }
+        try expectNothingLeft(w.path)
+        #expect(throws: DiscoveryError.self) { try TargetOpener.open(image, root: "UUID=nothing-like-it") }
         try expectNothingLeft(w.path)
     }
 

@@ -1,0 +1,47 @@
+// A hidden benchmark and test driver for Discovery: opens a target the way
+// `rescue-audit audit` will, reads /etc/os-release through the confined
+// reader, and closes it, N times. Not a product; benchmarks/audit-image.sh uses it.
+//
+//   discovery-bench TARGET [RUNS] [--hold SECONDS]
+import Discovery
+import Glibc
+
+let args = CommandLine.arguments
+guard args.count >= 2 else {
+    print("usage: discovery-bench TARGET [RUNS] [--hold SECONDS]")
+    exit(64)
+}
+let target = args[1]
+let runs = args.count >= 3 ? Int(args[2]) ?? 1 : 1
+let hold = args.firstIndex(of: "--hold").flatMap { i in i + 1 < args.count ? UInt32(args[i + 1]) : nil }
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+var times: [Double] = []
+for _ in 0..<max(1, runs) {
+    let start = now()
+    do {
+        let t = try TargetOpener.open(target)
+        do {
+            let root = try t.openRoot()
+            _ = root.bytes("/etc/os-release")
+        } catch {
+            print("rescue-audit: \(error)")
+        }
+        if let hold {
+            print("mounted \(t.description.device ?? "") at \(t.rootPath); holding \(hold)s")
+            sleep(hold)
+        }
+        t.close()
+    } catch {
+        print("rescue-audit: \(error)")
+        exit(2)
+    }
+    times.append((now() - start) * 1000)
+}
+let sorted = times.sorted()
+print("runs \(sorted.count) median_ms \(sorted[sorted.count / 2]) max_ms \(sorted[sorted.count - 1])")
