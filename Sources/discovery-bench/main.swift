@@ -22,13 +22,16 @@ func now() -> Double {
 }
 
 var times: [Double] = []
+var opened = ""
 for _ in 0..<max(1, runs) {
     let start = now()
     do {
         let t = try TargetOpener.open(target)
         do {
             let root = try t.openRoot()
-            _ = root.bytes("/etc/os-release")
+            let bytes = root.bytes("/etc/os-release") ?? []
+            opened = "\(t.description.osName ?? "?") on \(t.description.device ?? "?") partition \(t.description.partition ?? 0), "
+                + "submounts \(t.description.submounts.map(\.mountPoint)), os-release \(bytes.count) bytes"
         } catch {
             print("rescue-audit: \(error)")
         }
@@ -44,4 +47,5 @@ for _ in 0..<max(1, runs) {
     times.append((now() - start) * 1000)
 }
 let sorted = times.sorted()
+print(opened)
 print("runs \(sorted.count) median_ms \(sorted[sorted.count / 2]) max_ms \(sorted[sorted.count - 1])")
