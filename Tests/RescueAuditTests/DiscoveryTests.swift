@@ -115,6 +115,34 @@ struct DiscoveryImageTests {
         #expect(try sha256(image) == before)
     }
 
+    @Test func btrfsRootInSubvolumeAt() throws {
+        let w = try Workdir()
+        try makeRootTree("\(w.path)/root", name: "openSUSE Tumbleweed", version: "20240101")
+        let image = "\(w.path)/btrfs.img"
+        // The default subvolume (top level) holds only subvolumes; the root is in @.
+        try sh("""
+        truncate -s 160M '\(image)'
+        mkfs.btrfs -q -f '\(image)'
+        mkdir -p '\(w.path)/mnt'
+        mount -o loop '\(image)' '\(w.path)/mnt'
+        btrfs -q subvolume create '\(w.path)/mnt/@' >/dev/null
+        cp -a '\(w.path)/root/.' '\(w.path)/mnt/@/'
+        umount '\(w.path)/mnt'
+        """)
+        let before = try sha256(image)
+        let target = try TargetOpener.open(image)
+        #expect(target.description.fsType == "btrfs")
+        #expect(target.description.subvolume == "@")
+        #expect(target.description.osName == "openSUSE Tumbleweed")
+        do {
+            let root = try target.openRoot()
+            #expect(root.isRegularFile("/etc/passwd"))
+        }
+        target.close()
+        try expectNothingLeft(w.path)
+        #expect(try sha256(image) == before)
+    }
+
     @Test func twoRootsNeedAChoice() throws {
         let w = try Workdir()
         try makeRootTree("\(w.path)/a", name: "Debian GNU/Linux 12 (bookworm)")
@@ -217,6 +245,24 @@ struct DiscoveryImageTests {
         try expectNothingLeft(w.path)
     }
 
+    @Test func everyBlockDeviceIsListed() throws {
+        let devices = DeviceProber.probeAll()
+        let names = try sh("ls /sys/class/block").split(separator: "\n").map(String.init)
+        // Empty devices (unbound loops) are skipped; all others must be there.
+        for name in names {
+            let size = (try? String(contentsOfFile: "/sys/class/block/\(name)/size", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let size, size != "0" else { continue }
+            let dmName = (try? String(contentsOfFile: "/sys/class/block/\(name)/dm/name", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let expected = dmName.map { "/dev/mapper/\($0)" } ?? "/dev/\(name)"
+            #expect(devices.contains { $0.path == expected }, "\(expected) not listed")
+        }
+    }
+}
+
+@Suite("Discovery without devices")
+struct DiscoveryParsingTests {
     @Test func directoryTargetIsUsedAsIs() throws {
         let w = try Workdir()
         try makeRootTree("\(w.path)/root")
@@ -231,21 +277,6 @@ struct DiscoveryImageTests {
         #expect(throws: DiscoveryError.self) { try TargetOpener.open("/nonexistent/disk.img") }
     }
 
-    @Test func everyBlockDeviceIsListed() throws {
-        let devices = DeviceProber.probeAll()
-        let names = try sh("ls /sys/class/block").split(separator: "\n").map(String.init)
-        // Empty devices (unbound loops) are skipped; all others must be there.
-        for name in names {
-            let size = (try? String(contentsOfFile: "/sys/class/block/\(name)/size", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let size, size != "0" else { continue }
-            #expect(devices.contains { $0.path.hasSuffix("/\(name)") || $0.kind == .mapper }, "\(name) not listed")
-        }
-    }
-}
-
-@Suite("Discovery parsing")
-struct DiscoveryParsingTests {
     @Test func osReleaseQuotesAndFallbacks() {
         let os = OSRelease(bytes: Array("NAME=\"Fedora Linux\"\nVERSION_ID=40\n# comment\nPRETTY_NAME='Fedora Linux 40 (Server)'\n".utf8))
         #expect(os.name == "Fedora Linux 40 (Server)")
