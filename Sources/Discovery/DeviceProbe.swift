@@ -29,7 +29,7 @@ public enum DeviceProber {
             } else {
                 kind = .disk
             }
-            out.append(probeDevice(path, kind: kind, sysName: kind == .partition ? nil : name, sysfs: sysfs))
+            out.append(probeDevice(path, kind: kind, sysName: kind == .partition ? nil : name, sysfs: sysfs, knownSize: sectors * 512))
         }
         return out
     }
@@ -61,12 +61,12 @@ public enum DeviceProber {
 
     /// Probes one device or image: its own signature, its partition table, and
     /// the signature inside every partition at the partition's offset.
-    static func probeDevice(_ path: String, kind: DeviceKind, sysName: String?, sysfs: String) -> ProbedDevice {
+    static func probeDevice(_ path: String, kind: DeviceKind, sysName: String?, sysfs: String, knownSize: Int64 = 0) -> ProbedDevice {
         let whole: BlkidResult
         do {
             whole = try blkidProbe(path, partitions: kind != .partition)
         } catch {
-            return ProbedDevice(path: path, kind: kind, size: 0, partitionTable: nil, partitionTableUUID: nil,
+            return ProbedDevice(path: path, kind: kind, size: knownSize, partitionTable: nil, partitionTableUUID: nil,
                                 partitions: [], filesystem: nil, error: error.description)
         }
         let nodes = sysName.map { partitionNodes(disk: $0, sysfs: sysfs) } ?? [:]

@@ -3,10 +3,20 @@
 // reader, and closes it, N times. Not a product; benchmarks/audit-image.sh uses it.
 //
 //   discovery-bench TARGET [RUNS] [--hold SECONDS]
+//   discovery-bench --devices [TARGET...]
 import Discovery
 import Glibc
 
 let args = CommandLine.arguments
+if args.count >= 2, args[1] == "--devices" {
+    do {
+        print(renderDevicesText(try TargetOpener.devices(Array(args.dropFirst(2)))), terminator: "")
+        exit(0)
+    } catch {
+        print("rescue-audit: \(error)")
+        exit(2)
+    }
+}
 guard args.count >= 2 else {
     print("usage: discovery-bench TARGET [RUNS] [--hold SECONDS]")
     exit(64)
