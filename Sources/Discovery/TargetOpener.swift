@@ -1,0 +1,384 @@
+import Glibc
+import RescueSys
+import Synchronization
+import TargetAccess
+
+/// An audit target, ready to read: a root directory, the root filesystem of a
+/// device or image mounted read-only, with its separate /usr, /var, /boot.
+public struct AuditTarget: Sendable {
+    /// Host path of the root directory. For a mount in the private namespace
+    /// this is a `/proc/<pid>/task/<tid>/root/…` path, which reaches the
+    /// namespace from any thread of this process; for messages, prefer
+    /// `description`.
+    public let rootPath: String
+    public let description: TargetDescription
+    /// What was probed to find it; empty for a directory target.
+    public let probed: [ProbedDevice]
+    /// What did not go as planned but did not stop the audit (unresolved fstab lines, …).
+    public let notes: [String]
+    /// With `--keep-mounted`: the commands that undo the mounts, to print.
+    public let keepMountedCommands: [String]
+    let session: MountSession?
+
+    /// Opens the confined reader on the root. Close it (let it go) before
+    /// `close()`, or the unmount has to be lazy.
+    public func openRoot() throws(TargetAccessError) -> TargetRoot {
+        try TargetRoot(directory: rootPath)
+    }
+
+    /// Unmounts everything this target mounted (not with `--keep-mounted`)
+    /// and lets its loop devices detach. Safe to call twice.
+    public func close() { session?.close() }
+}
+
+/// The mounts behind one AuditTarget.
+final class MountSession: Sendable {
+    private let namespace: PrivateMountNamespace?
+    private let state: Mutex<Mounter?>
+    private let scratch: String?
+
+    init(namespace: PrivateMountNamespace?, mounter: Mounter, scratch: String?) {
+        self.namespace = namespace
+        self.state = Mutex(mounter)
+        self.scratch = scratch
+    }
+
+    func close() {
+        guard let mounter = state.withLock({ m -> Mounter? in let x = m; m = nil; return x }) else { return }
+        guard let namespace else { return }  // --keep-mounted: the mounts stay by request
+        let scratch = self.scratch
+        namespace.run {
+            mounter.unmountAll()
+            if let scratch { Scratch.remove(scratch) }
+        }
+    }
+}
+
+/// Our own directory for mount points inside the private namespace: a tmpfs
+/// over a fresh /tmp directory, so nothing we create lands on the host.
+enum Scratch {
+    static func make() throws(DiscoveryError) -> String {
+        do throws(SysError) {
+            let dir = try sysMakeTemporaryDirectory(prefix: "/tmp/rescue-audit.")
+            do {
+                try sysMountTmpfs(dir)
+            } catch {
+                _ = try? sysRemoveDirectory(dir)
+                throw error
+            }
+            CleanupOnSignal.register(dir)
+            return dir
+        } catch {
+            throw .namespaceFailed(reason: error.description)
+        }
+    }
+
+    static func remove(_ dir: String) {
+        Mounter.unmount(dir)
+        _ = try? sysRemoveDirectory(dir)
+        CleanupOnSignal.unregister(dir)
+    }
+}
+
+/// Turns what the user named into an AuditTarget.
+public enum TargetOpener {
+    /// Opens `target`: nil discovers every block device; a directory is used
+    /// as it is; a block device or image file is probed and its root mounted.
+    /// `root` picks among several roots (a device, `UUID=…`, `PARTUUID=…`,
+    /// `LABEL=…` or a partition number). `keepMounted` mounts into the
+    /// caller's namespace at that directory and leaves it mounted.
+    public static func open(_ target: String?, root: String? = nil, keepMounted: String? = nil) throws(DiscoveryError) -> AuditTarget {
+        if let target {
+            var st = stat()
+            guard stat(target, &st) == 0 else {
+                throw .notFound(path: target, reason: String(cString: strerror(errno)))
+            }
+            if FileKind(mode: st.st_mode) == .directory {
+                return AuditTarget(
+                    rootPath: target,
+                    description: TargetDescription(kind: .directory, source: target, device: nil, partition: nil, uuid: nil,
+                                                   fsType: nil, subvolume: nil, osName: nil, osVersion: nil, submounts: []),
+                    probed: [], notes: [], keepMountedCommands: [], session: nil)
+            }
+        }
+        let devices = try target.map { t throws(DiscoveryError) in try DeviceProber.probe(paths: [t]) } ?? DeviceProber.probeAll()
+        let namespace = try sharedNamespace()
+        let volumes = DeviceProber.volumes(devices)
+        let kind: TargetDescription.Kind = target == nil ? .discovered : devices.first?.kind == .image ? .image : .device
+
+        let chosen = try namespace.run { () -> Result<(RootCandidate, [String]), DiscoveryError> in
+            Result { () throws(DiscoveryError) in try choose(volumes: volumes, devices: devices, root: root, hostMounted: target == nil) }
+        }.get()
+        var notes = chosen.1
+        let candidate = chosen.0
+
+        if let keepMounted {
+            let mounter = Mounter()
+            do {
+                try sysMakeDirectory(keepMounted, mode: 0o755)
+            } catch {
+                throw .keepMountedDirectory(path: keepMounted, reason: error.description)
+            }
+            let (desc, more) = try mountTree(candidate, volumes: volumes, mounter: mounter, at: keepMounted, kind: kind, source: target)
+            notes += more + mounter.notes
+            var commands = ["umount -R \(shellQuote(keepMounted))"]
+            // The loops detach by themselves at unmount (AUTOCLEAR); the
+            // losetup lines are for when something else keeps one open.
+            commands += mounter.mounted.map { "losetup -d \($0.loopDevice) 2>/dev/null || true" }
+            mounter.forget()
+            return AuditTarget(rootPath: keepMounted, description: desc, probed: devices, notes: notes,
+                               keepMountedCommands: commands, session: MountSession(namespace: nil, mounter: mounter, scratch: nil))
+        }
+
+        let mounted = namespace.run { () -> Result<(TargetDescription, [String], String, Mounter), DiscoveryError> in
+            Result { () throws(DiscoveryError) in
+                let scratch = try Scratch.make()
+                let mounter = Mounter()
+                let rootDir = scratch + "/root"
+                do {
+                    try sysMakeDirectory(rootDir)
+                    let (desc, more) = try mountTree(candidate, volumes: volumes, mounter: mounter, at: rootDir, kind: kind, source: target)
+                    return (desc, more + mounter.notes, scratch, mounter)
+                } catch let error as DiscoveryError {
+                    mounter.unmountAll()
+                    Scratch.remove(scratch)
+                    throw error
+                } catch {
+                    mounter.unmountAll()
+                    Scratch.remove(scratch)
+                    throw DiscoveryError.namespaceFailed(reason: "\(error)")
+                }
+            }
+        }
+        let (desc, more, scratch, mounter) = try mounted.get()
+        notes += more
+        return AuditTarget(rootPath: namespace.reachable(scratch + "/root"), description: desc, probed: devices, notes: notes,
+                           keepMountedCommands: [], session: MountSession(namespace: namespace, mounter: mounter, scratch: scratch))
+    }
+
+    /// What `rescue-audit devices` shows: every probed device and which
+    /// filesystems look like a root. Mounts only inside the private namespace,
+    /// and unmounts before returning.
+    public static func devices(_ targets: [String]) throws(DiscoveryError) -> DeviceReport {
+        let devices = targets.isEmpty ? DeviceProber.probeAll() : try DeviceProber.probe(paths: targets)
+        let namespace = try sharedNamespace()
+        let volumes = DeviceProber.volumes(devices)
+        let (candidates, notes) = try namespace.run { () -> Result<([RootCandidate], [String]), DiscoveryError> in
+            Result { () throws(DiscoveryError) in
+                let scratch = try Scratch.make()
+                defer { Scratch.remove(scratch) }
+                var notes: [String] = []
+                let mounter = Mounter()
+                let usable = targets.isEmpty ? excludingHostMounted(volumes, notes: &notes) : volumes
+                let found = RootScorer.candidates(usable, mounter: mounter, scratch: scratch, notes: &notes)
+                mounter.unmountAll()
+                return (found, notes + mounter.notes)
+            }
+        }.get()
+        return DeviceReport(devices: devices, rootCandidates: candidates, notes: notes + containerNotes(devices))
+    }
+
+    static func sharedNamespace() throws(DiscoveryError) -> PrivateMountNamespace {
+        do {
+            return try PrivateMountNamespace.shared()
+        } catch {
+            throw .namespaceFailed(reason: error.description)
+        }
+    }
+
+    /// Runs on the namespace thread: scores the volumes and picks the root.
+    static func choose(volumes: [Volume], devices: [ProbedDevice], root: String?, hostMounted: Bool) throws(DiscoveryError) -> (RootCandidate, [String]) {
+        var notes: [String] = containerNotes(devices)
+        let scratch = try Scratch.make()
+        defer { Scratch.remove(scratch) }
+        let mounter = Mounter()
+        defer { mounter.unmountAll() }
+        if let root {
+            guard let volume = volumes.first(where: { matches($0, root) }) else {
+                throw .rootNotFound(requested: root, probed: devices)
+            }
+            let scored = RootScorer.candidates([volume], mounter: mounter, scratch: scratch, notes: &notes)
+            if let c = scored.first { return (c, notes + mounter.notes) }
+            notes.append("\(volume.name) does not look like a root filesystem (no os-release, init or fstab); auditing it anyway, as --root asked.")
+            return (RootCandidate(volume: volume, subvolume: nil, score: 0, evidence: [], osName: nil, osVersion: nil), notes + mounter.notes)
+        }
+        let usable = hostMounted ? excludingHostMounted(volumes, notes: &notes) : volumes
+        let candidates = RootScorer.candidates(usable, mounter: mounter, scratch: scratch, notes: &notes)
+        switch candidates.count {
+        case 0: throw .noRoot(probed: devices)
+        case 1: return (candidates[0], notes + mounter.notes)
+        default: throw .severalRoots(candidates)
+        }
+    }
+
+    /// Whether `selector` (from `--root`) names this volume.
+    static func matches(_ v: Volume, _ selector: String) -> Bool {
+        func eq(_ a: String?, _ b: String) -> Bool { a.map { $0.lowercased() == b.lowercased() } ?? false }
+        if selector.hasPrefix("UUID=") { return eq(v.filesystem.uuid, String(selector.dropFirst(5))) }
+        if selector.hasPrefix("PARTUUID=") { return eq(v.partUUID, String(selector.dropFirst(9))) }
+        if selector.hasPrefix("LABEL=") { return v.filesystem.label == String(selector.dropFirst(6)) }
+        if selector.hasPrefix("PARTLABEL=") { return v.partLabel == String(selector.dropFirst(10)) }
+        if let n = Int(selector) { return v.partition == n }
+        return v.source == selector && v.offset == 0 || eq(v.filesystem.uuid, selector)
+    }
+
+    /// Drops volumes the rescue system itself has mounted (its own root, say):
+    /// they are not the broken system, and a second mount of them is pointless.
+    /// /proc/self is the main thread, so this reads the host's mounts even
+    /// when called on the namespace thread.
+    static func excludingHostMounted(_ volumes: [Volume], notes: inout [String]) -> [Volume] {
+        guard let fd = try? sysOpen("/proc/self/mountinfo", [.readOnly, .closeOnExec]),
+              let bytes = try? fd.readAll(limit: 4 << 20) else { return volumes }
+        var mountedDevices = Set<String>()
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 2 { mountedDevices.insert(String(fields[2])) }
+        }
+        return volumes.filter { v in
+            guard v.offset == 0 else { return true }
+            var st = stat()
+            guard stat(v.source, &st) == 0, FileKind(mode: st.st_mode) == .blockDevice else { return true }
+            let dev = UInt64(st.st_rdev)
+            let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff))
+            let minor = (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff))
+            if mountedDevices.contains("\(major):\(minor)") {
+                notes.append("\(v.source) is mounted by the rescue system itself; not considered as the target's root.")
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Containers and swap, named so that nothing is silently skipped.
+    static func containerNotes(_ devices: [ProbedDevice]) -> [String] {
+        var out: [String] = []
+        for d in devices {
+            var found: [(String, FilesystemInfo)] = []
+            if let fs = d.filesystem { found.append((d.path, fs)) }
+            for p in d.partitions { if let fs = p.filesystem { found.append((p.device ?? "\(d.path) partition \(p.number)", fs)) } }
+            for (name, fs) in found {
+                switch fs.type {
+                case "LVM2_member":
+                    out.append("\(name) is an LVM physical volume; activate its volume groups with `\(fs.unlockHint ?? "vgchange -ay")` and run again.")
+                case "crypto_LUKS":
+                    out.append("\(name) is a LUKS container; open it with `\(fs.unlockHint ?? "cryptsetup open --readonly")` and run again.")
+                case "linux_raid_member":
+                    out.append("\(name) is a RAID member; assemble it with `\(fs.unlockHint ?? "mdadm --assemble --readonly --scan")` and run again.")
+                case "swap":
+                    out.append("\(name) is swap space; nothing to audit there.")
+                default:
+                    break
+                }
+            }
+        }
+        return out
+    }
+
+    /// Mounts the root at `dir`, then its separate /usr, /var, /boot from
+    /// its own fstab. Unresolvable fstab lines become notes.
+    static func mountTree(_ c: RootCandidate, volumes: [Volume], mounter: Mounter, at dir: String,
+                          kind: TargetDescription.Kind, source: String?) throws(DiscoveryError) -> (TargetDescription, [String]) {
+        try mounter.mount(c.volume, on: dir, subvolume: c.subvolume)
+        var notes: [String] = []
+        var submounts: [Submount] = []
+        do {
+            let entries: [FstabEntry]
+            do {
+                let root = try TargetRoot(directory: dir)
+                entries = root.bytes("/etc/fstab").map(FstabEntry.parse) ?? []
+            } catch {
+                entries = []
+                notes.append("Cannot read /etc/fstab of the root: \(error.description)")
+            }
+            let wanted = entries
+                .filter { ["/usr", "/var", "/boot", "/boot/efi"].contains(TargetRoot.normalize($0.mountPoint)) }
+                .filter { !$0.options.contains("bind") && $0.fsType != "swap" && $0.fsType != "none" }
+                .sorted { $0.mountPoint.count < $1.mountPoint.count }
+            for entry in wanted {
+                let mountPoint = TargetRoot.normalize(entry.mountPoint)
+                guard let (volume, assumption) = resolve(entry.spec, volumes: volumes, root: c.volume) else {
+                    notes.append("/etc/fstab line \(entry.line): \(entry.spec) for \(mountPoint) matches no probed filesystem; \(mountPoint) is audited as it is on the root filesystem.")
+                    continue
+                }
+                if let assumption { notes.append("/etc/fstab line \(entry.line): \(assumption)") }
+                guard volume.filesystem.usage == nil || volume.filesystem.usage == "filesystem" else {
+                    notes.append("/etc/fstab line \(entry.line): \(entry.spec) for \(mountPoint) is \(volume.filesystem.type), not a filesystem; not mounted.")
+                    continue
+                }
+                do {
+                    _ = try mounter.mountInside(volume, root: dir, targetPath: mountPoint)
+                    submounts.append(Submount(mountPoint: mountPoint, spec: entry.spec, device: volume.name, fsType: volume.filesystem.type))
+                } catch {
+                    notes.append("/etc/fstab line \(entry.line): \(mountPoint) was not mounted: \(error.description)")
+                }
+            }
+        }
+        let v = c.volume
+        let desc = TargetDescription(kind: kind, source: source, device: v.source, partition: v.partition, uuid: v.filesystem.uuid,
+                                     fsType: v.filesystem.type, subvolume: c.subvolume, osName: c.osName, osVersion: c.osVersion,
+                                     submounts: submounts)
+        return (desc, notes)
+    }
+
+    /// Finds the filesystem an fstab spec names. Filesystems on the root's own
+    /// disk win over look-alikes elsewhere (cloned disks share UUIDs).
+    static func resolve(_ spec: String, volumes: [Volume], root: Volume) -> (Volume, String?)? {
+        func lower(_ s: String?) -> String? { s?.lowercased() }
+        let byTag: [(String, String, (Volume) -> String?)] = [
+            ("UUID=", "/dev/disk/by-uuid/", { lower($0.filesystem.uuid) }),
+            ("LABEL=", "/dev/disk/by-label/", { $0.filesystem.label }),
+            ("PARTUUID=", "/dev/disk/by-partuuid/", { lower($0.partUUID) }),
+            ("PARTLABEL=", "/dev/disk/by-partlabel/", { $0.partLabel }),
+        ]
+        let sameDiskFirst = volumes.filter { $0.disk != nil && $0.disk == root.disk } + volumes.filter { $0.disk == nil || $0.disk != root.disk }
+        for (tag, dir, key) in byTag {
+            var value: String?
+            if spec.hasPrefix(tag) { value = String(spec.dropFirst(tag.count)) }
+            if spec.hasPrefix(dir) { value = FstabEntry.unescapeUdev(String(spec.dropFirst(dir.count))) }
+            guard var value else { continue }
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            let want = tag.contains("UUID") ? value.lowercased() : value
+            return sameDiskFirst.first(where: { key($0) == want }).map { ($0, nil) }
+        }
+        guard spec.hasPrefix("/dev/") else { return nil }
+        if let v = volumes.first(where: { $0.source == spec && $0.offset == 0 }) { return (v, nil) }
+        // Inside an image, /dev/sda3 can only mean partition 3 of the same disk.
+        if root.offset != 0, let disk = root.disk, let n = trailingPartitionNumber(spec),
+           let v = volumes.first(where: { $0.disk == disk && $0.partition == n }) {
+            return (v, "\(spec) taken to be partition \(n) of \(disk), the disk the root is on.")
+        }
+        return nil
+    }
+
+    static func trailingPartitionNumber(_ spec: String) -> Int? {
+        let name = spec.split(separator: "/").last.map(String.init) ?? ""
+        let digits = name.reversed().prefix(while: { $0.isNumber })
+        guard !digits.isEmpty, digits.count < name.count else { return nil }
+        let stem = name.dropLast(digits.count)
+        // sda3, vdb2, xvda1, hda1, nvme0n1p3, mmcblk0p2
+        let ok = stem.hasSuffix("p") ? (stem.hasPrefix("nvme") || stem.hasPrefix("mmcblk") || stem.hasPrefix("loop"))
+            : ["sd", "vd", "hd", "xvd"].contains(where: { stem.hasPrefix($0) })
+        return ok ? Int(String(digits.reversed())) : nil
+    }
+}
+
+extension FstabEntry {
+    /// udev escapes unsafe characters in /dev/disk/by-label names as `\x20`.
+    static func unescapeUdev(_ s: String) -> String {
+        guard s.contains("\\x") else { return s }
+        var out: [UInt8] = []
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count, u[i + 1] == UInt8(ascii: "x"),
+               let v = UInt8(String(decoding: u[(i + 2)...(i + 3)], as: UTF8.self), radix: 16) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(u[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
