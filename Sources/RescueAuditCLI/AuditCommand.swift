@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
+import Discovery
 import Glibc
 import Report
 import RescueSys
@@ -7,67 +8,83 @@ import Rules
 import SystemModel
 import TargetAccess
 
-/// `rescue-audit audit [TARGET]`: audit a mounted root directory.
+/// Where the target comes from: shared by `audit` and `plan`.
+struct TargetOptions: ParsableArguments {
+    @Argument(help: "A mounted root directory, a block device or a disk image. None: find the root on this machine's disks.")
+    var target: String?
+
+    @Option(name: .long, help: "Which root to audit when several are found: a device, UUID=..., LABEL=..., PARTUUID=... or a partition number.")
+    var root: String?
+
+    @Option(name: .customLong("keep-mounted"), help: "Leave the target mounted read-only at DIR after the audit, to look around.")
+    var keepMounted: String?
+}
+
+/// `rescue-audit audit [TARGET]`: audit a root directory, device or image.
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Audit a target and report what will keep it off the network at the next boot."
     )
 
-    @Argument(help: "A mounted root directory, a block device or a disk image.")
-    var target: String?
-
+    @OptionGroup var source: TargetOptions
     @OptionGroup var report: ReportOptions
 
     func run() throws {
-        let opened: OpenedTarget
-        do {
-            opened = try OpenedTarget.open(target)
-        } catch let e as AuditFailure {
-            printError(e.description)
-            throw ExitCode(2)
+        let worst = try withAudit(source) { system, result, context in
+            switch report.format {
+            case .json: printOut(JSONReport.render(result, system: system, context: context) + "\n")
+            case .markdown: printOut(MarkdownReport.render(result, system: system, context: context))
+            case .text: printOut(TextReport.render(result, system: system, context: context, color: report.useColor))
+            }
+            return result.worst
         }
-        defer { opened.close() }
-        let system = SystemSnapshot.load(root: opened.root, kind: opened.kind)
-        let result = AuditResult.run(system)
-        let context = opened.context
-        switch report.format {
-        case .json: printOut(JSONReport.render(result, system: system, context: context) + "\n")
-        case .markdown: printOut(MarkdownReport.render(result, system: system, context: context))
-        case .text: printOut(TextReport.render(result, system: system, context: context, color: report.useColor))
-        }
-        if let worst = result.worst, worst >= report.failOn { throw ExitCode(1) }
+        if let worst, worst >= report.failOn { throw ExitCode(1) }
     }
 }
 
-/// A target ready to read, and how to let go of it.
-struct OpenedTarget {
-    var root: TargetRoot
-    var kind: TargetKind
-    var context: ReportContext
-    var close: () -> Void = {}
-
-    static func open(_ target: String?) throws -> OpenedTarget {
-        guard let target else {
-            throw AuditFailure("Name the target: the directory where the broken system's root is mounted.")
-        }
-        guard let st = sysStat(target) else {
-            throw AuditFailure("\(target) does not exist; give the directory where the target's root is mounted, a block device or a disk image.")
-        }
-        guard st.kind == .directory else {
-            throw AuditFailure("\(target) is not a directory; give the directory where the target's root is mounted.")
-        }
-        let root: TargetRoot
-        do {
-            root = try TargetRoot(directory: target)
-        } catch {
-            throw AuditFailure(error.description)
-        }
-        return OpenedTarget(root: root, kind: .directory, context: context(target: target, kind: .directory))
+/// Opens the target, audits it, hands the result to `body`, and always lets
+/// go of the mounts afterwards. Failures to audit exit 2 with one sentence.
+func withAudit<T>(_ options: TargetOptions, _ body: (SystemSnapshot, AuditResult, ReportContext) throws -> T) throws -> T {
+    let opened: AuditTarget
+    do {
+        opened = try TargetOpener.open(options.target, root: options.root, keepMounted: options.keepMounted)
+    } catch {
+        printError(error.description)
+        throw ExitCode(2)
     }
-
-    static func context(target: String, kind: TargetKind, device: String? = nil, uuid: String? = nil, notes: [String] = []) -> ReportContext {
-        ReportContext(toolVersion: toolVersion, libblkidVersion: Blkid.libraryVersion.version, target: target, kind: kind,
-                      device: device, uuid: uuid, auditedAt: Date.now.formatted(.iso8601), notes: notes)
+    defer {
+        opened.close()
+        if !opened.keepMountedCommands.isEmpty {
+            printError("the target stays mounted read-only at \(options.keepMounted ?? ""); undo with: " + opened.keepMountedCommands.joined(separator: "; "))
+        }
     }
+    // The reader and everything holding it must be gone before close() unmounts.
+    return try auditOpened(opened, body)
+}
+
+private func auditOpened<T>(_ opened: AuditTarget, _ body: (SystemSnapshot, AuditResult, ReportContext) throws -> T) throws -> T {
+    let root: TargetRoot
+    do {
+        root = try opened.openRoot()
+    } catch {
+        printError(error.description)
+        throw ExitCode(2)
+    }
+    let d = opened.description
+    let kind: TargetKind = switch d.kind {
+    case .directory: .directory
+    case .image: .image
+    case .device, .discovered: .device
+    }
+    let system = SystemSnapshot.load(root: root, kind: kind)
+    let result = AuditResult.run(system)
+    var target = d.source ?? opened.rootPath
+    if let device = d.device, kind != .directory {
+        target = d.partition.map { "\(target) partition \($0)" } ?? (device == target ? target : "\(target) (\(device))")
+    }
+    let context = ReportContext(toolVersion: toolVersion, libblkidVersion: Blkid.libraryVersion.version,
+                                target: target, kind: kind, device: d.device, uuid: d.uuid,
+                                auditedAt: Date.now.formatted(.iso8601), notes: opened.notes)
+    return try body(system, result, context)
 }
