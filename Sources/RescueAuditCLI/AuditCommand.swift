@@ -19,6 +19,9 @@ struct AuditCommand: ParsableCommand {
 
     @OptionGroup var report: ReportOptions
 
+    @Option(name: .customLong("script"), help: "Also write the repair script to this file (mode 0755).")
+    var script: String?
+
     func run() throws {
         let opened: OpenedTarget
         do {
@@ -35,6 +38,11 @@ struct AuditCommand: ParsableCommand {
         case .json: printOut(JSONReport.render(result, system: system, context: context) + "\n")
         case .markdown: printOut(MarkdownReport.render(result, system: system, context: context))
         case .text: printOut(TextReport.render(result, system: system, context: context, color: report.useColor))
+        }
+        if let script {
+            let text = RepairScript.render(result, context: context, osName: system.osName)
+            // The report owns stdout; the script's summary goes to stderr.
+            printError(try ScriptOutput.write(text, to: script, result: result, context: context))
         }
         if let worst = result.worst, worst >= report.failOn { throw ExitCode(1) }
     }
