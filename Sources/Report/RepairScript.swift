@@ -18,9 +18,21 @@ public enum RepairScript {
     }
 }
 
-/// A value as one `sh` word that the shell takes as data: `'` becomes `'\''`.
+/// A value as one `sh` word that the shell takes as data: single-quoted, with
+/// `'` as `'\''`. `$` and backquotes are written as `"\$"` and `"\`"` between
+/// the single-quoted parts (still plain data), so nothing in the script looks
+/// like an expansion that was meant to run, to a reader or to shellcheck.
 func shQuote(_ s: String) -> String {
-    "'" + s.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+    var out = "'"
+    for c in s.unicodeScalars {
+        switch c {
+        case "'": out += #"'\''"#
+        case "$": out += #"'"\$"'"#
+        case "`": out += #"'"\`"'"#
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out + "'"
 }
 
 /// Bytes as `printf` statements that write exactly those bytes, one per line
@@ -187,7 +199,7 @@ private struct ScriptWriter {
             let manual = refs.compactMap { r in plan.actions.first { $0.id == r.id && !runnableIDs.contains($0.id) } }
             if auto.isEmpty || !manual.isEmpty {
                 notFixed.append(comment(line))
-                if refs.isEmpty { notFixed.append("#      no automatic fix; see `rescue-audit explain \(f.rule)`") }
+                if refs.isEmpty { notFixed.append(comment("      no automatic fix; see `rescue-audit explain \(f.rule)`")) }
                 for a in manual {
                     if case .manual(let description, let commands) = a.operation {
                         notFixed.append(comment("      \(a.id) (manual): \(description)"))
