@@ -709,7 +709,12 @@ private struct ScriptWriter {
         # check_chroot ID MARKER: a command runs once; the marker records it ran.
         check_chroot() {
             TODO=apply
-            if resolve "$BASE/done/$2" && [ -e "$RESOLVED" ]; then TODO=skip; fi
+            if resolve "$BASE/done/$2" && [ -e "$RESOLVED" ]; then TODO=skip; return 0; fi
+            for d in proc sys dev run; do
+                # A bind mount follows a symlink: it could cover (and the unbind
+                # unmount) a directory of the rescue system.
+                if [ -L "$ROOT/$d" ]; then refuse "$1: $ROOT/$d is a symlink; /$d is not bound over it"; fi
+            done
         }
 
         bind_all() {
@@ -757,9 +762,14 @@ private struct ScriptWriter {
                 die "no device with UUID $AUDIT_UUID is attached; mount the target's root read-write and run: ROOT=/path sh $0"
             fi
             MNT=$(mktemp -d)
-            # A dry run only reads, so it mounts read-only.
-            if [ "$DRY_RUN" = 1 ]; then opts=ro; else opts=rw; fi
-            if ! mount -o "$opts" "$dev" "$MNT"; then
+            # A dry run only reads: read-only, and without replaying a journal
+            # (noload for ext3/4, norecovery for xfs), which would write.
+            if [ "$DRY_RUN" = 1 ]; then
+                mount -o ro,noload "$dev" "$MNT" 2>/dev/null || mount -o ro,norecovery "$dev" "$MNT" 2>/dev/null || mounted=no
+            else
+                mount -o rw "$dev" "$MNT" || mounted=no
+            fi
+            if [ "${mounted:-yes}" = no ]; then
                 rmdir -- "$MNT"
                 MNT=''
                 die "could not mount $dev; mount it read-write yourself and run: ROOT=/path sh $0"

@@ -22,6 +22,10 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("script"), help: "Also write the repair script to this file (mode 0755).")
     var script: String?
 
+    func validate() throws {
+        if script == "-" { throw ValidationError("The report goes to stdout; give --script a file name, or use `rescue-audit plan TARGET -o -`.") }
+    }
+
     func run() throws {
         let opened: OpenedTarget
         do {

@@ -266,7 +266,8 @@ func makeComposite(_ root: URL) throws {
 
         let device = try ScriptUnderTest(RepairScript.render(result, context: testContext("/dev/vdb1", kind: .device, uuid: "0bad0bad-0000-4000-8000-00000000dead")), in: work)
         #expect(device.text.contains("AUDIT_UUID='0bad0bad-0000-4000-8000-00000000dead'"))
-        #expect(device.text.contains("mount -o \"$opts\" \"$dev\" \"$MNT\""))
+        #expect(device.text.contains("mount -o rw \"$dev\" \"$MNT\""))
+        #expect(device.text.contains("mount -o ro,noload \"$dev\" \"$MNT\""), "a dry run does not replay a journal")
         let d = try device.run(root: nil, ["DRY_RUN": "1"])
         #expect(d.status != 0 && d.stderr.contains("no device with UUID 0bad0bad"), "\(d.stderr)")
         // A UUID that could walk out of /dev/disk/by-uuid is not used.
@@ -482,6 +483,13 @@ func makeComposite(_ root: URL) throws {
         #expect(dry.stdout.contains("would bind /proc /sys /dev /run") && dry.stdout.contains("would unbind"), "\(dry.stdout)")
         #expect(try manifest(root, excluding: []).keys.sorted() == ["/bin", "/dev", "/etc", "/proc", "/run", "/sys", "/tmp"])
 
+        // A /proc that is a symlink (here to the host's /proc) is refused before anything happens.
+        let trap = work.appendingPathComponent("trap-root")
+        try FileManager.default.createDirectory(at: trap.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: trap.appendingPathComponent("proc").path, withDestinationPath: "/proc")
+        let refused = try ok.run(root: trap)
+        #expect(refused.status != 0 && refused.stderr.contains("proc is a symlink"), "\(refused.stderr)")
+
         guard isRoot, let bb = which("busybox"), (try? run("/usr/bin/file", [bb]).stdout.contains("statically linked")) ?? true else {
             #expect(!mustRunPrivileged, "the chroot test needs root and busybox-static in CI")
             return
@@ -492,6 +500,7 @@ func makeComposite(_ root: URL) throws {
         }
         let r = try ok.run(root: root)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("running in the target"), "\(r.stdout)")
         #expect(FileManager.default.fileExists(atPath: root.path + ran), "the command ran inside the root")
         #expect(try mounts().isEmpty, "binds left behind")
         try FileManager.default.removeItem(atPath: root.path + ran)
