@@ -132,8 +132,6 @@ private struct ScriptWriter {
 
         var s: [String] = ["#!/bin/sh"]
         s += header(runnable)
-        // Data assignments in undo.sh may go unused when a step was already done.
-        s.append("# shellcheck disable=SC2034")
         s.append("set -eu")
         s.append("")
         s.append("PLAN_ID=\(shQuote(planID))")
@@ -266,6 +264,7 @@ private struct ScriptWriter {
             head.append("# Commands run inside the target CANNOT be undone:")
             for c in chroots { head.append(comment("  \(c)")) }
         }
+        // The data of steps that were not needed goes unused.
         head.append("# shellcheck disable=SC2034")
         head.append("set -eu")
         head.append(Self.prelude)

@@ -154,6 +154,14 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", prepare: ((URL) throws 
     #expect(restored == original.filter { !$0.key.hasPrefix("/var/backups/rescue-audit") }, "undo.sh did not restore the tree")
 }
 
+/// The shells the scripts must run under: /bin/sh (dash on Debian) and busybox sh when installed.
+let testShells: [String] = ["/bin/sh"] + (which("busybox").map { [$0] } ?? [])
+
+/// Runs undo.sh with `shell`.
+func runUndo(_ path: String, shell: String) throws -> ProcessOutput {
+    try run(shell, shell.hasSuffix("busybox") ? ["sh", path] : [path], environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+}
+
 /// A failing scenario whose plan has something automatic to do.
 struct RepairScenario: CustomTestStringConvertible, Sendable {
     var scenario: Scenario
@@ -276,7 +284,8 @@ func makeComposite(_ root: URL) throws {
     }
 
     /// Every kind of operation, built by hand, on a root made for it.
-    @Test func handBuiltPlanWithEveryOperation() throws {
+    @Test(arguments: testShells)
+    func handBuiltPlanWithEveryOperation(shell: String) throws {
         let work = try makeTempDir("repair-handbuilt")
         defer { try? FileManager.default.removeItem(at: work) }
         let root = work.appendingPathComponent("root")
@@ -320,11 +329,11 @@ func makeComposite(_ root: URL) throws {
         #expect(script.text.contains("p and q disagree about /etc/x"))
 
         let original = try manifest(root, excluding: [])
-        let dry = try script.run(root: root, ["DRY_RUN": "1"])
+        let dry = try script.run(root: root, shell: shell, ["DRY_RUN": "1"])
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(try manifest(root, excluding: []) == original)
 
-        let r = try script.run(root: root)
+        let r = try script.run(root: root, shell: shell)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let m = try manifest(root)
         #expect(m["/etc/edited.conf"] == "file 600 " + sha256Hex(edited), "edited in place, mode kept")
@@ -338,16 +347,16 @@ func makeComposite(_ root: URL) throws {
         #expect(fm.fileExists(atPath: bk.appendingPathComponent("repair.log").path))
 
         let repaired = try manifest(root, excluding: [])
-        let again = try script.run(root: root)
+        let again = try script.run(root: root, shell: shell)
         #expect(again.status == 0 && again.stdout.contains("Nothing to do"), "\(again.stdout)\(again.stderr)")
         #expect(try manifest(root, excluding: []) == repaired)
 
         let undo = bk.appendingPathComponent("undo.sh").path
         try expectShellcheckClean(undo)
-        let u = try run("/bin/sh", [undo])
+        let u = try runUndo(undo, shell: shell)
         #expect(u.status == 0, "\(u.stdout)\(u.stderr)")
         #expect(withoutBackupParents(try manifest(root), original: original) == original, "undo.sh restores the tree, removing created directories")
-        let u2 = try run("/bin/sh", [undo])
+        let u2 = try runUndo(undo, shell: shell)
         #expect(u2.status == 0, "undo.sh twice is harmless: \(u2.stderr)")
     }
 
@@ -374,7 +383,8 @@ func makeComposite(_ root: URL) throws {
 
     /// Values from the target never run: paths, link targets, contents,
     /// summaries and header text full of shell syntax stay data.
-    @Test func hostileValuesStayData() throws {
+    @Test(arguments: testShells)
+    func hostileValuesStayData(shell: String) throws {
         let work = try makeTempDir("repair-hostile")
         defer { try? FileManager.default.removeItem(at: work) }
         let root = work.appendingPathComponent("root")
@@ -405,11 +415,11 @@ func makeComposite(_ root: URL) throws {
         let script = try ScriptUnderTest(RepairScript.render(AuditResult(findings: [finding], plan: plan), context: context, osName: "Debian\nreboot"), in: work)
 
         // The header is comments only: no value's newline ends a comment.
-        let header = script.text.split(separator: "\n", omittingEmptySubsequences: false).prefix { !$0.hasPrefix("# shellcheck") }.dropFirst()
+        let header = script.text.split(separator: "\n", omittingEmptySubsequences: false).prefix { $0 != "set -eu" }.dropFirst()
         for line in header { #expect(line.isEmpty || line.hasPrefix("#"), "header line escaped its comment: \(line)") }
 
         // A dry run (the chroot step only prints) and a real run without the chroot step.
-        let dry = try script.run(root: root, ["DRY_RUN": "1"])
+        let dry = try script.run(root: root, shell: shell, ["DRY_RUN": "1"])
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(!FileManager.default.fileExists(atPath: pwned))
 
@@ -417,7 +427,7 @@ func makeComposite(_ root: URL) throws {
         noChroot.removeAll { if case .chroot = $0.operation { true } else { false } }
         let plan2 = RepairPlan(actions: noChroot, conflicts: plan.conflicts, actionsByFinding: [:])
         let script2 = try ScriptUnderTest(RepairScript.render(AuditResult(findings: [finding], plan: plan2), context: context), in: work)
-        let r = try script2.run(root: root)
+        let r = try script2.run(root: root, shell: shell)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: pwned), "a value was executed")
         for (path, content) in expected {
@@ -426,11 +436,11 @@ func makeComposite(_ root: URL) throws {
         }
         let m = try manifest(root)
         #expect(m["/etc/$(touch \(pwned)).wants/-x"] == "link -$(touch \(pwned))\n`reboot`'")
-        let again = try script2.run(root: root)
+        let again = try script2.run(root: root, shell: shell)
         #expect(again.status == 0 && again.stdout.contains("Nothing to do"), "\(again.stderr)")
         let undo = try #require(backupDirs(root).first).appendingPathComponent("undo.sh").path
         try expectShellcheckClean(undo)
-        let u = try run("/bin/sh", [undo])
+        let u = try runUndo(undo, shell: shell)
         #expect(u.status == 0, "\(u.stderr)")
         #expect(try manifest(root).keys.sorted() == ["/etc", "/var", "/var/backups"])
         #expect(!FileManager.default.fileExists(atPath: pwned), "a value was executed")
