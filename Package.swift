@@ -116,11 +116,6 @@ let package = Package(
             dependencies: ["RescueAuditCLI"]
         ),
 
-        /** Not shipped: times open+close of a target for benchmarks/audit-image.sh. */
-        .executableTarget(
-            name: "discovery-bench",
-            dependencies: ["Discovery"]
-        ),
 
         // MARK: - Tests
 

@@ -179,6 +179,13 @@ public enum PlanBuilder {
         if created != nil && (original != nil || !edits.isEmpty || !appended.isEmpty) {
             return .failure(PlanConflict(path: path, rules: reqs.map(\.rule), message: "A fix wants to create \(path), which exists or is edited by another fix; neither is written."))
         }
+        // Line edits need the audited lines: a file that could not be read
+        // (a directory, too large, unreadable) must not be replaced by the
+        // edited lines alone.
+        if original == nil && !edits.isEmpty {
+            return .failure(PlanConflict(path: path, rules: Array(Set(edits.map(\.1))).sorted(),
+                                         message: "\(path) could not be read, so its lines are not edited; fix it by hand."))
+        }
         // Deduplicate identical edits, then refuse overlaps that differ.
         var unique: [(LineEdit, String)] = []
         for e in edits where !unique.contains(where: { $0.0 == e.0 }) { unique.append(e) }

@@ -30,12 +30,24 @@ struct AuditCommand: ParsableCommand {
     @OptionGroup var source: TargetOptions
     @OptionGroup var report: ReportOptions
 
+    @Option(name: .customLong("script"), help: "Also write the repair script to this file (mode 0755).")
+    var script: String?
+
+    func validate() throws {
+        if script == "-" { throw ValidationError("The report goes to stdout; give --script a file name, or use `rescue-audit plan TARGET -o -`.") }
+    }
+
     func run() throws {
         let worst = try withAudit(source) { system, result, context in
             switch report.format {
             case .json: printOut(JSONReport.render(result, system: system, context: context) + "\n")
             case .markdown: printOut(MarkdownReport.render(result, system: system, context: context))
             case .text: printOut(TextReport.render(result, system: system, context: context, color: report.useColor))
+            }
+            if let script {
+                let text = RepairScript.render(result, context: context, osName: system.osName)
+                // The report owns stdout; the script's summary goes to stderr.
+                printError(try ScriptOutput.write(text, to: script, result: result, context: context))
             }
             return result.worst
         }

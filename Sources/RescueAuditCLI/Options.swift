@@ -26,12 +26,6 @@ struct ReportOptions: ParsableArguments {
     }
 }
 
-/// A failure to audit: one sentence saying what to do next, exit status 2.
-struct AuditFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ message: String) { description = message }
-}
-
 /// Prints an error the way every command does: one line on stderr.
 func printError(_ message: String) {
     sysWriteAll(STDERR_FILENO, "rescue-audit: " + message + "\n")

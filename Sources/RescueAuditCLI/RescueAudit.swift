@@ -16,7 +16,7 @@ public struct RescueAudit: ParsableCommand {
             Exit status: 0 nothing at or above the threshold, 1 findings, 2 could not audit, 64 usage.
             """,
             version: "rescue-audit \(toolVersion) (libblkid \(Blkid.libraryVersion.version), \(Blkid.libraryVersion.date))",
-            subcommands: [AuditCommand.self, DevicesCommand.self, RulesCommand.self, ExplainCommand.self],
+            subcommands: [AuditCommand.self, DevicesCommand.self, PlanCommand.self, RulesCommand.self, ExplainCommand.self],
             defaultSubcommand: AuditCommand.self
         )
     }

@@ -245,3 +245,21 @@ public func sysWriteAll(_ fd: Int32, _ text: String) {
         done += n
     }
 }
+
+/// Writes a host file (not the target: the target is never written) with
+/// open(2) O_CREAT|O_TRUNC, then fchmod(2) to `mode`.
+public func sysWriteFile(_ path: String, _ text: String, mode: mode_t) throws(SysError) {
+    let fd = retryingEINTR { Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | RA_O_CLOEXEC, mode) }
+    guard fd >= 0 else { throw SysError("open \(path)") }
+    defer { _ = Glibc.close(fd) }
+    var bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { buf in
+            retryingEINTR { Glibc.write(fd, buf.baseAddress! + done, buf.count - done) }
+        }
+        guard n > 0 else { throw SysError("write \(path)") }
+        done += n
+    }
+    guard fchmod(fd, mode) == 0 else { throw SysError("fchmod \(path)") }
+}

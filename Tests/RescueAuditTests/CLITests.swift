@@ -87,7 +87,7 @@ import Testing
         #expect(out.status == 2)
         let lines = out.stderr.split(separator: "\n")
         #expect(lines.count == 1, "one line: \(out.stderr)")
-        #expect(out.stderr.contains("give the directory"))
+        #expect(out.stderr.contains("give an existing root directory"))
     }
 
     @Test func usageErrorsExit64() throws {
