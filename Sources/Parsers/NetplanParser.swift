@@ -1,4 +1,3 @@
-import Glibc
 import Yams
 
 /// The device sections of a netplan `network:` mapping, as netplan 0.106 names them.
@@ -143,6 +142,11 @@ public struct NetplanIssue: Hashable, Sendable {
     /// configuration; false when netplan reads it and only we cannot (for
     /// instance a duplicate key, which libyaml allows and Yams does not).
     public var rejectedByNetplan: Bool
+
+    public init(diagnostic: Diagnostic, rejectedByNetplan: Bool) {
+        self.diagnostic = diagnostic
+        self.rejectedByNetplan = rejectedByNetplan
+    }
 }
 
 /// What one netplan YAML file says.
@@ -207,22 +211,6 @@ public enum NetplanParser {
         case "false", "off", "no", "n": false
         default: nil
         }
-    }
-
-    /// Splits `a/len`, checking the address as netplan does (inet_pton and a prefix in range).
-    public static func splitAddress(_ s: String) -> (address: String, prefix: Int?, valid: Bool) {
-        let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let addr = parts[0]
-        let v6 = addr.contains(":")
-        guard isIP(addr, v6: v6) else { return (addr, nil, false) }
-        guard parts.count == 2 else { return (addr, nil, true) }
-        guard let len = Int(parts[1]), len >= 0, len <= (v6 ? 128 : 32) else { return (addr, nil, false) }
-        return (addr, len, true)
-    }
-
-    public static func isIP(_ s: String, v6: Bool) -> Bool {
-        var buf = [UInt8](repeating: 0, count: 16)
-        return s.withCString { inet_pton(v6 ? AF_INET6 : AF_INET, $0, &buf) } == 1
     }
 
     /// Keys netplan 0.106 accepts inside a device definition (any device type;
@@ -401,7 +389,7 @@ public enum NetplanParser {
             case "addresses": addresses(v, &d)
             case "gateway4", "gateway6":
                 guard let s = string(v, key) else { return }
-                guard NetplanParser.isIP(s.value, v6: key == "gateway6") else {
+                guard IPText.isIP(s.value, v6: key == "gateway6") else {
                     error(v, "Invalid \(key == "gateway4" ? "IPv4" : "IPv6") address '\(s.value)' for \(key).")
                     return
                 }
@@ -463,7 +451,7 @@ public enum NetplanParser {
                     error(item, "Each address must be a value or a one-key mapping (check indentation).")
                     continue
                 }
-                let split = NetplanParser.splitAddress(text)
+                let split = IPText.split(text)
                 guard split.valid else { error(at, "Invalid address '\(text)'."); continue }
                 guard let prefix = split.prefix else { error(at, "Address '\(text)' is missing /prefixlength."); continue }
                 var a = NetplanAddress(address: split.address, prefixLength: prefix, source: source(at))
@@ -492,13 +480,13 @@ public enum NetplanParser {
                     case "to":
                         guard let s = string(v, k) else { continue }
                         if s.value != "default" {
-                            let split = NetplanParser.splitAddress(s.value)
+                            let split = IPText.split(s.value)
                             if !split.valid { error(v, "Invalid route destination '\(s.value)'.") }
                         }
                         r.to = s.value
                     case "via":
                         guard let s = string(v, k) else { continue }
-                        if !NetplanParser.isIP(s.value, v6: s.value.contains(":")) { error(v, "Invalid route gateway '\(s.value)'.") }
+                        if !IPText.isIP(s.value, v6: s.value.contains(":")) { error(v, "Invalid route gateway '\(s.value)'.") }
                         r.via = s.value
                     case "metric": r.metric = int(v, k)
                     case "table": r.table = int(v, k)
@@ -519,7 +507,7 @@ public enum NetplanParser {
                 switch k {
                 case "addresses":
                     for a in strings(v, k) {
-                        if !NetplanParser.isIP(a.value, v6: a.value.contains(":")) {
+                        if !IPText.isIP(a.value, v6: a.value.contains(":")) {
                             error(a.location.line, "Malformed address '\(a.value)', must be X.X.X.X or X:X:X:X:X:X:X:X.")
                         } else {
                             d.nameservers.append(a)
