@@ -37,9 +37,14 @@ enum YAMLGuard {
                 guard yaml_parser_parse(&parser, &event) == 1 else {
                     let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
                     let context = parser.context.map { String(cString: $0) }
-                    let mark = parser.problem_mark
                     let message = context.map { "\(problem) \($0)" } ?? problem
-                    return .syntaxError(line: Int(mark.line) + 1, message: message)
+                    if parser.error == YAML_READER_ERROR {
+                        // Encoding errors carry a byte offset, not a mark.
+                        let offset = min(Int(parser.problem_offset), buffer.count)
+                        let line = 1 + buffer[..<offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                        return .syntaxError(line: line, message: message)
+                    }
+                    return .syntaxError(line: Int(parser.problem_mark.line) + 1, message: message)
                 }
                 defer { yaml_event_delete(&event) }
                 let line = Int(event.start_mark.line) + 1
