@@ -190,7 +190,10 @@ public enum NetplanParser {
         let yaml = String(decoding: bytes, as: UTF8.self)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            // Only the first document counts, as for netplan; later ones are never parsed.
+            var documents = try Yams.compose_all(yaml: yaml).makeIterator()
+            root = documents.next()
+            if let error = documents.error { throw error }
         } catch let error as YamlError {
             p.yamsError(error)
             return p.file

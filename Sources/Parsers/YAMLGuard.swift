@@ -50,7 +50,8 @@ enum YAMLGuard {
                 let line = Int(event.start_mark.line) + 1
                 var finished: (anchor: String?, size: Int)?
                 switch event.type {
-                case YAML_STREAM_END_EVENT:
+                case YAML_STREAM_END_EVENT, YAML_DOCUMENT_END_EVENT:
+                    // netplan (yaml_parser_load) reads the first document only.
                     return .ok(expandedNodes: total)
                 case YAML_SCALAR_EVENT:
                     finished = (name(event.data.scalar.anchor), 1)

@@ -201,6 +201,9 @@ private struct Summary: Equatable, CustomStringConvertible {
         "network: {ethernets: {eth0: {match: {name: en*, colour: red}}}}\n",
         "network: {vlans: {v1: {id: 5000, link: eth0}}, ethernets: {eth0: {}}}\n",
         "network: {ethernets: {eth0: {addresses: [{10.0.0.1/8: {label: a, lifetime: forever}}]}}}\n",
+        "network: {ethernets: {eth0: {dhcp4: true}}}\n---\nnetwork: {ethernets: {eth1: {dhcp4: true}}}\n",
+        "x: &a {dhcp4: yes}\nnetwork: {ethernets: {eth0: *a}}\n",
+        "network: {ethernets: {eth0: {dhcp4: true}}, bridges: {br0: {interfaces: [eth0], addresses: [192.0.2.1/24]}}}\n",
     ])
     func edgeCasesAgree(_ yaml: String) throws {
         guard NetplanOracle.available() else { return }
@@ -208,6 +211,15 @@ private struct Summary: Equatable, CustomStringConvertible {
         defer { try? FileManager.default.removeItem(at: tree) }
         try write(yaml, to: tree.appendingPathComponent("etc/netplan/50-edge.yaml"))
         try compare(yaml, tree: tree)
+    }
+
+    @Test func changingADevicesTypeAcrossFilesAgrees() throws {
+        guard NetplanOracle.available() else { return }
+        let tree = try makeTempDir("netplan-types")
+        defer { try? FileManager.default.removeItem(at: tree) }
+        try write("network: {ethernets: {x0: {dhcp4: true}}}\n", to: tree.appendingPathComponent("etc/netplan/a.yaml"))
+        try write("network: {bonds: {x0: {dhcp4: true}}}\n", to: tree.appendingPathComponent("etc/netplan/b.yaml"))
+        try compare("type change", tree: tree)
     }
 
     @Test func nonUTF8AgreesWithNetplan() throws {
