@@ -180,8 +180,10 @@ public enum NetplanParser {
         case .syntaxError(let line, let message):
             p.error(line, "Invalid YAML: \(message).")
             return p.file
-        case .tooLarge(let line, let limit):
-            p.error(line, "YAML aliases expand this file to more than \(limit) nodes (an alias bomb); it was not read.")
+        case .tooLarge(let line, let limit, let byAliases):
+            p.error(line, byAliases
+                ? "YAML aliases expand this file to more than \(limit) nodes (an alias bomb); it was not read."
+                : "This file has more than \(limit) YAML nodes, far more than any network configuration; it was not read.")
             return p.file
         case .ok(let n):
             p.file.expandedNodes = n

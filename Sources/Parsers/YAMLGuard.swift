@@ -18,8 +18,9 @@ enum YAMLGuard {
         case ok(expandedNodes: Int)
         /// libyaml rejects the bytes; `line` is 1-based.
         case syntaxError(line: Int, message: String)
-        /// Aliases expand the document beyond `limit` nodes.
-        case tooLarge(line: Int, limit: Int)
+        /// The document, aliases expanded, has more than `limit` nodes;
+        /// `byAliases` when it is small as written (an alias bomb).
+        case tooLarge(line: Int, limit: Int, byAliases: Bool)
     }
 
     static func check(_ bytes: [UInt8], limit: Int) -> Verdict {
@@ -32,6 +33,7 @@ enum YAMLGuard {
             // Open containers: their anchor and the expanded size of the children so far.
             var stack: [(anchor: String?, size: Int)] = []
             var total = 0
+            var written = 0
             while true {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else {
@@ -48,6 +50,7 @@ enum YAMLGuard {
                 }
                 defer { yaml_event_delete(&event) }
                 let line = Int(event.start_mark.line) + 1
+                written += 1
                 var finished: (anchor: String?, size: Int)?
                 switch event.type {
                 case YAML_STREAM_END_EVENT, YAML_DOCUMENT_END_EVENT:
@@ -71,10 +74,10 @@ enum YAMLGuard {
                 if let anchor { sizes[anchor] = size }
                 if stack.isEmpty {
                     total = total.addingReportingOverflow(size).partialValue
-                    if total > limit || total < 0 { return .tooLarge(line: line, limit: limit) }
+                    if total > limit || total < 0 { return .tooLarge(line: line, limit: limit, byAliases: written <= limit) }
                 } else {
                     let sum = stack[stack.count - 1].size.addingReportingOverflow(size)
-                    if sum.overflow || sum.partialValue > limit { return .tooLarge(line: line, limit: limit) }
+                    if sum.overflow || sum.partialValue > limit { return .tooLarge(line: line, limit: limit, byAliases: written <= limit) }
                     stack[stack.count - 1].size = sum.partialValue
                 }
             }

@@ -199,6 +199,12 @@ private func parse(_ yaml: String, path: String = "/etc/netplan/test.yaml") -> N
         #expect(file?.isAccepted == false)
     }
 
+    @Test func hugeFileWithoutAliasesIsRefusedAsHuge() throws {
+        let yaml = "network: {ethernets: {eth0: {routes: [" + Array(repeating: "x", count: 110_000).joined(separator: ",") + "]}}}\n"
+        let issue = try #require(parse(yaml).issues.first)
+        #expect(issue.diagnostic.message.contains("more than 100000 YAML nodes"))
+    }
+
     @Test func nonUTF8BytesNeverCrash() throws {
         var bytes = Array("network:\n  ethernets:\n    eth0:\n      dhcp4: true\n# caf".utf8)
         bytes += [0xE9, 0xFF, 0x00, 0x0A]
