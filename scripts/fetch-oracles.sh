@@ -11,9 +11,12 @@ root="$repo/.oracles/root"
 mkdir -p "$debs" "$root"
 
 # ifupdown is required; the netplan packages are best effort (their names
-# change between releases: libnetplan0 became libnetplan1).
+# change between releases: libnetplan0 became libnetplan1). netplan's
+# generate binary also needs libyaml and GLib at run time: a bare CI image
+# may lack them, so they are unpacked too and the tests put
+# .oracles/root/usr/lib/x86_64-linux-gnu on LD_LIBRARY_PATH.
 required=(ifupdown)
-optional=(netplan.io libnetplan0 libnetplan1)
+optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0)
 
 fetch() {
     local pkg="$1"
@@ -35,6 +38,13 @@ for deb in "$debs"/*.deb; do
     [[ -e "$stamp" ]] && continue
     dpkg-deb -x "$deb" "$root"
     touch "$stamp"
+done
+
+for candidate in "$root/usr/libexec/netplan/generate" "$root/usr/lib/netplan/generate"; do
+    if [[ -x "$candidate" ]]; then
+        echo "fetch-oracles: netplan generate at ${candidate#"$repo"/}"
+        break
+    fi
 done
 
 # Debian moved ifquery from /sbin to /usr/sbin with merged /usr; the tests

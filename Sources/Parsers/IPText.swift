@@ -1,0 +1,24 @@
+import Glibc
+
+/// Checks addresses as the network tools do: with inet_pton, so what they
+/// accept we accept, and nothing else.
+public enum IPText {
+    /// Splits `address/length`; `valid` is false for a bad address or an
+    /// out-of-range length. The family is taken from the presence of `:`.
+    public static func split(_ s: String) -> (address: String, prefix: Int?, valid: Bool) {
+        let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let addr = parts[0]
+        let v6 = addr.contains(":")
+        guard isIP(addr, v6: v6) else { return (addr, nil, false) }
+        guard parts.count == 2 else { return (addr, nil, true) }
+        guard let len = Int(parts[1]), len >= 0, len <= (v6 ? 128 : 32) else { return (addr, nil, false) }
+        return (addr, len, true)
+    }
+
+    public static func isIP(_ s: String, v6: Bool) -> Bool {
+        var buf = [UInt8](repeating: 0, count: 16)
+        return s.withCString { inet_pton(v6 ? AF_INET6 : AF_INET, $0, &buf) } == 1
+    }
+
+    public static func isIP(_ s: String) -> Bool { isIP(s, v6: s.contains(":")) }
+}
