@@ -148,7 +148,7 @@ public final class TargetRoot: Sendable {
     /// Reads at most the last `maxBytes` of a regular file (logs). Not cached, no cap.
     public func readTail(_ path: String, maxBytes: Int64) -> ReadOutcome {
         let key = Self.normalize(path)
-        do {
+        do throws(SysError) {
             let probe = try openFinal(key, follow: true)
             guard try probe.status().kind == .regular else { return .skipped(.notRegular(try probe.status().kind)) }
             let fd = try openFinal(key, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
@@ -157,10 +157,8 @@ public final class TargetRoot: Sendable {
             let start = max(0, st.size - maxBytes)
             let bytes = try fd.read(count: Int(st.size - start), at: start)
             return .file(TargetFile(path: key, bytes: bytes, status: st))
-        } catch let e as SysError {
-            return outcome(for: e)
         } catch {
-            return .skipped(.failed("\(error)"))
+            return outcome(for: error)
         }
     }
 
@@ -170,7 +168,7 @@ public final class TargetRoot: Sendable {
     }
 
     private func readUncached(_ path: String) -> ReadOutcome {
-        do {
+        do throws(SysError) {
             // First an O_PATH open, which has no side effects on FIFOs or devices;
             // only a regular file is opened for reading, then checked to be the same inode.
             let probe = try openFinal(path, follow: true)
@@ -185,10 +183,8 @@ public final class TargetRoot: Sendable {
             let bytes = try fd.readAll(limit: Int(cap) + 1)
             guard bytes.count <= Int(cap) else { return .skipped(.tooLarge(size: Int64(bytes.count), cap: cap)) }
             return .file(TargetFile(path: path, bytes: bytes, status: st2))
-        } catch let e as SysError {
-            return outcome(for: e)
         } catch {
-            return .skipped(.failed("\(error)"))
+            return outcome(for: error)
         }
     }
 

@@ -103,3 +103,20 @@ func expectNothingLeft(_ dir: String, sourceLocation: SourceLocation = #_sourceL
     let inside = try sh("cat \(ns.mountInfoPath)")
     #expect(!inside.contains("rescue-audit."), "mounts left in the private namespace: \(inside)", sourceLocation: sourceLocation)
 }
+
+/// Opens an image as the CLI does, checks its description, reads /etc/passwd
+/// through the confined reader, closes it, and checks that nothing of ours is
+/// left and that the image's bytes did not change.
+func openReadClose(_ image: String, workdir: Workdir, sourceLocation: SourceLocation = #_sourceLocation,
+                   _ check: (AuditTarget) throws -> Void) throws {
+    let before = try sha256(image)
+    let target = try TargetOpener.open(image)
+    try check(target)
+    do {
+        let root = try target.openRoot()
+        #expect(root.isRegularFile("/etc/passwd"), sourceLocation: sourceLocation)
+    }
+    target.close()
+    try expectNothingLeft(workdir.path, sourceLocation: sourceLocation)
+    #expect(try sha256(image) == before, "the image is never written", sourceLocation: sourceLocation)
+}
