@@ -59,7 +59,7 @@ final class MountSession: Sendable {
 enum Scratch {
     static func make() throws(DiscoveryError) -> String {
         do throws(SysError) {
-            let dir = try sysMakeTemporaryDirectory(prefix: "/tmp/rescue-audit.")
+            let dir = try sysMakeTemporaryDirectory(prefix: base() + "/rescue-audit.")
             do {
                 try sysMountTmpfs(dir)
             } catch {
@@ -71,6 +71,14 @@ enum Scratch {
         } catch {
             throw .namespaceFailed(reason: error.description)
         }
+    }
+
+    /// $TMPDIR when it names an existing absolute directory, else /tmp.
+    static func base() -> String {
+        if let t = getenv("TMPDIR").map({ String(cString: $0) }), t.hasPrefix("/"), sysStat(t)?.kind == .directory {
+            return t.count > 1 && t.hasSuffix("/") ? String(t.dropLast()) : t
+        }
+        return "/tmp"
     }
 
     static func remove(_ dir: String) {

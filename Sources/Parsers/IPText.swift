@@ -22,3 +22,17 @@ public enum IPText {
 
     public static func isIP(_ s: String) -> Bool { isIP(s, v6: s.contains(":")) }
 }
+
+extension IPText {
+    /// The prefix length of a dotted IPv4 netmask (`255.255.255.0` → 24); nil
+    /// when it is not a contiguous mask. A bare number is taken as a length.
+    public static func prefixLength(netmask: String) -> Int? {
+        if let n = Int(netmask), n >= 0, n <= 128 { return n }
+        let parts = netmask.split(separator: ".").compactMap { UInt8($0) }
+        guard parts.count == 4 else { return nil }
+        let bits = parts.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let ones = bits.leadingZeroBitCount == 0 ? (~bits).leadingZeroBitCount : 0
+        guard bits == 0 || (ones > 0 && bits << UInt32(ones) == 0) else { return bits == 0 ? 0 : nil }
+        return ones
+    }
+}

@@ -28,7 +28,17 @@ public enum JSONReport {
         var initSystem: InitJSON
         var packageDatabase: String?
         var ifupdown: IfupdownJSON?
+        var netplan: NetplanJSON
+        var networkd: NetworkdJSON
+        var interfaces: [ClaimJSON]
         var defaultRoutes: [RouteJSON]
+    }
+    struct NetplanJSON: Encodable { var files: [String]; var renderer: String; var installed: Bool; var accepted: Bool }
+    struct NetworkdJSON: Encodable { var files: [String]; var masked: [String] }
+    struct ClaimJSON: Encodable {
+        var stack: String; var name: String?; var match: [String]?; var setName: String?; var macAddress: String?
+        var kind: String; var autostart: Bool; var dhcp4: Bool; var dhcp6: Bool
+        var addresses: [String]; var gateways: [String]; var nameservers: [String]; var path: String; var line: Int
     }
     struct InitJSON: Encodable { var kind: String; var reason: String }
     struct IfupdownJSON: Encodable {
@@ -124,6 +134,16 @@ public enum JSONReport {
             initSystem: InitJSON(kind: s.initSystem.kind.rawValue, reason: s.initSystem.reason),
             packageDatabase: s.packages.source,
             ifupdown: ifupdown,
+            netplan: NetplanJSON(files: s.netplan.files, renderer: s.netplan.effectiveRenderer,
+                                 installed: s.netplan.netplanInstalled, accepted: s.netplan.isAccepted),
+            networkd: NetworkdJSON(files: s.networkd.files, masked: s.networkd.masked),
+            interfaces: s.claims.map { c in
+                ClaimJSON(stack: c.stack.rawValue, name: c.name, match: c.match.map(\.names), setName: c.setName,
+                          macAddress: c.macAddress, kind: c.kind, autostart: c.autostart, dhcp4: c.dhcp4, dhcp6: c.dhcp6,
+                          addresses: c.addresses.map { a in a.prefixLength.map { "\(a.address)/\($0)" } ?? a.address },
+                          gateways: c.routes.filter(\.isDefault).compactMap(\.gateway),
+                          nameservers: c.nameservers.map(\.value), path: c.source.location.path, line: c.source.location.line)
+            },
             defaultRoutes: s.defaultRoutes.map {
                 RouteJSON(family: $0.family.rawValue, gateway: $0.gateway, metric: $0.metric, device: $0.device,
                           source: $0.sourceAddress, stack: $0.stack, path: $0.evidence.location.path, line: $0.evidence.location.line)

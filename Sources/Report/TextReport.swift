@@ -71,6 +71,18 @@ enum Summary {
         } else {
             lines.append("ifupdown: no /etc/network/interfaces")
         }
+        if !s.netplan.files.isEmpty {
+            let state = !s.netplan.netplanInstalled ? "netplan.io not installed, so nothing reads it"
+                : s.netplan.isAccepted ? "renderer \(s.netplan.effectiveRenderer)" : "netplan rejects it"
+            lines.append("netplan: \(s.netplan.files.count) file(s), \(s.netplan.claims.count) device(s); \(state)")
+        }
+        if !s.networkd.files.isEmpty {
+            lines.append("systemd-networkd: \(s.networkd.networkFiles.count) .network, \(s.networkd.linkFiles.count) .link, \(s.networkd.netdevFiles.count) .netdev file(s)")
+        }
+        let claimed = Dictionary(grouping: s.claims.filter { $0.kind != "loopback" }) { $0.effectiveName ?? "(matched)" }
+        for (name, list) in claimed where Set(list.map(\.stack)).count > 1 {
+            lines.append("\(name) is configured by \(Set(list.map(\.stack.rawValue)).sorted().joined(separator: " and "))")
+        }
         for family in [AddressFamily.ipv4, .ipv6] {
             let routes = s.defaultRoutes.filter { $0.family == family }
             guard !routes.isEmpty else { continue }

@@ -20,7 +20,7 @@ public struct ConfigSyntaxError: Rule {
             }
             let atBoot = boot ? consequence(first.format)
                 : partial ? "The \(first.format) tool stops reading \(path) at the error, so everything after it is not configured at boot."
-                : "The tool that reads \(path) warns about it and skips the line."
+                : "This does not stop the network at boot, but the tool that reads \(path) does not use the line as written."
             let where_ = lines.isEmpty ? path : "\(path) line\(lines.count > 1 ? "s" : "") \(lines.map(String.init).joined(separator: ", "))"
             return finding(boot ? .critical : partial ? .high : .medium,
                            message: "\(where_): \(first.diagnostic.message)\(diags.count > 1 ? " (and \(diags.count - 1) more)" : "")",

@@ -64,8 +64,10 @@ public enum NetplanLoader {
     /// Lowest precedence first.
     public static let directories = ["/lib/netplan", "/etc/netplan", "/run/netplan"]
 
-    /// Where Debian and Ubuntu put the generator that runs at boot.
+    /// Where Debian and Ubuntu put the generator that runs at boot: the
+    /// systemd generator link and the binary it points at.
     public static let generatorPaths = [
+        "/lib/systemd/system-generators/netplan", "/usr/lib/systemd/system-generators/netplan",
         "/usr/libexec/netplan/generate", "/lib/netplan/generate", "/usr/lib/netplan/generate", "/usr/sbin/netplan",
     ]
 

@@ -3,6 +3,9 @@ import Parsers
 public enum AddressFamily: String, Sendable, Codable, Hashable {
     case ipv4, ipv6
 
+    /// The metric the kernel gives a route added without one.
+    public var defaultMetric: Int { self == .ipv4 ? 0 : 1024 }
+
     public var displayName: String { self == .ipv4 ? "IPv4" : "IPv6" }
 }
 
@@ -37,11 +40,11 @@ enum IfupdownRoutes {
         var out: [DefaultRoute] = []
         for stanza in config.stanzas where config.startsAtBoot(stanza.name) {
             let family: AddressFamily? = stanza.family == "inet" ? .ipv4 : stanza.family == "inet6" ? .ipv6 : nil
-            let stanzaMetric = stanza.value("metric").flatMap { Int(Text.trimmed($0.value)) } ?? 0
+            let stanzaMetric = stanza.value("metric").flatMap { Int(Text.trimmed($0.value)) }
             let address = stanza.value("address").map { String(Text.trimmed($0.value).split(separator: "/").first ?? "") }
             if let family {
                 for gw in stanza.values("gateway") {
-                    out.append(DefaultRoute(family: family, gateway: Text.trimmed(gw.value), metric: stanzaMetric,
+                    out.append(DefaultRoute(family: family, gateway: Text.trimmed(gw.value), metric: stanzaMetric ?? family.defaultMetric,
                                             device: stanza.name, sourceAddress: address, stack: "ifupdown",
                                             origin: .gatewayOption, evidence: gw.source))
                 }
@@ -50,7 +53,7 @@ enum IfupdownRoutes {
                 for option in stanza.values(key) {
                     for cmd in commands(option.value) {
                         guard let r = parseRouteCommand(cmd) else { continue }
-                        out.append(DefaultRoute(family: r.family, gateway: r.gateway, metric: r.metric ?? 0,
+                        out.append(DefaultRoute(family: r.family, gateway: r.gateway, metric: r.metric ?? r.family.defaultMetric,
                                                 device: r.device ?? stanza.name, sourceAddress: r.source ?? address,
                                                 stack: "ifupdown", origin: .command, evidence: option.source))
                     }
@@ -134,5 +137,17 @@ enum IfupdownRoutes {
         if dest == "::/0" || gw?.contains(":") == true { family = .ipv6 }
         return ParsedRoute(family: family, gateway: gw, metric: (value(after: "metric", in: args) ?? value(after: "preference", in: args)).flatMap { Int($0) },
                            device: value(after: "dev", in: args), source: value(after: "src", in: args))
+    }
+}
+
+extension DefaultRoute {
+    /// The default routes a claim of another stack configures.
+    static func fromClaim(_ claim: InterfaceClaim) -> [DefaultRoute] {
+        claim.routes.filter(\.isDefault).map { r in
+            DefaultRoute(family: r.family, gateway: r.gateway, metric: r.metric ?? r.family.defaultMetric,
+                         device: claim.effectiveName ?? claim.match?.names.joined(separator: " ") ?? "?",
+                         sourceAddress: claim.addresses.first { $0.family == r.family }?.address,
+                         stack: claim.stack.rawValue, origin: .gatewayOption, evidence: r.source)
+        }
     }
 }

@@ -21,6 +21,12 @@ public struct SystemSnapshot: Sendable {
     public var initSystem: InitSystem
     /// /etc/network/interfaces with everything it sources; nil when absent.
     public var ifupdown: IfupdownConfig?
+    /// netplan's YAML, merged as netplan does.
+    public var netplan: NetplanConfig
+    /// systemd-networkd's .network, .link and .netdev files.
+    public var networkd: NetworkdConfig
+    /// Every stack's configuration of every interface, in stack order.
+    public var claims: [InterfaceClaim]
     /// /etc/default/networking, as sh would assign it.
     public var defaultNetworking: [String: ShellAssignments.Assignment]
     /// Every default route the target installs at boot, across stacks.
@@ -47,7 +53,10 @@ public struct SystemSnapshot: Sendable {
         }
 
         let ifupdown = IfupdownLoader.load(root)
+        let netplan = NetplanLoader.load(root)
+        let networkd = NetworkdLoader.load(root)
         var routes: [DefaultRoute] = []
+        var claims: [InterfaceClaim] = []
         if let ifupdown {
             // A fatal error in the main file makes `ifup -a` refuse everything; in a
             // sourced file ifupdown keeps what it read before the error line.
@@ -59,10 +68,20 @@ public struct SystemSnapshot: Sendable {
                 return ConfigDiagnostic(d, format: "ifupdown", impact: impact)
             }
             routes += IfupdownRoutes.defaultRoutes(ifupdown)
+            claims += IfupdownClaims.claims(ifupdown)
         }
+        diagnostics += netplan.configDiagnostics + networkd.configDiagnostics
+        claims += netplan.claims + networkd.claims
+        // netplan's YAML takes effect only through its generator; without
+        // netplan.io installed nothing reads it, so its routes never exist.
+        if netplan.netplanInstalled && netplan.isAccepted {
+            routes += netplan.claims.filter(\.autostart).flatMap(DefaultRoute.fromClaim)
+        }
+        routes += networkd.claims.flatMap(DefaultRoute.fromClaim)
 
         return SystemSnapshot(root: root, kind: kind, osRelease: osRelease, packages: packages, initSystem: initSystem,
-                              ifupdown: ifupdown, defaultNetworking: defaultNetworking, defaultRoutes: routes,
+                              ifupdown: ifupdown, netplan: netplan, networkd: networkd, claims: claims,
+                              defaultNetworking: defaultNetworking, defaultRoutes: routes,
                               diagnostics: diagnostics)
     }
 

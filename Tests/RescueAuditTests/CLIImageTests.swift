@@ -63,11 +63,17 @@ struct CLIImageTests {
         let w = try Workdir()
         let (image, _) = try exampleImage(w)
         let before = try sha256(image)
+        // A TMPDIR of its own, so only these runs' scratch directories are counted.
+        let tmp = "\(w.path)/tmp"
+        try sh("mkdir -p '\(tmp)'")
+        var env = ProcessInfo.processInfo.environment
+        env["TMPDIR"] = tmp
         // Kill the audit at spread-out moments, from probing to unmounting.
         for delayMs in stride(from: 0, through: 120, by: 8) {
             let p = Process()
             p.executableURL = Repo.binary
             p.arguments = ["audit", image, "--format", "json"]
+            p.environment = env
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
@@ -78,8 +84,8 @@ struct CLIImageTests {
             #expect(!loops.contains(image), "loop device left after SIGTERM at \(delayMs) ms: \(loops)")
             #expect(!(try sh("cat /proc/self/mountinfo")).contains("rescue-audit."), "mount left after SIGTERM at \(delayMs) ms")
         }
-        let leftovers = try sh("ls -d /tmp/rescue-audit.* 2>/dev/null | wc -l").trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(leftovers == "0", "scratch directories left in /tmp")
+        let left = try sh("ls -A '\(tmp)'")
+        #expect(left.isEmpty, "scratch directories left: \(left)")
         #expect(try sha256(image) == before)
     }
 

@@ -139,4 +139,17 @@ import Testing
         let json = try rescueAudit(["audit", dir.path, "--format", "json"])
         #expect(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) is [String: Any])
     }
+
+    @Test func twoStacksOnOneInterfaceShowBothClaimsInFacts() throws {
+        let root = Repo.rules.appendingPathComponent("multiple-default-routes/tests/ifupdown-and-netplan.fail").path
+        let doc = try json(try rescueAudit(["audit", root, "--format", "json"]))
+        let facts = try #require(doc["facts"] as? [String: Any])
+        let claims = (facts["interfaces"] as? [[String: Any]] ?? []).filter { $0["name"] as? String == "eth0" }
+        #expect(Set(claims.compactMap { $0["stack"] as? String }) == ["ifupdown", "netplan"])
+        for c in claims {
+            #expect((c["path"] as? String)?.hasPrefix("/etc/") == true && (c["line"] as? Int ?? 0) > 0, "each claim carries file and line")
+        }
+        let routes = facts["defaultRoutes"] as? [[String: Any]] ?? []
+        #expect(Set(routes.compactMap { $0["stack"] as? String }) == ["ifupdown", "netplan"])
+    }
 }
