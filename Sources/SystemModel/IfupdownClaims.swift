@@ -3,7 +3,8 @@ import Parsers
 /// ifupdown stanzas as claims of the shared network model.
 enum IfupdownClaims {
     static func claims(_ config: IfupdownConfig) -> [InterfaceClaim] {
-        config.stanzas.compactMap { stanza in
+        let boot = config.bootInterfaces
+        return config.stanzas.compactMap { stanza in
             let family: AddressFamily? = stanza.family == "inet" ? .ipv4 : stanza.family == "inet6" ? .ipv6 : nil
             guard let family else { return nil }
             var addresses: [AddressFact] = []
@@ -21,7 +22,7 @@ enum IfupdownClaims {
             return InterfaceClaim(
                 stack: .ifupdown, name: stanza.name, macAddress: stanza.value("hwaddress").map { Text.trimmed($0.value) },
                 kind: stanza.method == "loopback" ? "loopback" : stanza.isAlias ? "alias" : "ethernet",
-                autostart: config.startsAtBoot(stanza.name),
+                autostart: boot.contains(stanza.name),
                 dhcp4: family == .ipv4 && stanza.method == "dhcp",
                 dhcp6: family == .ipv6 && (stanza.method == "dhcp" || stanza.method == "auto"),
                 addresses: addresses, routes: routes, nameservers: dns, source: stanza.source)

@@ -55,8 +55,12 @@ public struct IfupdownConfig: Sendable {
         }
     }
 
-    /// Whether `ifup -a` or udev brings this interface up at boot.
-    public func startsAtBoot(_ name: String) -> Bool {
-        autoInterfaces.contains { $0.value == name } || hotplugInterfaces.contains { $0.value == name }
+    /// The names `ifup -a` or udev brings up at boot (auto, allow-auto, allow-hotplug).
+    /// Computed once per use; callers looping over stanzas keep the set.
+    public var bootInterfaces: Set<String> {
+        Set(autoInterfaces.map(\.value)).union(hotplugInterfaces.map(\.value))
     }
+
+    /// Whether `ifup -a` or udev brings this interface up at boot.
+    public func startsAtBoot(_ name: String) -> Bool { bootInterfaces.contains(name) }
 }

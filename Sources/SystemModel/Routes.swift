@@ -38,7 +38,8 @@ public struct DefaultRoute: Hashable, Sendable {
 enum IfupdownRoutes {
     static func defaultRoutes(_ config: IfupdownConfig) -> [DefaultRoute] {
         var out: [DefaultRoute] = []
-        for stanza in config.stanzas where config.startsAtBoot(stanza.name) {
+        let boot = config.bootInterfaces
+        for stanza in config.stanzas where boot.contains(stanza.name) {
             let family: AddressFamily? = stanza.family == "inet" ? .ipv4 : stanza.family == "inet6" ? .ipv6 : nil
             let stanzaMetric = stanza.value("metric").flatMap { Int(Text.trimmed($0.value)) }
             let address = stanza.value("address").map { String(Text.trimmed($0.value).split(separator: "/").first ?? "") }
