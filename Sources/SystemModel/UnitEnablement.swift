@@ -134,6 +134,18 @@ public struct UnitEnablement: Sendable {
         return candidates.min { (rank[$0.kind] ?? 9) < (rank[$1.kind] ?? 9) }
     }
 
+    /// The link that makes systemd start the unit at the next boot: a
+    /// `.wants`/`.requires` link, in /etc or shipped by the package. An
+    /// alias alone only makes the unit startable by that name (D-Bus
+    /// activation for `dbus-org.freedesktop.network1.service`), and /run is
+    /// empty at boot, so neither counts.
+    public func startsAtBoot(_ unit: String) -> EnablementFact? {
+        guard let fact = isEnabled(unit) else { return nil }
+        if [.wants, .requires, .staticWants].contains(fact.kind) { return fact }
+        let name = canonicalName(unit)
+        return links.first { [.wants, .requires, .staticWants].contains($0.kind) && canonicalName($0.unit) == name }
+    }
+
     /// The mask of a unit (or of the alias name asked for), or nil.
     public func isMasked(_ unit: String) -> MaskFact? {
         let name = Self.unitName(unit)
