@@ -266,7 +266,8 @@ public struct ServiceListeners: Sendable {
         let addresses: [String?] = bind.map { $0.values.isEmpty ? [nil] : $0.values.map { Self.unbracket($0) } } ?? ["127.0.0.1"]
         for (p, source) in ports where p != nil {
             for a in addresses {
-                listeners.append(Listener(service: "amavisd", address: a, port: p, source: bind?.source ?? source))
+                // The port's line is the evidence: it is what a rule compares with the MTA's content_filter.
+                listeners.append(Listener(service: "amavisd", address: a, port: p, source: source))
             }
         }
     }
@@ -317,7 +318,12 @@ public struct ServiceListeners: Sendable {
             guard d.name == "include" else { directives.append(d); continue }
             guard depth < 16, let pattern = d.arguments.first else { continue }
             let absolute = pattern.hasPrefix("/") ? pattern : "/etc/nginx/" + pattern
-            for included in glob(root, absolute) {
+            let matches = glob(root, absolute)
+            if matches.isEmpty && !absolute.contains(where: { "*?[".contains($0) }) {
+                diagnostics.append(Diagnostic(d.source.location, text: d.source.text,
+                    message: "Include of a missing file: nginx refuses the configuration."))
+            }
+            for included in matches {
                 guard let b = read(root, included) else { continue }
                 // An included file's directives sit where the include is; a
                 // server block opened in it belongs to that file alone, but a
