@@ -39,6 +39,21 @@ private func endpoint(_ l: Listener) -> String {
         #expect(sshd.contains(SourceLocation(path: "/etc/ssh/sshd_config", line: 14)))
     }
 
+    /// OpenSSH 9.2p1's `sshd -T`: a Match block in an included file ends
+    /// with that file, and an Include inside a Match block puts the included
+    /// lines in it (there "Directive 'Port' is not allowed within a Match block").
+    @Test func sshdMatchScopeAcrossIncludes() throws {
+        let tmp = try makeTempDir("sshd-match")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        try write("Include conf.d/*.conf\nPort 2022\nMatch User x\nInclude inner/*.conf\n",
+                  to: tmp.appendingPathComponent("etc/ssh/sshd_config"))
+        try write("Match User x\n\tPasswordAuthentication no\n", to: tmp.appendingPathComponent("etc/ssh/conf.d/a.conf"))
+        try write("Port 2030\n", to: tmp.appendingPathComponent("etc/ssh/inner/b.conf"))
+        let l = ServiceListeners.load(try TargetRoot(directory: tmp.path))
+        #expect(l.sshPorts.map(\.value) == [2022])
+        #expect(l.sshIgnoredInMatch.map(\.location) == [SourceLocation(path: "/etc/ssh/inner/b.conf", line: 1)])
+    }
+
     @Test func sshdDefaultPort() throws {
         let l = try listenFixture("rhel")
         #expect(l.sshPorts.map(\.value) == [22])
