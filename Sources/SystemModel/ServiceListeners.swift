@@ -16,14 +16,19 @@ public struct Listener: Hashable, Sendable {
     public var condition: String?
     /// The line that sets it (line 0 for a built-in default of that file).
     public var source: SourceLine
+    /// The line the address comes from when another file sets it (postfix:
+    /// the port is in master.cf, the address in main.cf's `inet_interfaces`).
+    public var addressSource: SourceLine?
 
-    public init(service: String, detail: String? = nil, address: String?, port: Int?, condition: String? = nil, source: SourceLine) {
+    public init(service: String, detail: String? = nil, address: String?, port: Int?, condition: String? = nil,
+                source: SourceLine, addressSource: SourceLine? = nil) {
         self.service = service
         self.detail = detail
         self.address = address
         self.port = port
         self.condition = condition
         self.source = source
+        self.addressSource = addressSource
     }
 }
 
@@ -218,8 +223,7 @@ public struct ServiceListeners: Sendable {
                 for address in interfaces {
                     // The address comes from main.cf's inet_interfaces; the port from master.cf.
                     listeners.append(Listener(service: "postfix", detail: detail, address: address, port: spec.port,
-                                              condition: address == nil ? nil : "inet_interfaces at \(interfacesSource.location)",
-                                              source: service.source))
+                                              source: service.source, addressSource: interfacesSource))
                 }
             }
         }

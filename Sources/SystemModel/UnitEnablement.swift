@@ -90,6 +90,8 @@ public struct UnitEnablement: Sendable {
     /// Whether `/etc/inittab` exists (sysvinit without it asks on the console).
     public var hasInittab = false
     public var diagnostics: [Diagnostic] = []
+    /// Kept so unit files are parsed only when asked for (a root holds
+    /// hundreds); the root caches what it reads, so answers stay consistent.
     private var root: TargetRoot?
 
     public init() {}

@@ -96,6 +96,7 @@ private func endpoint(_ l: Listener) -> String {
         // loopback-only plus $myip, continued on an indented line.
         #expect(smtp.map(endpoint) == ["127.0.0.1:25", "[::1]:25", "192.0.2.10:25"])
         #expect(smtp.first?.source.location == SourceLocation(path: "/etc/postfix/master.cf", line: 2))
+        #expect(smtp.first?.addressSource?.location == SourceLocation(path: "/etc/postfix/main.cf", line: 4))
         let reinjection = l.listeners(of: "postfix").filter { $0.detail == "127.0.0.1:10025" }
         #expect(reinjection.map(endpoint) == ["127.0.0.1:10025"])
         #expect(reinjection.first?.source.location.line == 5)
