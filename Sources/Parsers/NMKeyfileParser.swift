@@ -182,6 +182,12 @@ public struct NMAddress: Hashable, Sendable {
     /// The gateway written after the comma (NetworkManager uses the first
     /// one when `gateway=` is not set).
     public var gateway: String?
+
+    public init(address: String, prefixLength: Int, gateway: String?) {
+        self.address = address
+        self.prefixLength = prefixLength
+        self.gateway = gateway
+    }
 }
 
 /// One route of an NM `routeN=` key: `10.0.0.0/8,192.0.2.254,100`.
@@ -190,6 +196,12 @@ public struct NMRoute: Hashable, Sendable {
     public var destination: String
     public var nextHop: String?
     public var metric: Int?
+
+    public init(destination: String, nextHop: String?, metric: Int?) {
+        self.destination = destination
+        self.nextHop = nextHop
+        self.metric = metric
+    }
 }
 
 /// NetworkManager's keyfile value syntax for IP settings. Pure.

@@ -232,15 +232,11 @@ public enum IfcfgLoader {
             addresses.append(AddressFact(family: .ipv4, address: ip.value, prefixLength: prefix,
                                          label: isAlias ? device : nil, source: ip.source))
         }
-        for a in file.assignments where a.key.hasPrefix("IPADDR") {
+        for a in file.assignments where a.key.hasPrefix("IPADDR") && !a.value.isEmpty {
             guard let n = Int(a.key.dropFirst(6)), n > 2,
-                  file.value("IPADDR\(n - 1)") == nil, !a.value.isEmpty else { continue }
-            // Only the first index after the gap matters for the message.
-            let first = (2..<n).first { file.value("IPADDR\($0)") == nil } ?? n
-            if first == n - 1 {
-                diags.append(Diagnostic(a.source.location, text: a.source.text,
-                    message: "\(a.key) is never configured: initscripts stops at the first missing IPADDRn from IPADDR2 on (IPADDR\(first))."))
-            }
+                  let gap = (2..<n).first(where: { file.value("IPADDR\($0)") == nil }) else { continue }
+            diags.append(Diagnostic(a.source.location, text: a.source.text,
+                message: "\(a.key) is never configured: initscripts stops at the first missing IPADDRn from IPADDR2 on (IPADDR\(gap))."))
         }
 
         var dhcp6 = false
