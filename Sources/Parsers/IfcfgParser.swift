@@ -4,17 +4,20 @@ public struct IfcfgFile: Hashable, Sendable {
     public var path: String
     public var assignments: [ShellAssignments.Assignment]
     public var diagnostics: [Diagnostic]
+    /// The last assignment of each key; built once, as the file is untrusted and may be huge.
+    private var last: [String: ShellAssignments.Assignment]
 
     public init(path: String, assignments: [ShellAssignments.Assignment], diagnostics: [Diagnostic]) {
         self.path = path
         self.assignments = assignments
         self.diagnostics = diagnostics
+        self.last = ShellAssignments.dictionary(assignments)
     }
 
     /// The value sh leaves for `key`: the last assignment; nil when unset or
     /// set to the empty string (initscripts tests `[ -n "$KEY" ]`).
     public func value(_ key: String) -> Located<String>? {
-        guard let a = assignments.last(where: { $0.key == key }), !a.value.isEmpty else { return nil }
+        guard let a = last[key], !a.value.isEmpty else { return nil }
         return Located(a.value, a.source)
     }
 
@@ -32,13 +35,11 @@ public struct IfcfgFile: Hashable, Sendable {
 
     /// The numbered variants of a key (`DNS1`, `DNS2`...), in numeric order.
     public func numbered(_ prefix: String) -> [(index: Int, value: Located<String>)] {
-        var seen: Set<Int> = []
         var out: [(Int, Located<String>)] = []
-        for a in assignments.reversed() where a.key.hasPrefix(prefix) {
-            let rest = a.key.dropFirst(prefix.count)
-            guard !rest.isEmpty, rest.allSatisfy(\.isASCIIDigit), let n = Int(rest), !seen.contains(n) else { continue }
-            seen.insert(n)
-            if let v = value(a.key) { out.append((n, v)) }
+        for key in last.keys where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            guard !rest.isEmpty, rest.allSatisfy(\.isASCIIDigit), let n = Int(rest) else { continue }
+            if let v = value(key) { out.append((n, v)) }
         }
         return out.sorted { $0.0 < $1.0 }
     }

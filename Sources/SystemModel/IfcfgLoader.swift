@@ -233,7 +233,8 @@ public enum IfcfgLoader {
                                          label: isAlias ? device : nil, source: ip.source))
         }
         for a in file.assignments where a.key.hasPrefix("IPADDR") && !a.value.isEmpty {
-            guard let n = Int(a.key.dropFirst(6)), n > 2,
+            // expand_config never looks past IPADDR255.
+            guard let n = Int(a.key.dropFirst(6)), n > 2, n <= 255,
                   let gap = (2..<n).first(where: { file.value("IPADDR\($0)") == nil }) else { continue }
             diags.append(Diagnostic(a.source.location, text: a.source.text,
                 message: "\(a.key) is never configured: initscripts stops at the first missing IPADDRn from IPADDR2 on (IPADDR\(gap))."))

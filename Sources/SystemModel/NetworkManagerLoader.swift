@@ -374,7 +374,7 @@ public enum NetworkManagerLoader {
 
         var ignored: String?
         if kf.rejected {
-            ignored = "GLib cannot parse it (\(kf.diagnostics.first(where: { _ in true })?.location.description ?? path))"
+            ignored = "GLib cannot parse it (\(kf.diagnostics.first?.location.description ?? path))"
         } else if type == nil {
             ignored = "it has no connection.type and no setting to guess one from"
         } else if diags.contains(where: { $0.message.hasSuffix("rejects the connection.") }) {
