@@ -31,8 +31,16 @@ public enum JSONReport {
         var netplan: NetplanJSON
         var networkd: NetworkdJSON
         var interfaces: [ClaimJSON]
+        var stacks: [StackJSON]
+        var listeners: [ListenerJSON]
+        var sshPorts: [Int]
         var defaultRoutes: [RouteJSON]
     }
+    struct StackJSON: Encodable {
+        var stack: String; var configured: Bool; var installed: Bool?; var startsAtBoot: Bool; var inCharge: Bool
+        var reason: String; var files: [String]
+    }
+    struct ListenerJSON: Encodable { var service: String; var address: String?; var port: Int?; var path: String; var line: Int }
     struct NetplanJSON: Encodable { var files: [String]; var renderer: String; var installed: Bool; var accepted: Bool }
     struct NetworkdJSON: Encodable { var files: [String]; var masked: [String] }
     struct ClaimJSON: Encodable {
@@ -144,6 +152,15 @@ public enum JSONReport {
                           gateways: c.routes.filter(\.isDefault).compactMap(\.gateway),
                           nameservers: c.nameservers.map(\.value), path: c.source.location.path, line: c.source.location.line)
             },
+            stacks: s.stacks.map {
+                StackJSON(stack: $0.stack.rawValue, configured: $0.configured, installed: $0.installed,
+                          startsAtBoot: $0.startsAtBoot, inCharge: $0.inCharge, reason: $0.reason, files: $0.files)
+            },
+            listeners: s.listeners.listeners.map {
+                ListenerJSON(service: $0.service, address: $0.address, port: $0.port,
+                             path: $0.source.location.path, line: $0.source.location.line)
+            },
+            sshPorts: s.listeners.sshPorts.map(\.value),
             defaultRoutes: s.defaultRoutes.map {
                 RouteJSON(family: $0.family.rawValue, gateway: $0.gateway, metric: $0.metric, device: $0.device,
                           source: $0.sourceAddress, stack: $0.stack, path: $0.evidence.location.path, line: $0.evidence.location.line)

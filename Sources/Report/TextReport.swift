@@ -79,6 +79,13 @@ enum Summary {
         if !s.networkd.files.isEmpty {
             lines.append("systemd-networkd: \(s.networkd.networkFiles.count) .network, \(s.networkd.linkFiles.count) .link, \(s.networkd.netdevFiles.count) .netdev file(s)")
         }
+        for st in s.stacks where st.configured {
+            let verdict = st.inCharge ? "acts at boot" : "does NOT act at boot"
+            lines.append("\(st.stack.rawValue) \(verdict): \(st.reason)")
+        }
+        if !s.listeners.sshPorts.isEmpty {
+            lines.append("sshd listens on port \(s.listeners.sshPorts.map { String($0.value) }.joined(separator: ", "))")
+        }
         let claimed = Dictionary(grouping: s.claims.filter { $0.kind != "loopback" }) { $0.effectiveName ?? "(matched)" }
         for (name, list) in claimed where Set(list.map(\.stack)).count > 1 {
             lines.append("\(name) is configured by \(Set(list.map(\.stack.rawValue)).sorted().joined(separator: " and "))")

@@ -25,6 +25,16 @@ public struct SystemSnapshot: Sendable {
     public var netplan: NetplanConfig
     /// systemd-networkd's .network, .link and .netdev files.
     public var networkd: NetworkdConfig
+    /// RHEL ifcfg files and /etc/sysconfig/network.
+    public var ifcfg: IfcfgConfig
+    /// NetworkManager keyfiles and NetworkManager.conf.
+    public var networkManager: NetworkManagerConfig
+    /// Which units and init scripts start at boot.
+    public var units: UnitEnablement
+    /// Where sshd, postfix, amavisd, nginx and apache expect to listen.
+    public var listeners: ServiceListeners
+    /// Per stack: configured, installed, started at boot.
+    public var stacks: [StackStatus] = []
     /// Every stack's configuration of every interface, in stack order.
     public var claims: [InterfaceClaim]
     /// /etc/default/networking, as sh would assign it.
@@ -55,6 +65,10 @@ public struct SystemSnapshot: Sendable {
         let ifupdown = IfupdownLoader.load(root)
         let netplan = NetplanLoader.load(root)
         let networkd = NetworkdLoader.load(root)
+        let ifcfg = IfcfgLoader.load(root)
+        let networkManager = NetworkManagerLoader.load(root)
+        let units = UnitEnablement.load(root)
+        let listeners = ServiceListeners.load(root)
         var routes: [DefaultRoute] = []
         var claims: [InterfaceClaim] = []
         if let ifupdown {
@@ -70,19 +84,24 @@ public struct SystemSnapshot: Sendable {
             routes += IfupdownRoutes.defaultRoutes(ifupdown)
             claims += IfupdownClaims.claims(ifupdown)
         }
-        diagnostics += netplan.configDiagnostics + networkd.configDiagnostics
-        claims += netplan.claims + networkd.claims
+        diagnostics += netplan.configDiagnostics + networkd.configDiagnostics + ifcfg.configDiagnostics
+            + networkManager.configDiagnostics + units.configDiagnostics + listeners.configDiagnostics
+        claims += netplan.claims + networkd.claims + ifcfg.claims + networkManager.claims
         // netplan's YAML takes effect only through its generator; without
         // netplan.io installed nothing reads it, so its routes never exist.
         if netplan.netplanInstalled && netplan.isAccepted {
             routes += netplan.claims.filter(\.autostart).flatMap(DefaultRoute.fromClaim)
         }
         routes += networkd.claims.flatMap(DefaultRoute.fromClaim)
+        routes += (ifcfg.claims + networkManager.claims).filter(\.autostart).flatMap(DefaultRoute.fromClaim)
 
-        return SystemSnapshot(root: root, kind: kind, osRelease: osRelease, packages: packages, initSystem: initSystem,
-                              ifupdown: ifupdown, netplan: netplan, networkd: networkd, claims: claims,
-                              defaultNetworking: defaultNetworking, defaultRoutes: routes,
-                              diagnostics: diagnostics)
+        var snapshot = SystemSnapshot(
+            root: root, kind: kind, osRelease: osRelease, packages: packages, initSystem: initSystem,
+            ifupdown: ifupdown, netplan: netplan, networkd: networkd, ifcfg: ifcfg, networkManager: networkManager,
+            units: units, listeners: listeners, claims: claims,
+            defaultNetworking: defaultNetworking, defaultRoutes: routes, diagnostics: diagnostics)
+        snapshot.stacks = stackStatus(snapshot)
+        return snapshot
     }
 
     /// The audited bytes of a target file (cached by the reader).
