@@ -153,3 +153,49 @@ import Testing
         #expect(Set(routes.compactMap { $0["stack"] as? String }) == ["ifupdown", "netplan"])
     }
 }
+
+/// A malformed file in every format gives a finding with its line, and the audit goes on.
+@Suite struct MalformedEveryFormatTests {
+    @Test func everyFormatReportsItsLine() throws {
+        let dir = try makeTempDir("malformed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files: [String: String] = [
+            "etc/network/interfaces": "source /etc/network/interfaces.d/*\n    address 192.0.2.1\nauto lo\niface lo inet loopback\nauto eth0\niface eth0 inet dhcp\n",
+            "etc/network/interfaces.d/broken": "iface eth1 inet static\n    address 192.0.2.5/24\nmtu\n",
+            "etc/netplan/01-bad.yaml": "network:\n  version: 2\n  ethernets:\n    ens3:\n      dhcp4: maybe\n",
+            "etc/systemd/network/10-bad.network": "[Match]\nName=ens4\n[Network\nAddress=192.0.2.7/24\n",
+            "etc/sysconfig/network-scripts/ifcfg-eth2": "DEVICE=eth2\nBOOTPROTO=none\nIPADDR=\"192.0.2.9\nONBOOT=yes\n",
+            "etc/ssh/sshd_config": "Port 22\nPort twenty-two\n",
+            "var/lib/dpkg/status": "Package: ifupdown\nStatus: install ok installed\nVersion: 0.8.41\n\nPackage: netplan.io\nStatus: install ok installed\nVersion: 0.106\n",
+            "usr/libexec/netplan/generate": "",
+        ]
+        for (path, text) in files { try write(text, to: dir.appendingPathComponent(path)) }
+        try write("[connection]\nid=x\nuuid=3e5c5c1a-0c1f-4f0e-9d3a-1b2c3d4e5f60\ntype=ethernet\nthis line is not a key\n",
+                  to: dir.appendingPathComponent("etc/NetworkManager/system-connections/x.nmconnection"))
+        #expect(chmod(dir.appendingPathComponent("etc/NetworkManager/system-connections/x.nmconnection").path, 0o600) == 0)
+
+        let out = try rescueAudit(["audit", dir.path, "--format", "json"])
+        #expect(out.status == 1, "\(out.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
+        let syntax = (doc["findings"] as? [[String: Any]] ?? []).filter { $0["rule"] as? String == "config-syntax-error" }
+        var lines: [String: [Int]] = [:]
+        for f in syntax {
+            for e in f["evidence"] as? [[String: Any]] ?? [] {
+                if let p = e["path"] as? String, let l = e["line"] as? Int { lines[p, default: []].append(l) }
+            }
+        }
+        #expect(lines["/etc/network/interfaces"]?.contains(2) == true, "\(lines)")
+        #expect(lines["/etc/network/interfaces.d/broken"] != nil, "\(lines)")
+        #expect(lines["/etc/netplan/01-bad.yaml"]?.contains(5) == true, "\(lines)")
+        #expect(lines["/etc/systemd/network/10-bad.network"]?.contains(3) == true, "\(lines)")
+        #expect(lines["/etc/sysconfig/network-scripts/ifcfg-eth2"]?.contains(3) == true, "\(lines)")
+        #expect(lines["/etc/ssh/sshd_config"]?.contains(2) == true, "\(lines)")
+        if isRoot {
+            #expect(lines["/etc/NetworkManager/system-connections/x.nmconnection"]?.contains(5) == true, "\(lines)")
+        }
+        // The rest of the audit went on: the facts still hold the well-formed parts.
+        let facts = doc["facts"] as? [String: Any] ?? [:]
+        let names = (facts["interfaces"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(names.contains("eth0"))
+    }
+}
