@@ -167,17 +167,7 @@ public enum IfcfgLoader {
     }
 
     private static func read(_ root: TargetRoot, _ path: String, into config: inout IfcfgConfig) -> [UInt8]? {
-        switch root.read(path) {
-        case .file(let f):
-            config.files.append(path)
-            return f.bytes
-        case .missing:
-            return nil
-        case .skipped(let why):
-            config.diagnostics.append(Diagnostic(SourceLocation(path: path, line: 0), text: "",
-                                                 message: "\(path) was not read: \(why)."))
-            return nil
-        }
+        root.readConfig(path, files: &config.files, diagnostics: &config.diagnostics)
     }
 
     private static func interface(_ root: TargetRoot, configName: String, path: String, file: IfcfgFile,

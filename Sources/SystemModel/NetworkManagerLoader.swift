@@ -251,17 +251,7 @@ public enum NetworkManagerLoader {
     }
 
     private static func read(_ root: TargetRoot, _ path: String, into config: inout NetworkManagerConfig) -> [UInt8]? {
-        switch root.read(path) {
-        case .file(let f):
-            config.files.append(path)
-            return f.bytes
-        case .missing:
-            return nil
-        case .skipped(let why):
-            config.diagnostics.append(Diagnostic(SourceLocation(path: path, line: 0), text: "",
-                                                 message: "\(path) was not read: \(why)."))
-            return nil
-        }
+        root.readConfig(path, files: &config.files, diagnostics: &config.diagnostics)
     }
 
     static func normalizedType(_ t: String) -> String {

@@ -253,19 +253,10 @@ public enum NetworkdLoader {
     }
 
     private static func read(_ root: TargetRoot, _ path: String, into config: inout NetworkdConfig) -> UnitFile? {
-        switch root.read(path) {
-        case .file(let f):
-            config.files.append(path)
-            let unit = SystemdUnitParser.parse(f.bytes, path: path)
-            config.diagnostics += unit.diagnostics
-            return unit
-        case .missing:
-            return nil
-        case .skipped(let why):
-            config.diagnostics.append(Diagnostic(SourceLocation(path: path, line: 0), text: "",
-                                                 message: "\(path) was not read: \(why)."))
-            return nil
-        }
+        guard let bytes = root.readConfig(path, files: &config.files, diagnostics: &config.diagnostics) else { return nil }
+        let unit = SystemdUnitParser.parse(bytes, path: path)
+        config.diagnostics += unit.diagnostics
+        return unit
     }
 
     /// systemd's booleans.
