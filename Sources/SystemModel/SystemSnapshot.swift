@@ -43,9 +43,11 @@ public struct SystemSnapshot: Sendable {
     public var defaultRoutes: [DefaultRoute]
     /// Syntax and include problems of every parsed file.
     public var diagnostics: [ConfigDiagnostic]
+    /// Probed devices, filesystem health and hardware, when the target kind has them.
+    public var environment: AuditEnvironment = AuditEnvironment()
 
     /// Reads the target through `root`.
-    public static func load(root: TargetRoot, kind: TargetKind = .directory) -> SystemSnapshot {
+    public static func load(root: TargetRoot, kind: TargetKind = .directory, environment: AuditEnvironment = AuditEnvironment()) -> SystemSnapshot {
         var diagnostics: [ConfigDiagnostic] = []
         let packages = PackageDatabase.load(root, diagnostics: &diagnostics)
         let initSystem = InitSystem.detect(root, packages: packages)
@@ -100,6 +102,7 @@ public struct SystemSnapshot: Sendable {
             ifupdown: ifupdown, netplan: netplan, networkd: networkd, ifcfg: ifcfg, networkManager: networkManager,
             units: units, listeners: listeners, claims: claims,
             defaultNetworking: defaultNetworking, defaultRoutes: routes, diagnostics: diagnostics)
+        snapshot.environment = environment
         snapshot.stacks = stackStatus(snapshot)
         return snapshot
     }

@@ -25,9 +25,19 @@ struct Scenario: CustomTestStringConvertible, Sendable {
         return out
     }()
 
+    /// `<scenario>.environment.json` next to the root: what a device or image
+    /// audit would have probed (block devices, filesystem health, hardware).
+    var environmentURL: URL { url.deletingLastPathComponent().appendingPathComponent(name + ".environment.json") }
+
     func audit() throws -> AuditResult {
         let root = try TargetRoot(directory: url.path)
-        return AuditResult.run(SystemSnapshot.load(root: root))
+        var environment = AuditEnvironment()
+        var kind = TargetKind.directory
+        if let data = FileManager.default.contents(atPath: environmentURL.path) {
+            environment = try JSONDecoder().decode(AuditEnvironment.self, from: data)
+            if environment.blockDevices != nil { kind = .image }
+        }
+        return AuditResult.run(SystemSnapshot.load(root: root, kind: kind, environment: environment))
     }
 }
 

@@ -1,0 +1,88 @@
+/// What the audit knows beyond the target's own files: the block devices that
+/// were probed next to it, the health of the filesystems it was read from, and
+/// the network cards of the machine the tool runs on when that is the
+/// target's own hardware. A directory target has none of these; rules that
+/// need them say they could not check.
+///
+/// Codable so that rule scenarios can carry it as a sidecar file
+/// (`rules/<id>/tests/<scenario>.environment.json`).
+public struct AuditEnvironment: Sendable, Codable, Equatable {
+    /// Every filesystem and partition the probe saw; nil when nothing was
+    /// probed (a directory target), so fstab devices cannot be checked.
+    public var blockDevices: [BlockDeviceFact]?
+    /// The target's own filesystems (root and what was mounted under it), as
+    /// their superblocks describe them; empty when not read.
+    public var filesystems: [FilesystemHealth]
+    /// The NICs of this machine, when it is the target's hardware (a rescue
+    /// boot of the same machine, or `--hardware`); nil otherwise.
+    public var hardware: [HardwareNIC]?
+
+    public init(blockDevices: [BlockDeviceFact]? = nil, filesystems: [FilesystemHealth] = [], hardware: [HardwareNIC]? = nil) {
+        self.blockDevices = blockDevices
+        self.filesystems = filesystems
+        self.hardware = hardware
+    }
+}
+
+/// One filesystem or partition the probe found, with every name fstab could use for it.
+public struct BlockDeviceFact: Sendable, Codable, Equatable {
+    /// The kernel node (`/dev/sda2`) or `image.img partition 2`.
+    public var name: String
+    /// blkid's TYPE, when it holds a signature.
+    public var fsType: String?
+    public var uuid: String?
+    public var label: String?
+    public var partUUID: String?
+    public var partLabel: String?
+    /// The partition number on its disk, when it is one.
+    public var partition: Int?
+
+    public init(name: String, fsType: String? = nil, uuid: String? = nil, label: String? = nil,
+                partUUID: String? = nil, partLabel: String? = nil, partition: Int? = nil) {
+        self.name = name
+        self.fsType = fsType
+        self.uuid = uuid
+        self.label = label
+        self.partUUID = partUUID
+        self.partLabel = partLabel
+        self.partition = partition
+    }
+}
+
+/// What a filesystem's superblock says about its health.
+public struct FilesystemHealth: Sendable, Codable, Equatable {
+    /// The target path it is mounted on (`/`, `/var`).
+    public var mountPoint: String
+    /// The device or image partition it was read from.
+    public var device: String
+    public var fsType: String
+    /// Free-form facts read from the superblock, in the order they matter.
+    public var problems: [String]
+    /// The command that checks it, run while it is unmounted.
+    public var checkCommand: String?
+
+    public init(mountPoint: String, device: String, fsType: String, problems: [String] = [], checkCommand: String? = nil) {
+        self.mountPoint = mountPoint
+        self.device = device
+        self.fsType = fsType
+        self.problems = problems
+        self.checkCommand = checkCommand
+    }
+}
+
+/// A network card of the machine the tool runs on (`/sys/class/net`).
+public struct HardwareNIC: Sendable, Codable, Equatable {
+    /// The name it has on the rescue system (which may use another policy).
+    public var currentName: String
+    public var mac: String?
+    /// The sysfs device path (`/devices/pci0000:00/0000:00:03.0/...`).
+    public var devicePath: String?
+    public var driver: String?
+
+    public init(currentName: String, mac: String? = nil, devicePath: String? = nil, driver: String? = nil) {
+        self.currentName = currentName
+        self.mac = mac
+        self.devicePath = devicePath
+        self.driver = driver
+    }
+}
