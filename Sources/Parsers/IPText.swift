@@ -36,3 +36,48 @@ extension IPText {
         return ones
     }
 }
+
+/// An IPv4 or IPv6 address as bytes, parsed with inet_pton: compares
+/// `2001:db8::1` and `2001:0db8:0:0::1` as the same address.
+public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
+    public let bytes: [UInt8]
+    public let text: String
+
+    public var isV6: Bool { bytes.count == 16 }
+
+    /// Parses an address without prefix; nil when inet_pton refuses it.
+    /// A `%zone` suffix on IPv6 link-local addresses is dropped.
+    public init?(_ s: String) {
+        let plain = s.split(separator: "%", maxSplits: 1).first.map(String.init) ?? s
+        let v6 = plain.contains(":")
+        var buf = [UInt8](repeating: 0, count: 16)
+        guard plain.withCString({ inet_pton(v6 ? AF_INET6 : AF_INET, $0, &buf) }) == 1 else { return nil }
+        bytes = v6 ? buf : Array(buf.prefix(4))
+        text = s
+    }
+
+    public var description: String { text }
+
+    public static func == (a: IPAddress, b: IPAddress) -> Bool { a.bytes == b.bytes }
+    public func hash(into h: inout Hasher) { h.combine(bytes) }
+
+    /// Whether both addresses share their first `prefix` bits (and family).
+    public func sharesPrefix(with other: IPAddress, length prefix: Int) -> Bool {
+        guard bytes.count == other.bytes.count else { return false }
+        var left = min(max(prefix, 0), bytes.count * 8)
+        for i in bytes.indices where left > 0 {
+            let bits = min(8, left)
+            let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
+            if bytes[i] & mask != other.bytes[i] & mask { return false }
+            left -= bits
+        }
+        return true
+    }
+
+    /// 127.0.0.0/8 or ::1.
+    public var isLoopback: Bool { isV6 ? bytes == [UInt8](repeating: 0, count: 15) + [1] : bytes[0] == 127 }
+    /// 0.0.0.0 or ::.
+    public var isUnspecified: Bool { bytes.allSatisfy { $0 == 0 } }
+    /// fe80::/10.
+    public var isLinkLocal: Bool { isV6 ? bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 : bytes[0] == 169 && bytes[1] == 254 }
+}

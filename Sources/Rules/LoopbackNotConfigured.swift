@@ -10,19 +10,54 @@ public struct LoopbackNotConfigured: Rule {
     /// The stanza Debian's installer writes, inserted at the top of the file.
     static let standardStanza = ["# The loopback network interface", "auto lo", "iface lo inet loopback", ""]
 
+    /// Whether ifupdown's files bring lo up: the stanza and `auto lo`, or
+    /// `auto lo` where ifupdown defines lo implicitly.
+    private struct IfupdownLoopback {
+        var autoLo: Located<String>?
+        var ifaceLo: IfaceStanza?
+        var version: String?
+        var implicit: Bool
+        var configured: Bool { autoLo != nil && (ifaceLo != nil || implicit) }
+
+        init(_ system: SystemSnapshot, _ config: IfupdownConfig) {
+            autoLo = config.autoInterfaces.first { $0.value == "lo" }
+            ifaceLo = config.stanzas.first { $0.name == "lo" && $0.family == "inet" && $0.method == "loopback" }
+            version = system.packages.package("ifupdown")?.version
+            // ifupdown 0.8 adds lo by itself, but only when no stanza uses the loopback method.
+            implicit = (system.packages.hasFiles("ifupdown2") || version.map { DebianVersion.isAtLeast($0, "0.8") } ?? false)
+                && config.addsLoopbackImplicitly
+        }
+    }
+
+    /// Whether ifupdown is the stack that has to bring lo up: netplan,
+    /// networkd and NetworkManager systems bring lo up themselves.
+    private static func ifupdownOwnsLoopback(_ system: SystemSnapshot) -> Bool {
+        guard system.ifupdownManagesNetwork else { return false }
+        let others = system.stacks.contains { $0.stack != .ifupdown && $0.inCharge }
+        return !others || system.status(of: .ifupdown)?.inCharge == true
+    }
+
+    /// Whether lo is up after boot, and why; services bound to 127.0.0.1
+    /// depend on it.
+    public static func loopbackAtBoot(_ system: SystemSnapshot) -> (up: Bool, why: String) {
+        if system.initSystem.kind == .systemd { return (true, "systemd as PID 1 sets lo up at boot") }
+        guard ifupdownOwnsLoopback(system), let config = system.ifupdown else {
+            return (true, "the network stack in charge brings lo up itself")
+        }
+        let lo = IfupdownLoopback(system, config)
+        if loopbackExcluded(system) != nil { return (false, "lo is excluded from `ifup -a`") }
+        if lo.configured { return (true, "\(config.mainPath) brings lo up") }
+        if lo.implicit { return (true, "ifupdown \(lo.version ?? "") configures lo implicitly") }
+        return (false, "init is \(system.initSystem.kind.rawValue) and \(config.mainPath) has no `auto lo` with `iface lo inet loopback`")
+    }
+
     public func check(_ system: SystemSnapshot) -> [Finding] {
-        guard system.ifupdownManagesNetwork, let config = system.ifupdown else { return [] }
-        let autoLo = config.autoInterfaces.first { $0.value == "lo" }
-        let ifaceLo = config.stanzas.first { $0.name == "lo" && $0.family == "inet" && $0.method == "loopback" }
-        let version = system.packages.package("ifupdown")?.version
-        // ifupdown 0.8 adds lo by itself, but only when no stanza uses the loopback method.
-        let implicitLoopback = (system.packages.hasFiles("ifupdown2") || version.map { DebianVersion.isAtLeast($0, "0.8") } ?? false)
-            && config.addsLoopbackImplicitly
+        guard Self.ifupdownOwnsLoopback(system), let config = system.ifupdown else { return [] }
+        let lo = IfupdownLoopback(system, config)
+        let (autoLo, ifaceLo, version) = (lo.autoLo, lo.ifaceLo, lo.version)
+        if lo.configured { return [] }
 
-        // `auto lo` alone is enough where ifupdown defines lo implicitly.
-        if autoLo != nil && (ifaceLo != nil || implicitLoopback) { return [] }
-
-        let grade = grade(system, version: version, implicit: implicitLoopback)
+        let grade = grade(system, version: version, implicit: lo.implicit)
         let main = config.mainPath
         var evidence: [Evidence] = []
         var actions: [ProposedAction] = []
@@ -60,7 +95,7 @@ public struct LoopbackNotConfigured: Rule {
     private func grade(_ system: SystemSnapshot, version: String?, implicit: Bool) -> Grade {
         var evidence: [Evidence] = [.fact("/sbin/init", "init: \(system.initSystem.kind.rawValue) (\(system.initSystem.reason))")]
         if let version { evidence.append(.fact("/var/lib/dpkg/status", "ifupdown \(version)")) }
-        let excluded = loopbackExcluded(system)
+        let excluded = Self.loopbackExcluded(system)
         if let excluded { evidence.append(Evidence(excluded.source, note: "lo is excluded from `ifup -a`")) }
 
         if system.initSystem.kind == .systemd {
@@ -83,7 +118,7 @@ public struct LoopbackNotConfigured: Rule {
     }
 
     /// `EXCLUDE_INTERFACES=lo` in /etc/default/networking, or `--no-loopback` in the networking unit or init script.
-    private func loopbackExcluded(_ system: SystemSnapshot) -> Located<String>? {
+    private static func loopbackExcluded(_ system: SystemSnapshot) -> Located<String>? {
         if let a = system.defaultNetworking["EXCLUDE_INTERFACES"], Text.words(a.value).contains("lo") {
             return Located(a.value, a.source)
         }

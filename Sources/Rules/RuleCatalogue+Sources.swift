@@ -41,6 +41,74 @@ fix: >-
   A manual step: correct the named lines (the finding quotes them). The audit
   cannot know what was meant, so the script never rewrites them.
 """#),
+    ("conflicting-network-managers", #"""
+id: conflicting-network-managers
+title: Two network stacks configure the same interface
+severity: high
+summary: >-
+  Two stacks that both run at boot configure the same interface: ifupdown with
+  netplan or networkd, NetworkManager with an interface that ifupdown owns, or
+  RHEL's network service and NetworkManager on the same ifcfg file.
+rationale: >-
+  Both bring the interface up, one after the other: the second flushes or
+  duplicates the first one's addresses and routes, and which configuration wins
+  depends on start order, so the machine may come up with the wrong address, or
+  with both. NetworkManager's ifupdown plugin with `managed=false` (Debian's
+  default) leaves ifupdown's interfaces alone, and NetworkManager reading ifcfg
+  files through ifcfg-rh is one manager, so neither is a conflict.
+references:
+  - "NetworkManager.conf(5) [ifupdown] managed"
+  - "systemd-networkd(8)"
+  - "netplan(5)"
+fix: >-
+  A manual step naming both files: choose the stack that owns the interface and
+  remove the other's configuration.
+"""#),
+    ("duplicate-address", #"""
+id: duplicate-address
+title: The same address is configured twice
+severity: medium
+summary: >-
+  One IP address is configured on two interfaces, twice on one interface, or by
+  two network stacks.
+rationale: >-
+  The second attempt to add the address fails with "RTNETLINK answers: File
+  exists", which makes ifup report the interface as failed, or two interfaces
+  answer ARP for the same address and traffic flaps between them. It rarely
+  keeps the machine off the network, so it is medium.
+references:
+  - "ip-address(8)"
+fix: >-
+  A manual step: keep the address in one place and remove the other line.
+"""#),
+    ("gateway-unreachable", #"""
+id: gateway-unreachable
+title: A gateway lies outside the interface's on-link prefixes
+severity: high
+summary: >-
+  A configured gateway is not inside any prefix of the addresses on the
+  interface it is configured on, and nothing marks the route on-link (netplan
+  `on-link: true`, networkd `GatewayOnLink=yes`, Debian ifupdown 0.8 and later
+  add `onlink` to `gateway` themselves).
+rationale: >-
+  The kernel only accepts a route through a gateway it can reach directly.
+  Without the on-link flag, adding the default route fails with "Nexthop has
+  invalid gateway", the interface comes up with its address but without a
+  default route, and the machine answers nobody outside its subnet. Providers
+  that hand out /32 addresses with a gateway outside them document the on-link
+  flag for exactly this reason. Link-local IPv6 gateways (fe80::/10), DHCP
+  interfaces and NetworkManager (which adds a host route to the gateway itself)
+  are not affected.
+references:
+  - "ip-route(8) onlink"
+  - "systemd.network(5) GatewayOnLink="
+  - "netplan routes on-link"
+fix: >-
+  Mark the route on-link in the stack's own syntax: networkd gets a [Route]
+  section with GatewayOnLink=yes; an ifupdown `gateway` line is replaced by a
+  host route to the gateway and a default route through it. Other stacks get a
+  manual step to correct the gateway or set the flag.
+"""#),
     ("loopback-not-configured", #"""
 id: loopback-not-configured
 title: The loopback interface is not configured in /etc/network/interfaces
@@ -85,5 +153,105 @@ fix: >-
   Remove the `gateway` lines from the alias stanzas (eth0:0 and so on) and keep
   the primary interface's. Default routes on two different interfaces are left
   for a person to decide, with the commands to set distinct metrics.
+"""#),
+    ("network-service-disabled", #"""
+id: network-service-disabled
+title: The network stack that holds the configuration does not run at boot
+severity: critical
+summary: >-
+  The configuration is written for a stack that will not run: networking.service
+  disabled or ifupdown not installed, systemd-networkd or NetworkManager not
+  enabled, netplan's renderer not started, or netplan.io removed while its YAML
+  stays behind.
+rationale: >-
+  A configuration nothing reads is no configuration: the interfaces stay down
+  and the machine is unreachable. This is the Ubuntu 18.04 upgrade case in seed
+  003, where systemd-networkd had to be enabled. netplan's systemd generator
+  starts networkd for its own configuration at every boot, so an installed
+  netplan.io with the networkd renderer is fine; the same YAML with netplan.io
+  removed but not purged is read by nothing. When another stack still brings the
+  network up the leftover configuration is only misleading, and the finding is
+  medium.
+references:
+  - "systemctl(1) enable"
+  - "systemd.generator(7)"
+  - "netplan-generate(8)"
+  - "seed 003: Ubuntu 18.04 upgrades and systemd-networkd"
+fix: >-
+  Enable the unit by creating exactly the symlinks `systemctl enable` would
+  create, read from the unit's [Install] section in the target (or `update-rc.d`
+  for a sysvinit script). A removed package gets a manual step to reinstall it.
+"""#),
+    ("no-network-configured", #"""
+id: no-network-configured
+title: No network interface is configured for boot
+severity: critical
+summary: >-
+  No stack configures any interface other than lo to come up at boot, and
+  nothing else will (NetworkManager's automatic DHCP connections, cloud-init's
+  fallback).
+rationale: >-
+  The machine boots with no address and cannot be reached at all. Configuration
+  that exists but is not marked to start (`iface` without `auto`, ONBOOT=no,
+  autoconnect=false) does not count.
+references:
+  - "interfaces(5)"
+  - "netplan(5)"
+  - "systemd.network(5)"
+  - "NetworkManager.conf(5) no-auto-default"
+fix: >-
+  Write a minimal DHCP configuration for the stack the target uses, as a
+  provider's network helper does: a netplan file, ifupdown stanzas when the
+  interface names are known from the hardware, a NetworkManager connection, or a
+  networkd .network file matching en* and eth*, and enable the service that
+  reads it.
+"""#),
+    ("resolver-broken", #"""
+id: resolver-broken
+title: /etc/resolv.conf is missing, empty, or points at a resolver that does not run
+severity: high
+summary: >-
+  /etc/resolv.conf does not exist, lists no nameserver, or is a symlink to
+  systemd-resolved's stub (or another generated file) while the service that
+  writes it does not run, and nothing else rewrites the file at boot.
+rationale: >-
+  The machine is reachable by address, but every host name lookup fails: package
+  updates, mail delivery, NTP and anything that connects by name. A symlink into
+  /run dangles on an offline disk by nature; what matters is whether its owner
+  runs at boot.
+references:
+  - "resolv.conf(5)"
+  - "systemd-resolved.service(8)"
+fix: >-
+  Enable systemd-resolved when the file points at its stub and the unit is
+  there; otherwise write the nameservers the network configuration already
+  names, or a manual step to add the provider's resolvers.
+"""#),
+    ("service-address-not-configured", #"""
+id: service-address-not-configured
+title: A service listens on an address no persisted configuration assigns
+severity: high
+summary: >-
+  sshd `ListenAddress`, postfix `inet_interfaces`, amavisd `$inet_socket_bind`,
+  or an nginx or apache `listen` names an address that no network configuration
+  on disk gives to any interface. Loopback addresses count only when lo comes up
+  at boot.
+rationale: >-
+  Addresses added by hand (`ip addr add`, an `ifconfig eth0:0` alias) live only
+  in memory. The service runs until the next reboot, then cannot bind its
+  address ("Cannot assign requested address") and fails to start. In seed 000
+  the new provider addresses existed only as in-memory aliases, and amavisd
+  could not bind 127.0.0.1 because lo was down. When the interface takes its
+  address from DHCP the lease may or may not be the listen address, so the
+  finding is medium then.
+references:
+  - "sshd_config(5) ListenAddress"
+  - "postconf(5) inet_interfaces"
+  - "seed 000: lo down"
+fix: >-
+  Persist the address on the interface whose subnet holds it, in that stack's
+  own syntax (an `up ip addr add` line in the ifupdown stanza, an `Address=`
+  line in the .network file, an item in the netplan `addresses` list); otherwise
+  a manual step to add it or change the service's listen address.
 """#),
 ]

@@ -9,6 +9,13 @@ public enum RuleRegistry {
         ConfigSyntaxError.self,
         LoopbackNotConfigured.self,
         MultipleDefaultRoutes.self,
+        ServiceAddressNotConfigured.self,
+        GatewayUnreachable.self,
+        DuplicateAddress.self,
+        ConflictingNetworkManagers.self,
+        NetworkServiceDisabled.self,
+        NoNetworkConfigured.self,
+        ResolverBroken.self,
     ]
 
     public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }

@@ -41,6 +41,9 @@ public struct NetworkManagerConfig: Sendable {
     public var ifupdownManaged: Located<Bool>?
     /// `[keyfile] unmanaged-devices` specs (`interface-name:eth0`, `mac:...`, `type:...`).
     public var unmanagedDevices: [Located<String>] = []
+    /// `[main] no-auto-default`: devices NetworkManager makes no automatic
+    /// DHCP connection for (`*` for all).
+    public var noAutoDefault: [Located<String>] = []
     /// Connections NetworkManager loads, one per UUID, in file-name order.
     public var connections: [NMConnectionFile] = []
     /// Files NetworkManager will not load (see `ignoredBecause`).
@@ -148,6 +151,8 @@ public enum NetworkManagerLoader {
                 switch e.key {
                 case "plugins": config.plugins = list(e)
                 case "plugins+": config.plugins = (config.plugins ?? []) + list(e)
+                case "no-auto-default": config.noAutoDefault = list(e)
+                case "no-auto-default+": config.noAutoDefault += list(e)
                 case "plugins-":
                     let drop = Set(list(e).map(\.value))
                     config.plugins = config.plugins?.filter { !drop.contains($0.value) }

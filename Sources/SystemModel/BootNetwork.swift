@@ -1,0 +1,76 @@
+import Glibc
+import Parsers
+
+/// Questions several rules ask about the network the target brings up at boot.
+extension SystemSnapshot {
+    /// What the snapshot knows about one stack; nil when it has no files at all.
+    public func status(of stack: NetworkStack) -> StackStatus? { stacks.first { $0.stack == stack } }
+
+    /// Whether the claim's stack has the software to act on it: its package
+    /// is not known to be missing (a netplan claim also needs netplan.io).
+    public func stackCanAct(_ claim: InterfaceClaim) -> Bool {
+        if claim.stack == .netplan && !(netplan.netplanInstalled || units.netplanGenerator != nil) { return false }
+        return status(of: claim.stack)?.installed != false
+    }
+
+    /// The persisted configuration that brings interfaces up at boot: claims
+    /// marked to start at boot (auto, ONBOOT, autoconnect...) of stacks whose
+    /// software is on the target. Whether the stack's service is enabled is a
+    /// separate question (`network-service-disabled`).
+    public var persistedClaims: [InterfaceClaim] { claims.filter { $0.autostart && stackCanAct($0) } }
+
+    /// Claims of stacks that are installed and started at boot.
+    public var activeClaims: [InterfaceClaim] {
+        claims.filter { c in
+            guard c.autostart, stackCanAct(c) else { return false }
+            // netplan hands its claims to the renderer's daemon.
+            if c.stack == .netplan {
+                let renderer = c.renderer ?? netplan.effectiveRenderer
+                return renderer == "NetworkManager" ? units.startsAtBoot("NetworkManager.service") != nil
+                    : status(of: .networkd)?.startsAtBoot ?? false
+            }
+            return status(of: c.stack)?.startsAtBoot ?? false
+        }
+    }
+}
+
+extension InterfaceClaim {
+    /// The loopback device (`lo`, or the loopback method).
+    public var isLoopback: Bool { kind == "loopback" || name == "lo" || effectiveName == "lo" }
+
+    /// The kernel device an alias (`eth0:1`) or VLAN lives on: the part
+    /// before the colon.
+    public var baseDevice: String? {
+        guard let n = effectiveName else { return nil }
+        return n.split(separator: ":", maxSplits: 1).first.map(String.init) ?? n
+    }
+
+    /// What a person calls it in a message: the name, or the match it uses.
+    public var displayName: String {
+        if let n = effectiveName { return n }
+        if let m = match {
+            var parts: [String] = []
+            if !m.names.isEmpty { parts.append("name " + m.names.joined(separator: " ")) }
+            if let mac = m.macAddress { parts.append("MAC " + mac) }
+            if let d = m.driver { parts.append("driver " + d) }
+            if !parts.isEmpty { return "(match " + parts.joined(separator: ", ") + ")" }
+        }
+        return "(unnamed)"
+    }
+
+    /// Whether this claim applies to the interface called `name`: by name,
+    /// or by a name glob of its match.
+    public func covers(_ name: String) -> Bool {
+        if let n = effectiveName { return n == name }
+        guard let m = match, !m.names.isEmpty, m.macAddress == nil, m.driver == nil else { return false }
+        var matched = false
+        for pattern in m.names {
+            if pattern.hasPrefix("!") {
+                if fnmatch(String(pattern.dropFirst()), name, 0) == 0 { return false }
+            } else if fnmatch(pattern, name, 0) == 0 {
+                matched = true
+            }
+        }
+        return matched
+    }
+}
