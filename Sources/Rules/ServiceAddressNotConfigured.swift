@@ -44,10 +44,12 @@ public struct ServiceAddressNotConfigured: Rule {
         let family: AddressFamily = ip.isV6 ? .ipv6 : .ipv4
         if let loopbackWhy {
             evidence.append(.fact("/etc/network/interfaces", "lo does not come up at boot: \(loopbackWhy)"))
+            // The repair is loopback-not-configured's: the same step, so the plan lists it once.
+            let loopbackFix = LoopbackNotConfigured().check(system).flatMap(\.actions)
             return finding(
                 message: "\(service) is configured to listen on the loopback address \(ip.text)\(port), but nothing brings lo up at boot.",
                 atBoot: "\(l.service) cannot bind \(ip.text) after a reboot and fails to start (as amavisd did in seed 000).",
-                evidence: evidence)
+                evidence: evidence, actions: loopbackFix)
         }
         let sameFamily = configured.filter { $0.family == family }
         evidence.append(.fact(system.status(of: claims.first?.stack ?? .ifupdown)?.files.first ?? "/etc/network/interfaces",

@@ -271,7 +271,7 @@ public struct ServiceListeners: Sendable {
         for (p, source) in ports where p != nil {
             for a in addresses {
                 // The port's line is the evidence: it is what a rule compares with the MTA's content_filter.
-                listeners.append(Listener(service: "amavisd", address: a, port: p, source: source))
+                listeners.append(Listener(service: "amavisd", address: a, port: p, source: source, addressSource: bind?.source))
             }
         }
     }
