@@ -321,7 +321,7 @@ struct CpioStream {
         /// Between archives: zero padding, then a header or the end.
         case between
         case header
-        case data(path: String, mode: UInt32, remaining: Int, keep: Bool, pad: Int)
+        case data(path: String, mode: UInt32, remaining: Int, keep: Bool, wanted: Bool, pad: Int)
         case padding(Int)
     }
     private var state: State = .between
@@ -397,26 +397,27 @@ struct CpioStream {
                 let path = Initramfs.clean(name)
                 let kind = h.mode & 0o170000
                 let isLink = kind == 0o120000
-                let keep = (want(path) || isLink && !path.contains("/")) && h.fileSize <= limits.maxMemberSize
+                let wanted = want(path)
+                let keep = (wanted || isLink && !path.contains("/")) && h.fileSize <= limits.maxMemberSize
                 if kind == 0o100000 { noteModule(path) }
-                if want(path) && kind == 0o040000 {
+                if wanted && kind == 0o040000 {
                     members[path] = InitramfsMember(path: path, kind: .directory, data: [])
                 }
                 kept = []
-                state = .data(path: path, mode: h.mode, remaining: h.fileSize, keep: keep, pad: (4 - h.fileSize % 4) % 4)
+                state = .data(path: path, mode: h.mode, remaining: h.fileSize, keep: keep, wanted: wanted, pad: (4 - h.fileSize % 4) % 4)
                 if h.fileSize == 0 {
-                    finishEntry(path: path, mode: h.mode, keep: keep)
+                    finishEntry(path: path, mode: h.mode, keep: keep, wanted: wanted)
                     state = .padding(0)
                 }
-            case .data(let path, let mode, let remaining, let keep, let pad):
+            case .data(let path, let mode, let remaining, let keep, let wanted, let pad):
                 let take = min(remaining, chunk.count - i)
                 if keep { kept.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[i..<(i + take)])) }
                 i += take
                 if take == remaining {
-                    finishEntry(path: path, mode: mode, keep: keep)
+                    finishEntry(path: path, mode: mode, keep: keep, wanted: wanted)
                     state = .padding(pad)
                 } else {
-                    state = .data(path: path, mode: mode, remaining: remaining - take, keep: keep, pad: pad)
+                    state = .data(path: path, mode: mode, remaining: remaining - take, keep: keep, wanted: wanted, pad: pad)
                 }
             case .padding(let n):
                 let take = min(n, chunk.count - i)
@@ -427,7 +428,7 @@ struct CpioStream {
         return i
     }
 
-    private mutating func finishEntry(path: String, mode: UInt32, keep: Bool) {
+    private mutating func finishEntry(path: String, mode: UInt32, keep: Bool, wanted: Bool) {
         guard keep else { return }
         switch mode & 0o170000 {
         case 0o100000:
@@ -435,9 +436,9 @@ struct CpioStream {
         case 0o120000:
             let target = String(decoding: kept, as: UTF8.self)
             if !path.contains("/") { topLevelLinks[path] = target }
-            if want(path) { members[path] = InitramfsMember(path: path, kind: .symlink, data: kept) }
+            if wanted { members[path] = InitramfsMember(path: path, kind: .symlink, data: kept) }
         default:
-            if want(path) { members[path] = InitramfsMember(path: path, kind: .other, data: []) }
+            if wanted { members[path] = InitramfsMember(path: path, kind: .other, data: []) }
         }
         kept = []
     }
