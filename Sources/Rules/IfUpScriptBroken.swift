@@ -40,7 +40,8 @@ public struct IfUpScriptBroken: Rule {
                          configured: Bool, context: [Evidence]) -> Finding {
         var evidence = [Evidence(s.evidence ?? SourceLine(path: s.path, line: 0, text: ""), note: Self.what(problem, s))]
         if case .missingInclude(let inc) = problem, inc.path == "/usr/share/sendmail/dynamic" {
-            evidence.append(.fact(inc.path, "missing: sendmail-base was removed but its if-up.d conffile stayed (Debian bug 873978)"))
+            let state = system.packages.package("sendmail-base").map { "dpkg state of sendmail-base: \($0.state)" } ?? "sendmail-base is not in the dpkg database"
+            evidence.append(.fact(inc.path, "missing (\(state)): the if-up.d script outlived the package's files (Debian bug 873978)"))
         }
         let does = Self.effects(s.facts)
         let message: String

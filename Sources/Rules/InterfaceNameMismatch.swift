@@ -228,7 +228,7 @@ public struct InterfaceNameMismatch: Rule {
         }
         out.append(.fact(naming.commandLine.effective?.source.location.path ?? naming.commandLine.bootConfig ?? "/boot",
                          "no net.ifnames=0 on the kernel command line: \(naming.commandLine.explanation)"))
-        if case .read = naming.initramfs {} else { out.append(initramfsEvidence(naming)) }
+        out.append(initramfsEvidence(naming))
         out += keptEvidence(naming.root)
         return out
     }
@@ -256,7 +256,7 @@ public struct InterfaceNameMismatch: Rule {
             case .absent: state = "it has no 80-net-setup-link.rules"
             }
             state += layer.defaultLinkMasked ? ", 99-default.link masked" : ", \(layer.linkFiles.count) .link file(s)"
-            state += layer.hasNetworkDrivers ? ", network drivers (\(layer.modules.map { _ in "" } ?? "")\(layerDriverSample(layer)))" : ", no network drivers"
+            state += layer.hasNetworkDrivers ? ", network drivers (\(layerDriverSample(layer)))" : ", no network drivers"
             return .fact(path, "initramfs (\(how)): \(parts); \(state)")
         }
     }
@@ -264,7 +264,7 @@ public struct InterfaceNameMismatch: Rule {
     private func layerDriverSample(_ layer: NamingLayer) -> String {
         guard let m = layer.modules else { return "" }
         let net = ["virtio_net", "e1000", "e1000e", "igb", "ixgbe", "r8169", "tg3", "bnx2", "vmxnet3", "ena", "mlx5_core", "i40e", "ice"].filter { m.contains($0) }
-        return net.isEmpty ? "some" : net.joined(separator: ", ")
+        return net.isEmpty ? "others" : net.joined(separator: ", ")
     }
 
     // MARK: - Fixes
@@ -318,7 +318,7 @@ public struct InterfaceNameMismatch: Rule {
         var actions = [ProposedAction(.createFile(path: "/etc/systemd/network/10-\(name).link",
                                                   lines: ["# Written by rescue-audit: keep the name \(name) for the card with this MAC.",
                                                           "[Match]", "MACAddress=\(mac)", "", "[Link]", "Name=\(name)"], mode: 0o644),
-                                      "Pin the name \(name) to MAC \(mac) with a .link file")]
+                                      "Pin the name \(name) to MAC \(mac) with a .link file (the card's own MAC is what udev matches)")]
         if let r = regenerate(naming, system: system) { actions.append(r) }
         return actions
     }
@@ -332,7 +332,7 @@ public struct InterfaceNameMismatch: Rule {
                 actions.append(ProposedAction(.createFile(path: "/etc/systemd/network/10-\(c.name).link",
                                                           lines: ["# Written by rescue-audit: keep the name \(c.name) for the card with this MAC.",
                                                                   "[Match]", "MACAddress=\(c.mac ?? "")", "", "[Link]", "Name=\(c.name)"], mode: 0o644),
-                                              "Pin the name \(c.name) to MAC \(c.mac ?? "") with a .link file"))
+                                              "Pin the name \(c.name) to MAC \(c.mac ?? "") with a .link file" + (c.claims.contains { $0.stack == .ifupdown && $0.macAddress != nil } ? " (from `hwaddress`, which ifupdown sets: if it is not the card's own MAC, use the card's)" : "")))
             }
             if let r = regenerate(naming, system: system) { actions.append(r) }
             return actions
