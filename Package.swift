@@ -26,6 +26,14 @@ let package = Package(
             providers: [.apt(["libblkid-dev"])]
         ),
 
+        /** zlib, zstd, liblzma and lz4: the decompressors an initramfs may use.
+         Pure computation on bytes, used by the initramfs reader in Parsers. */
+        .systemLibrary(
+            name: "CCompress",
+            path: "CCompress",
+            providers: [.apt(["zlib1g-dev", "libzstd-dev", "liblzma-dev", "liblz4-dev"])]
+        ),
+
         /** C shims for the calls Swift cannot make itself: variadic ones
          (syscall, ioctl) and kernel structs (open_how, loop_config). */
         .target(
@@ -65,6 +73,7 @@ let package = Package(
         .target(
             name: "Parsers",
             dependencies: [
+                "CCompress",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -16,7 +16,9 @@ mkdir -p "$debs" "$root"
 # may lack them, so they are unpacked too and the tests put
 # .oracles/root/usr/lib/x86_64-linux-gnu on LD_LIBRARY_PATH.
 required=(ifupdown)
-optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0)
+# udev gives udevadm, whose `test-builtin net_id` names this machine's cards
+# (it needs libsystemd-shared, unpacked beside it).
+optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0 udev libsystemd-shared)
 
 fetch() {
     local pkg="$1"

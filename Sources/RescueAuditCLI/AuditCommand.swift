@@ -18,6 +18,10 @@ struct TargetOptions: ParsableArguments {
 
     @Option(name: .customLong("keep-mounted"), help: "Leave the target mounted read-only at DIR after the audit, to look around.")
     var keepMounted: String?
+
+    @Flag(name: .long, inversion: .prefixedNo,
+          help: "Read this machine's network cards (/sys/class/net) as the target's hardware, to predict their names exactly. Default: on for a block device (a rescue boot of the same machine), off for directories and images.")
+    var hardware: Bool?
 }
 
 /// `rescue-audit audit [TARGET]`: audit a root directory, device or image.
@@ -72,10 +76,10 @@ func withAudit<T>(_ options: TargetOptions, _ body: (SystemSnapshot, AuditResult
         }
     }
     // The reader and everything holding it must be gone before close() unmounts.
-    return try auditOpened(opened, body)
+    return try auditOpened(opened, hardware: options.hardware, body)
 }
 
-private func auditOpened<T>(_ opened: AuditTarget, _ body: (SystemSnapshot, AuditResult, ReportContext) throws -> T) throws -> T {
+private func auditOpened<T>(_ opened: AuditTarget, hardware: Bool? = nil, _ body: (SystemSnapshot, AuditResult, ReportContext) throws -> T) throws -> T {
     let root: TargetRoot
     do {
         root = try opened.openRoot()
@@ -89,7 +93,9 @@ private func auditOpened<T>(_ opened: AuditTarget, _ body: (SystemSnapshot, Audi
     case .image: .image
     case .device, .discovered: .device
     }
-    let system = SystemSnapshot.load(root: root, kind: kind)
+    var environment = AuditEnvironment()
+    if hardware ?? (kind == .device) { environment.hardware = NetworkCards.scan().map(HardwareNIC.init) }
+    let system = SystemSnapshot.load(root: root, kind: kind, environment: environment)
     let result = AuditResult.run(system)
     var target = d.source ?? opened.rootPath
     if let device = d.device, kind != .directory {
@@ -99,4 +105,13 @@ private func auditOpened<T>(_ opened: AuditTarget, _ body: (SystemSnapshot, Audi
                                 target: target, kind: kind, device: d.device, uuid: d.uuid,
                                 auditedAt: Date.now.formatted(.iso8601), notes: opened.notes)
     return try body(system, result, context)
+}
+
+extension HardwareNIC {
+    /// A card as Discovery read it from sysfs.
+    init(_ c: NetworkCard) {
+        self.init(currentName: c.name, mac: c.mac, devicePath: c.devicePath, driver: c.driver, type: c.type,
+                  devType: c.devType, macIsPermanent: c.macIsPermanent, pciAddress: c.pciAddress,
+                  nameOnboard: c.nameOnboard, nameSlot: c.nameSlot, namePath: c.namePath, nameMAC: c.nameMAC)
+    }
 }

@@ -109,6 +109,94 @@ fix: >-
   host route to the gateway and a default route through it. Other stacks get a
   manual step to correct the gateway or set the flag.
 """#),
+    ("if-up-script-broken", #"""
+id: if-up-script-broken
+title: A network hook script fails or never runs
+severity: high
+summary: >-
+  A script in /etc/network/if-pre-up.d, if-up.d, if-down.d or if-post-down.d
+  (run by ifupdown), or in NetworkManager's dispatcher.d, fails when it runs:
+  a sourced or exec'd file is missing (the sendmail script of Debian bug
+  873978), its #! interpreter does not exist in the target, it has CRLF line
+  endings or no #! line, or it is a dangling symlink. Or it never runs at all:
+  a name run-parts skips (one with a dot), or it is not executable.
+rationale: >-
+  ifupdown runs each directory with `run-parts --exit-on-error`: the first
+  failing script stops the directory, so every hook after it is skipped, and
+  ifup reports failure, so networking.service fails ("Failed to start Raise
+  network interfaces"). After if-up.d the address itself is already up, so
+  the finding is high; it is raised to critical when a hook that never runs
+  adds addresses or routes (they will be missing), and when the broken script
+  is in if-pre-up.d, which runs before the interface is configured (ifup gives
+  up on the interface: no address at all). A firewall-restore hook that never
+  runs leaves the machine without its firewall: that is a security problem,
+  not a reachability one, so it is named in the evidence but does not raise
+  the severity. Down hooks only break ifdown (medium). NetworkManager's
+  dispatcher runs every script on its own and ignores failures, so a broken
+  dispatcher script loses only its own work (medium, high when that work is
+  adding addresses or routes). A script that is silently skipped never does
+  its job; it is graded by what it would have done (low when nothing that
+  matters for the network). Leftovers such as `.dpkg-old` are meant to be
+  skipped and are not reported.
+references:
+  - run-parts(8)
+  - interfaces(5)
+  - NetworkManager-dispatcher(8)
+  - "Debian bug 873978: sendmail if-up.d script fails when /usr/share/sendmail/dynamic is missing"
+  - "seed 003: Troubleshooting Basic Connection Issues (Sendmail and iptables errors)"
+fix: >-
+  A script that fails is moved into the backup directory, as the provider
+  guide does (`mv /etc/network/if-up.d/sendmail ~`), so run-parts no longer
+  stops at it; undo.sh puts it back. A broken symlink is removed by hand. For
+  a script that is silently skipped, the fix is a decision (rename it and make
+  it executable, or delete it), so it is a manual step.
+"""#),
+    ("interface-name-mismatch", #"""
+id: interface-name-mismatch
+title: Configured interface names will not exist under the naming policy
+severity: critical
+summary: >-
+  The network configuration names interfaces, such as eth0, that the target's
+  naming policy will not produce: udev's predictable names (ens3, enp0s3,
+  eno1) are active, in the root or in the initramfs that runs first; or the
+  reverse, predictable names configured while net.ifnames=0 or masks keep the
+  kernel's names. With the machine's own cards known (a rescue boot of the
+  same machine, or --hardware), the names they will get are worked out
+  exactly, as udev's net_id builtin and the .link files do.
+rationale: >-
+  A stanza for eth0 does nothing when the card is called ens3: no address, no
+  route, no SSH, although everything "looks" configured, which is how servers
+  disappear after an upgrade that brings in systemd's predictable names
+  (seed 003, "Was your Interface Renamed?"). Predictable naming is on unless
+  net.ifnames=0 is on the kernel command line of the default boot entry, or
+  99-default.link or 80-net-setup-link.rules is masked, or a .link file or a
+  70-persistent-net.rules entry pins the name. The initramfs matters: it
+  carries its own copies of 80-net-setup-link.rules and the .link files, and
+  when the card's driver loads there, it renames the card before the root is
+  mounted; the root's udev then keeps that name (NamePolicy starts with
+  `keep`). So masks that exist in the root but not in the initramfs of the
+  default boot entry change nothing until the initramfs is regenerated. The
+  initramfs is read (concatenated cpio archives: an uncompressed microcode
+  archive, then gzip, zstd, xz or lz4); when it cannot be read, the evidence
+  says so. Critical when the missing interface carries addresses, DHCP or
+  routes; high when it is, for example, only a bridge port.
+references:
+  - systemd.net-naming-scheme(7)
+  - systemd.link(5)
+  - https://systemd.io/PREDICTABLE_INTERFACE_NAMES/
+  - "seed 003: Troubleshooting Basic Connection Issues (Was your Interface Renamed?)"
+fix: >-
+  In order of preference: rename the interface in the configuration to the
+  name the card will get (when the hardware is known); pin the name with a
+  .link file keyed by the card's MAC when the configuration gives one
+  (hwaddress, HWADDR, macaddress); or mask 99-default.link and
+  80-net-setup-link.rules with symlinks to /dev/null, as the provider guide
+  does (net.ifnames=0 on the kernel command line is the alternative). Every
+  fix that changes the naming inputs also regenerates the initramfs
+  (update-initramfs -u -k all, or dracut -f --regenerate-all, in a chroot),
+  because a stale initramfs renames the cards anyway. Configured predictable
+  names under a policy that is off are a decision left to a person.
+"""#),
     ("loopback-not-configured", #"""
 id: loopback-not-configured
 title: The loopback interface is not configured in /etc/network/interfaces

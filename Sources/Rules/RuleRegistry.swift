@@ -7,6 +7,8 @@ public enum RuleRegistry {
     public static let all: [any Rule.Type] = [
         ConfigFileUnreadable.self,
         ConfigSyntaxError.self,
+        IfUpScriptBroken.self,
+        InterfaceNameMismatch.self,
         LoopbackNotConfigured.self,
         MultipleDefaultRoutes.self,
         ServiceAddressNotConfigured.self,

@@ -70,7 +70,9 @@ public struct FilesystemHealth: Sendable, Codable, Equatable {
     }
 }
 
-/// A network card of the machine the tool runs on (`/sys/class/net`).
+/// A network card of the machine the tool runs on (`/sys/class/net`), with
+/// the names udev's net_id builtin derives for it, computed from sysfs the
+/// way systemd 252 (Debian 12) does.
 public struct HardwareNIC: Sendable, Codable, Equatable {
     /// The name it has on the rescue system (which may use another policy).
     public var currentName: String
@@ -78,11 +80,45 @@ public struct HardwareNIC: Sendable, Codable, Equatable {
     /// The sysfs device path (`/devices/pci0000:00/0000:00:03.0/...`).
     public var devicePath: String?
     public var driver: String?
+    /// ARPHRD type from sysfs `type` (1 is Ethernet).
+    public var type: Int?
+    /// `wlan`, `wwan`... from the uevent DEVTYPE.
+    public var devType: String?
+    /// `addr_assign_type` is 0: the MAC is the card's own, not random or set.
+    public var macIsPermanent: Bool?
+    /// The PCI function it sits on (`0000:00:03.0`), virtio skipped.
+    public var pciAddress: String?
+    /// ID_NET_NAME_ONBOARD, ID_NET_NAME_SLOT, ID_NET_NAME_PATH, ID_NET_NAME_MAC.
+    public var nameOnboard: String?
+    public var nameSlot: String?
+    public var namePath: String?
+    public var nameMAC: String?
 
-    public init(currentName: String, mac: String? = nil, devicePath: String? = nil, driver: String? = nil) {
+    public init(currentName: String, mac: String? = nil, devicePath: String? = nil, driver: String? = nil,
+                type: Int? = nil, devType: String? = nil, macIsPermanent: Bool? = nil, pciAddress: String? = nil,
+                nameOnboard: String? = nil, nameSlot: String? = nil, namePath: String? = nil, nameMAC: String? = nil) {
         self.currentName = currentName
         self.mac = mac
         self.devicePath = devicePath
         self.driver = driver
+        self.type = type
+        self.devType = devType
+        self.macIsPermanent = macIsPermanent
+        self.pciAddress = pciAddress
+        self.nameOnboard = nameOnboard
+        self.nameSlot = nameSlot
+        self.namePath = namePath
+        self.nameMAC = nameMAC
+    }
+
+    /// The predictable name for a NamePolicy word (`onboard`, `slot`, `path`, `mac`).
+    public func predictableName(_ policy: String) -> String? {
+        switch policy {
+        case "onboard": nameOnboard
+        case "slot": nameSlot
+        case "path": namePath
+        case "mac": nameMAC
+        default: nil
+        }
     }
 }

@@ -162,12 +162,19 @@ public final class TargetRoot: Sendable {
         }
     }
 
+    /// Reads a regular file of up to `cap` bytes, not cached: for the few
+    /// large files an audit needs whole (an initramfs is often 30-100 MiB).
+    public func readLarge(_ path: String, cap: Int64) -> ReadOutcome {
+        readUncached(Self.normalize(path), cap: cap)
+    }
+
     /// Everything that was looked at and not read, sorted by path.
     public var skippedReads: [SkippedRead] {
         state.withLock { Array($0.skipped.values) }.sorted { $0.path < $1.path }
     }
 
-    private func readUncached(_ path: String) -> ReadOutcome {
+    private func readUncached(_ path: String, cap: Int64? = nil) -> ReadOutcome {
+        let cap = cap ?? self.cap
         do throws(SysError) {
             // First an O_PATH open, which has no side effects on FIFOs or devices;
             // only a regular file is opened for reading, then checked to be the same inode.

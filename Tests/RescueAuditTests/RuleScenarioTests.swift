@@ -29,6 +29,12 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     /// audit would have probed (block devices, filesystem health, hardware).
     var environmentURL: URL { url.deletingLastPathComponent().appendingPathComponent(name + ".environment.json") }
 
+    /// The sidecar environment, or an empty one.
+    func environment() throws -> AuditEnvironment {
+        guard let data = FileManager.default.contents(atPath: environmentURL.path) else { return AuditEnvironment() }
+        return try JSONDecoder().decode(AuditEnvironment.self, from: data)
+    }
+
     func audit() throws -> AuditResult {
         let root = try TargetRoot(directory: url.path)
         var environment = AuditEnvironment()
