@@ -167,14 +167,7 @@ public struct InterfaceNameMismatch: Rule {
     // MARK: - With the hardware
 
     private func exact(_ system: SystemSnapshot, _ naming: InterfaceNaming, _ configured: [Configured], _ hardware: [HardwareNIC]) -> [Finding] {
-        let nics = hardware.filter { ($0.type ?? 1) == 1 && $0.devicePath != nil && $0.devType != "wlan" && $0.devType != "wwan" }
-            .sorted { ($0.pciAddress ?? $0.devicePath ?? "") < ($1.pciAddress ?? $1.devicePath ?? "") }
-        var finals: [(nic: HardwareNIC, kernel: String, name: String, steps: [NamingStep])] = []
-        for (i, nic) in nics.enumerated() {
-            let kernel = "eth\(i)"
-            let r = naming.finalName(of: nic, kernelName: kernel)
-            finals.append((nic, kernel, r.name, r.steps))
-        }
+        let finals = naming.bootNames(of: hardware)
         let existing = Set(finals.map(\.name))
         let missing = configured.filter { !existing.contains($0.name) }
         guard !missing.isEmpty else { return [] }

@@ -74,9 +74,15 @@ public struct NoNetworkConfigured: Rule {
     /// provider's network helper writes it.
     private func fix(_ system: SystemSnapshot) -> Plan {
         var plan = Plan()
-        let names = (system.environment.hardware ?? []).map(\.currentName).filter { !$0.isEmpty && $0 != "lo" }
-        if !names.isEmpty {
-            plan.evidence.append(.fact("/sys/class/net", "network cards on this machine: " + names.joined(separator: ", ")))
+        // With the hardware known, the names the cards will have at the next boot.
+        var names: [String] = []
+        if let hardware = system.environment.hardware {
+            let finals = InterfaceNaming.load(system.root, networkd: system.networkd).bootNames(of: hardware)
+            names = finals.map(\.name)
+            if !finals.isEmpty {
+                plan.evidence.append(.fact("/sys/class/net", "network cards on this machine and their names at the next boot: "
+                                           + finals.map { "\($0.nic.currentName) -> \($0.name)" }.joined(separator: ", ")))
+            }
         }
         let netplanInstalled = system.netplan.netplanInstalled || system.units.netplanGenerator != nil
         let networkdUnit = system.units.unitFile("systemd-networkd.service") != nil

@@ -122,6 +122,18 @@ public struct InterfaceNaming: Sendable {
         return (name, steps)
     }
 
+    /// The Ethernet cards of `hardware` with the names they get at the next
+    /// boot, in kernel probe order (approximated by PCI address).
+    public func bootNames(of hardware: [HardwareNIC]) -> [(nic: HardwareNIC, kernel: String, name: String, steps: [NamingStep])] {
+        let nics = hardware.filter { ($0.type ?? 1) == 1 && $0.devicePath != nil && $0.devType != "wlan" && $0.devType != "wwan" }
+            .sorted { ($0.pciAddress ?? $0.devicePath ?? "") < ($1.pciAddress ?? $1.devicePath ?? "") }
+        return nics.enumerated().map { i, nic in
+            let kernel = "eth\(i)"
+            let r = finalName(of: nic, kernelName: kernel)
+            return (nic, kernel, r.name, r.steps)
+        }
+    }
+
     // MARK: - Without the hardware
 
     /// A rule or .link file that gives this exact name to a card (by MAC or otherwise).
