@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Layers, lowest first. Each target depends only on the ones above it in this
-// file: syscalls and libblkid → confined target access and discovery → pure
-// parsers → the system model → rules and the plan → renderers → the CLI.
+// file: syscalls, libblkid and the compression libraries → confined target
+// access → pure parsers → discovery → the system model → rules and the plan →
+// renderers → the CLI.
 let package = Package(
     name: "rescue-audit",
     platforms: [.macOS(.v15)],
@@ -25,6 +26,12 @@ let package = Package(
             pkgConfig: "blkid",
             providers: [.apt(["libblkid-dev"])]
         ),
+
+        /** liblzma, liblz4 and libzstd: the compressions of systemd journal
+         data objects (XZ, LZ4, ZSTD). */
+        .systemLibrary(name: "CLzma", path: "CCompression/CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CLz4", path: "CCompression/CLz4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", path: "CCompression/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         /** C shims for the calls Swift cannot make itself: variadic ones
          (syscall, ioctl) and kernel structs (open_how, loop_config). */
@@ -52,22 +59,30 @@ let package = Package(
             ]
         ),
 
-        /** Finds block devices and disk images, probes them with libblkid,
-         scores root candidates and mounts them read-only in a private namespace. */
-        .target(
-            name: "Discovery",
-            dependencies: ["RescueSys", "TargetAccess"]
-        ),
+        // MARK: - Parsers
 
-        // MARK: - Parsers and the model
-
-        /** Pure parsers: bytes and a target path in, a model plus diagnostics out. */
+        /** Pure parsers: bytes and a target path in, a model plus diagnostics
+         out. They do no I/O, so discovery uses them too (fstab). Journal
+         payloads are decompressed with the same libraries systemd uses. */
         .target(
             name: "Parsers",
             dependencies: [
+                "CLzma", "CLz4", "CZstd",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+
+        // MARK: - Discovery
+
+        /** Finds block devices and disk images, probes them with libblkid,
+         reads their superblocks' health, scores root candidates and mounts
+         them read-only in a private namespace. */
+        .target(
+            name: "Discovery",
+            dependencies: ["RescueSys", "TargetAccess", "Parsers"]
+        ),
+
+        // MARK: - The model
 
         /** The SystemSnapshot: everything the rules need, read through
          TargetAccess and parsed by Parsers, each fact with its provenance. */

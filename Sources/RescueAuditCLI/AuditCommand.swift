@@ -89,7 +89,7 @@ private func auditOpened<T>(_ opened: AuditTarget, _ body: (SystemSnapshot, Audi
     case .image: .image
     case .device, .discovered: .device
     }
-    let system = SystemSnapshot.load(root: root, kind: kind)
+    let system = SystemSnapshot.load(root: root, kind: kind, environment: .from(opened))
     let result = AuditResult.run(system)
     var target = d.source ?? opened.rootPath
     if let device = d.device, kind != .directory {
