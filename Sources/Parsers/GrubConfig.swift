@@ -257,9 +257,14 @@ public enum GrubConfigParser {
                 quote = c
                 inWord = true
             case UInt8(ascii: "\\"):
-                inWord = true
                 if i + 1 < bytes.count {
-                    if bytes[i + 1] == 0x0A { lineNumber += 1 } else { word.append(bytes[i + 1]) }
+                    // A backslash-newline joins lines and is no part of a word.
+                    if bytes[i + 1] == 0x0A {
+                        lineNumber += 1
+                    } else {
+                        inWord = true
+                        word.append(bytes[i + 1])
+                    }
                     i += 1
                 }
             default:

@@ -83,6 +83,9 @@ public struct LastBootLogs: Sendable {
         }
         var boot: String?
         var reachedEarlierBoot = false
+        // Files are read newest first; their events go in front, so all stay in time order.
+        var journalEvents: [BootLogEvent] = []
+        var journalSources: [Source] = []
         for item in files.sorted(by: { $0.tail > $1.tail }) {
             if reachedEarlierBoot { break }
             let reader = item.reader
@@ -111,9 +114,11 @@ public struct LastBootLogs: Sendable {
             }
             var how = "journal file read directly: \(seen) entries of the last boot (boot ID \(boot))"
             if file.budgetExhausted { how += "; stopped after reading \(Self.maxBytes >> 20) MiB of it" }
-            sources.append(Source(path: item.path, how: how, foundBootStart: reachedEarlierBoot, isJournal: true))
-            events += matched.reversed()
+            journalSources.insert(Source(path: item.path, how: how, foundBootStart: reachedEarlierBoot, isJournal: true), at: 0)
+            journalEvents = matched.reversed() + journalEvents
         }
+        sources += journalSources
+        events += journalEvents
         journalBootID = boot
     }
 }
