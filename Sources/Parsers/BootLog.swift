@@ -290,7 +290,13 @@ public enum SyslogTail {
         }
         let lowest = bootStartOffset ?? from
         var events: [(BootLogEvent, Int)] = []
+        // Newlines from each candidate to the end, counted once from the end backwards.
+        var newlinesAfter = 0
+        var countedFrom = buf.count
+        let unterminated = buf.last == 0x0A ? 0 : 1
         for start in candidates.sorted(by: >) where start >= lowest {
+            newlinesAfter += count(0x0A, in: buf, from: start, to: countedFrom)
+            countedFrom = start
             let text = lineText(buf, start)
             let parsed = bootLog ? SyslogLine(message: stripANSI(text)) : SyslogLine(text)
             var message = parsed.message
@@ -299,7 +305,7 @@ public enum SyslogTail {
                 message = String(message[message.index(after: close)...].drop { $0 == " " })
             }
             guard let (sig, subjects) = BootLogMatcher.match(message: message, tag: parsed.tag) else { continue }
-            let indexFromEnd = lines(buf, from: start) - 1
+            let indexFromEnd = newlinesAfter + unterminated - 1
             events.append((BootLogEvent(signature: sig, path: path, line: nil, timestamp: parsed.timestamp,
                                         text: bootLog ? stripANSI(text) : text, subjects: subjects), indexFromEnd))
         }
@@ -339,13 +345,14 @@ public enum SyslogTail {
         return Text.decode(buf[start..<end])
     }
 
-    static func count(_ byte: UInt8, in buf: [UInt8], from: Int) -> Int {
-        guard from < buf.count else { return 0 }
+    static func count(_ byte: UInt8, in buf: [UInt8], from: Int, to end: Int? = nil) -> Int {
+        let end = min(end ?? buf.count, buf.count)
+        guard from < end else { return 0 }
         return buf.withUnsafeBytes { raw in
             var n = 0
             var i = from
             let base = raw.baseAddress!
-            while i < buf.count, let p = memchr(base + i, Int32(byte), buf.count - i) {
+            while i < end, let p = memchr(base + i, Int32(byte), end - i) {
                 n += 1
                 i = base.distance(to: UnsafeRawPointer(p)) + 1
             }

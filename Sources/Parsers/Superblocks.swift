@@ -31,6 +31,30 @@ public struct ExtSuperblock: Sendable, Codable, Equatable {
         public var line: Int
         public var inode: Int
         public var block: UInt64
+
+        public init(time: Int64, function: String, line: Int, inode: Int, block: UInt64) {
+            self.time = time
+            self.function = function
+            self.line = line
+            self.inode = inode
+            self.block = block
+        }
+    }
+
+    public init(state: UInt16, mountCount: Int, maxMountCount: Int, lastCheck: Int64, checkInterval: Int64, errorCount: Int,
+                firstError: ErrorRecord?, lastError: ErrorRecord?, needsRecovery: Bool, hasJournal: Bool, uuid: String, label: String) {
+        self.state = state
+        self.mountCount = mountCount
+        self.maxMountCount = maxMountCount
+        self.lastCheck = lastCheck
+        self.checkInterval = checkInterval
+        self.errorCount = errorCount
+        self.firstError = firstError
+        self.lastError = lastError
+        self.needsRecovery = needsRecovery
+        self.hasJournal = hasJournal
+        self.uuid = uuid
+        self.label = label
     }
 
     static let magic: UInt16 = 0xEF53

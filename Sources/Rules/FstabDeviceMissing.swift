@@ -62,7 +62,8 @@ public struct FstabDeviceMissing: Rule {
 
     private func report(_ entry: FstabEntry, all: [FstabEntry], devices: [BlockDeviceFact], image: Bool) -> Finding {
         let mountPoint = entry.isSwap ? "swap" : TargetRoot.normalize(entry.mountPoint)
-        let ranked = Self.ranked(devices, for: entry)
+        let candidates = Self.replacements(for: entry, all: all, devices: devices, image: image)
+        let ranked = Self.ranked(devices, for: entry, unclaimed: Set(candidates.map(\.name)))
         var evidence = [Evidence(entry.source, note: "\(entry.spec) is not on any \(image ? "partition of the image" : "probed device")")]
         for (i, d) in ranked.prefix(8).enumerated() {
             evidence.append(Evidence(path: FstabConfig.path, line: nil, text: "probed: " + Self.describe(d),
@@ -70,7 +71,6 @@ public struct FstabDeviceMissing: Rule {
         }
         if ranked.isEmpty { evidence.append(.fact(FstabConfig.path, "probed: no device with a filesystem")) }
 
-        let candidates = Self.replacements(for: entry, all: all, devices: devices, image: image)
         var actions: [ProposedAction] = []
         if candidates.count == 1, let c = candidates.first, let spec = Self.spec(entry.spec, for: c),
            let line = Self.replacingField(0, in: entry.source.text, with: spec) {
@@ -125,9 +125,10 @@ public struct FstabDeviceMissing: Rule {
         return parts.joined(separator: " ")
     }
 
-    /// The probed devices, closest first: the same filesystem type, then the
-    /// smallest edit distance between identifiers of the same kind, then the same label.
-    static func ranked(_ devices: [BlockDeviceFact], for entry: FstabEntry) -> [BlockDeviceFact] {
+    /// The probed devices, closest first: the same filesystem type, then those
+    /// no other fstab line uses, then the smallest edit distance between
+    /// identifiers of the same kind, then the same label.
+    static func ranked(_ devices: [BlockDeviceFact], for entry: FstabEntry, unclaimed: Set<String> = []) -> [BlockDeviceFact] {
         let want = entry.device.value.lowercased()
         func key(_ d: BlockDeviceFact) -> String? {
             switch entry.device {
@@ -139,13 +140,14 @@ public struct FstabDeviceMissing: Rule {
             case .other: nil
             }
         }
-        let scored = devices.filter { $0.fsType != nil || $0.partUUID != nil }.map { d -> (BlockDeviceFact, Int, Int, Int) in
+        let scored = devices.filter { $0.fsType != nil || $0.partUUID != nil }.map { d -> (BlockDeviceFact, Int, Int, Int, Int) in
             let sameType = d.fsType == entry.fsType ? 0 : 1
+            let free = unclaimed.contains(d.name) ? 0 : 1
             let distance = key(d).map { editDistance($0.lowercased(), want) } ?? Int.max
             let sameLabel = d.label != nil && d.label == entry.device.value ? 0 : 1
-            return (d, sameType, distance, sameLabel)
+            return (d, sameType, free, distance, sameLabel)
         }
-        return scored.sorted { a, b in (a.1, a.2, a.3, a.0.name) < (b.1, b.2, b.3, b.0.name) }.map(\.0)
+        return scored.sorted { a, b in (a.1, a.2, a.3, a.4, a.0.name) < (b.1, b.2, b.3, b.4, b.0.name) }.map(\.0)
     }
 
     /// Levenshtein distance, bounded in cost by short identifiers.
