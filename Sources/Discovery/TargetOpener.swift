@@ -141,9 +141,10 @@ public enum TargetOpener {
             // losetup lines are for when something else keeps one open.
             commands += mounter.mounted.map { "losetup -d \($0.loopDevice) 2>/dev/null || true" }
             mounter.forget()
-            return AuditTarget(rootPath: keepMounted, description: desc, probed: devices, notes: notes,
+            let health = filesystems(candidate, desc, volumes)
+            return AuditTarget(rootPath: keepMounted, description: desc, probed: devices, notes: notes + healthNotes(health),
                                keepMountedCommands: commands, session: MountSession(namespace: nil, mounter: mounter, scratch: nil),
-                               filesystems: filesystems(candidate, desc, volumes), fstabDevices: fstabDevices(devices, kind: kind))
+                               filesystems: health, fstabDevices: fstabDevices(devices, kind: kind))
         }
 
         let mounted = namespace.run { () -> Result<(TargetDescription, [String], String, Mounter), DiscoveryError> in
@@ -168,9 +169,10 @@ public enum TargetOpener {
         }
         let (desc, more, scratch, mounter) = try mounted.get()
         notes += more
-        return AuditTarget(rootPath: namespace.reachable(scratch + "/root"), description: desc, probed: devices, notes: notes,
+        let health = filesystems(candidate, desc, volumes)
+        return AuditTarget(rootPath: namespace.reachable(scratch + "/root"), description: desc, probed: devices, notes: notes + healthNotes(health),
                            keepMountedCommands: [], session: MountSession(namespace: namespace, mounter: mounter, scratch: scratch),
-                           filesystems: filesystems(candidate, desc, volumes), fstabDevices: fstabDevices(devices, kind: kind))
+                           filesystems: health, fstabDevices: fstabDevices(devices, kind: kind))
     }
 
     /// The root and each separate filesystem that was mounted under it, with
@@ -182,6 +184,13 @@ public enum TargetOpener {
             out.append(TargetFilesystem.read(v, mountPoint: sub.mountPoint))
         }
         return out
+    }
+
+    /// Filesystems whose health could not be read, said so.
+    static func healthNotes(_ filesystems: [TargetFilesystem]) -> [String] {
+        filesystems.compactMap { fs in
+            fs.unreadable.map { "The health of \(fs.mountPoint) (\(fs.volume.filesystem.type) on \(fs.volume.name)) was not checked: \($0)." }
+        }
     }
 
     /// What the target's fstab can find at boot: a named device boots with

@@ -90,6 +90,12 @@ public enum GrubConfigParser {
                         continue
                     }
                     if word == "submenu" {
+                        // GRUB itself nests no deeper than its stack allows; a hostile file must not exhaust ours.
+                        guard depth < 16 else {
+                            diagnostics.append(Diagnostic(c.source.location, text: c.source.text, message: "Submenus nest deeper than 16 levels; the rest is not read."))
+                            skipBlock()
+                            continue
+                        }
                         let inner = parseBlock(depth: depth + 1)
                         items.append(.submenu(title: title, id: id, source: c.source, items: inner))
                     } else {

@@ -131,3 +131,13 @@ import Testing
         #expect(KernelImage.release(fileName: "vmlinuz-linux") == nil, "Arch names the image after the package")
     }
 }
+
+extension BootConfigTests {
+    /// Hostile grub.cfg: submenus nested far deeper than any real one, and bytes that are not UTF-8.
+    @Test func deepNestingAndBadBytesAreSafe() {
+        let deep = String(repeating: "submenu 'x' {\n", count: 100_000) + "menuentry 'y' {\nlinux /vmlinuz\n}\n"
+        let cfg = GrubConfigParser.parse(Array(deep.utf8) + [0xFF, 0xFE, 0x0A], path: "/boot/grub/grub.cfg")
+        #expect(cfg.diagnostics.contains { $0.message.contains("deeper than 16") })
+        #expect(BootConfiguration.select("0", in: cfg.menu).0 == nil)
+    }
+}
