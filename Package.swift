@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Layers, lowest first. Each target depends only on the ones above it in this
-// file: syscalls and libblkid → confined target access and discovery → pure
-// parsers → the system model → rules and the plan → renderers → the CLI.
+// file: syscalls, libblkid and the compression libraries → confined target
+// access → pure parsers → discovery → the system model → rules and the plan →
+// renderers → the CLI.
 let package = Package(
     name: "rescue-audit",
     platforms: [.macOS(.v15)],
@@ -60,16 +61,11 @@ let package = Package(
             ]
         ),
 
-        /** Finds block devices and disk images, probes them with libblkid,
-         scores root candidates and mounts them read-only in a private namespace. */
-        .target(
-            name: "Discovery",
-            dependencies: ["RescueSys", "TargetAccess"]
-        ),
+        // MARK: - Parsers
 
-        // MARK: - Parsers and the model
-
-        /** Pure parsers: bytes and a target path in, a model plus diagnostics out. */
+        /** Pure parsers: bytes and a target path in, a model plus diagnostics
+         out. They do no I/O, so discovery uses them too (fstab). Journal
+         payloads are decompressed with the same libraries systemd uses. */
         .target(
             name: "Parsers",
             dependencies: [
@@ -77,6 +73,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+
+        // MARK: - Discovery
+
+        /** Finds block devices and disk images, probes them with libblkid,
+         reads their superblocks' health, scores root candidates and mounts
+         them read-only in a private namespace. */
+        .target(
+            name: "Discovery",
+            dependencies: ["RescueSys", "TargetAccess", "Parsers"]
+        ),
+
+        // MARK: - The model
 
         /** The SystemSnapshot: everything the rules need, read through
          TargetAccess and parsed by Parsers, each fact with its provenance. */

@@ -14,11 +14,16 @@ mkdir -p "$debs" "$root"
 # change between releases: libnetplan0 became libnetplan1). netplan's
 # generate binary also needs libyaml and GLib at run time: a bare CI image
 # may lack them, so they are unpacked too and the tests put
-# .oracles/root/usr/lib/x86_64-linux-gnu on LD_LIBRARY_PATH.
+# .oracles/root/usr/lib/x86_64-linux-gnu on LD_LIBRARY_PATH. systemd-journal-remote
+# (with libmicrohttpd) writes real journal files for the journal reader's
+# tests (scripts/make-journal.sh); it needs the host's libsystemd-shared,
+# which the systemd package (.ci/packages) brings, with journalctl, the
+# reader's oracle.
 required=(ifupdown)
 # udev gives udevadm, whose `test-builtin net_id` names this machine's cards
 # (it needs libsystemd-shared, unpacked beside it).
-optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0 udev libsystemd-shared)
+optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0 udev libsystemd-shared
+          systemd-journal-remote libmicrohttpd12)
 
 fetch() {
     local pkg="$1"

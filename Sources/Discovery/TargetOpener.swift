@@ -1,4 +1,5 @@
 import Glibc
+import Parsers
 import RescueSys
 import Synchronization
 import TargetAccess
@@ -19,6 +20,12 @@ public struct AuditTarget: Sendable {
     /// With `--keep-mounted`: the commands that undo the mounts, to print.
     public let keepMountedCommands: [String]
     let session: MountSession?
+    /// The root and its separate filesystems, with their superblocks' health; empty for a directory.
+    public var filesystems: [TargetFilesystem] = []
+    /// Every device the target's fstab could name here: for a device or
+    /// discovery, all block devices of this machine; for an image, the image.
+    /// Nil for a directory target, where nothing was probed.
+    public var fstabDevices: [ProbedDevice]? = nil
 
     /// Opens the confined reader on the root. Close it (let it go) before
     /// `close()`, or the unmount has to be lazy.
@@ -134,8 +141,10 @@ public enum TargetOpener {
             // losetup lines are for when something else keeps one open.
             commands += mounter.mounted.map { "losetup -d \($0.loopDevice) 2>/dev/null || true" }
             mounter.forget()
-            return AuditTarget(rootPath: keepMounted, description: desc, probed: devices, notes: notes,
-                               keepMountedCommands: commands, session: MountSession(namespace: nil, mounter: mounter, scratch: nil))
+            let health = filesystems(candidate, desc, volumes)
+            return AuditTarget(rootPath: keepMounted, description: desc, probed: devices, notes: notes + healthNotes(health),
+                               keepMountedCommands: commands, session: MountSession(namespace: nil, mounter: mounter, scratch: nil),
+                               filesystems: health, fstabDevices: fstabDevices(devices, kind: kind))
         }
 
         let mounted = namespace.run { () -> Result<(TargetDescription, [String], String, Mounter), DiscoveryError> in
@@ -160,8 +169,37 @@ public enum TargetOpener {
         }
         let (desc, more, scratch, mounter) = try mounted.get()
         notes += more
-        return AuditTarget(rootPath: namespace.reachable(scratch + "/root"), description: desc, probed: devices, notes: notes,
-                           keepMountedCommands: [], session: MountSession(namespace: namespace, mounter: mounter, scratch: scratch))
+        let health = filesystems(candidate, desc, volumes)
+        return AuditTarget(rootPath: namespace.reachable(scratch + "/root"), description: desc, probed: devices, notes: notes + healthNotes(health),
+                           keepMountedCommands: [], session: MountSession(namespace: namespace, mounter: mounter, scratch: scratch),
+                           filesystems: health, fstabDevices: fstabDevices(devices, kind: kind))
+    }
+
+    /// The root and each separate filesystem that was mounted under it, with
+    /// their superblocks read from the device or image.
+    static func filesystems(_ candidate: RootCandidate, _ desc: TargetDescription, _ volumes: [Volume]) -> [TargetFilesystem] {
+        var out = [TargetFilesystem.read(candidate.volume, mountPoint: "/")]
+        for sub in desc.submounts {
+            guard let v = volumes.first(where: { $0.name == sub.device }) else { continue }
+            out.append(TargetFilesystem.read(v, mountPoint: sub.mountPoint))
+        }
+        return out
+    }
+
+    /// Filesystems whose health could not be read, said so.
+    static func healthNotes(_ filesystems: [TargetFilesystem]) -> [String] {
+        filesystems.compactMap { fs in
+            fs.unreadable.map { "The health of \(fs.mountPoint) (\(fs.volume.filesystem.type) on \(fs.volume.name)) was not checked: \($0)." }
+        }
+    }
+
+    /// What the target's fstab can find at boot: a named device boots with
+    /// the machine's other disks, so they are all listed; an image stands alone.
+    static func fstabDevices(_ probed: [ProbedDevice], kind: TargetDescription.Kind) -> [ProbedDevice] {
+        guard kind == .device else { return probed }
+        var all = probed
+        for d in DeviceProber.probeAll() where !all.contains(where: { $0.path == d.path }) { all.append(d) }
+        return all
     }
 
     /// What `rescue-audit devices` shows: every probed device and which
@@ -342,7 +380,7 @@ public enum TargetOpener {
         for (tag, dir, key) in byTag {
             var value: String?
             if spec.hasPrefix(tag) { value = String(spec.dropFirst(tag.count)) }
-            if spec.hasPrefix(dir) { value = FstabEntry.unescapeUdev(String(spec.dropFirst(dir.count))) }
+            if spec.hasPrefix(dir) { value = FstabParser.unescapeUdev(String(spec.dropFirst(dir.count))) }
             guard var value else { continue }
             if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
             let want = tag.contains("UUID") ? value.lowercased() : value
@@ -367,26 +405,5 @@ public enum TargetOpener {
         let ok = stem.hasSuffix("p") ? (stem.hasPrefix("nvme") || stem.hasPrefix("mmcblk") || stem.hasPrefix("loop"))
             : ["sd", "vd", "hd", "xvd"].contains(where: { stem.hasPrefix($0) })
         return ok ? Int(String(digits.reversed())) : nil
-    }
-}
-
-extension FstabEntry {
-    /// udev escapes unsafe characters in /dev/disk/by-label names as `\x20`.
-    static func unescapeUdev(_ s: String) -> String {
-        guard s.contains("\\x") else { return s }
-        var out: [UInt8] = []
-        let u = Array(s.utf8)
-        var i = 0
-        while i < u.count {
-            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count, u[i + 1] == UInt8(ascii: "x"),
-               let v = UInt8(String(decoding: u[(i + 2)...(i + 3)], as: UTF8.self), radix: 16) {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(u[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

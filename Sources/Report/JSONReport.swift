@@ -80,6 +80,8 @@ public enum JSONReport {
     struct FindingJSON: Encodable {
         var rule: String; var severity: String; var title: String; var message: String; var atBoot: String
         var evidence: [EvidenceJSON]; var actions: [String]
+        /// Rules whose findings name the same file or unit.
+        var related: [String]
     }
     struct EditJSON: Encodable { var line: Int; var remove: Int; var insert: [String] }
     struct ActionJSON: Encodable {
@@ -99,7 +101,7 @@ public enum JSONReport {
         let findings = result.findings.enumerated().map { i, f in
             FindingJSON(rule: f.rule, severity: f.severity.rawValue, title: f.title, message: f.message, atBoot: f.atBoot,
                         evidence: f.evidence.map { EvidenceJSON(path: $0.path, line: $0.line, text: $0.text, note: $0.note) },
-                        actions: uniqueIDs(result.plan.actionsByFinding[i] ?? []))
+                        actions: uniqueIDs(result.plan.actionsByFinding[i] ?? []), related: f.related)
         }
         let doc = Document(
             schemaVersion: schemaVersion,

@@ -31,6 +31,7 @@ public enum MarkdownReport {
                 out.append(printable("\(e.locationText)  \(e.text)\(e.note.map { "   # \($0)" } ?? "")").replacingOccurrences(of: "```", with: "`\u{200B}``"))
             }
             out.append("```")
+            if !f.related.isEmpty { out.append("See also: " + f.related.map { "`\($0)`" }.joined(separator: ", ")) }
             for ref in result.plan.actionsByFinding[i] ?? [] { out.append("- Fix \(ref.id): \(inline(ref.summary))") }
             out.append("")
         }

@@ -35,6 +35,7 @@ public enum TextReport {
                 out.append(line)
                 if let note = e.note { out.append("        -> " + printable(note)) }
             }
+            if !f.related.isEmpty { out.append("  See also: " + f.related.joined(separator: ", ")) }
             for ref in result.plan.actionsByFinding[i] ?? [] {
                 let manual = result.plan.actions.first { $0.id == ref.id }?.kind == "manual"
                 out.append("  Fix \(ref.id)\(manual ? " (manual)" : ""): " + printable(ref.summary))

@@ -93,7 +93,7 @@ private func auditOpened<T>(_ opened: AuditTarget, hardware: Bool? = nil, _ body
     case .image: .image
     case .device, .discovered: .device
     }
-    var environment = AuditEnvironment()
+    var environment = AuditEnvironment.from(opened)
     if hardware ?? (kind == .device) { environment.hardware = NetworkCards.scan().map(HardwareNIC.init) }
     let system = SystemSnapshot.load(root: root, kind: kind, environment: environment)
     let result = AuditResult.run(system)

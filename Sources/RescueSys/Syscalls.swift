@@ -133,19 +133,26 @@ public struct Descriptor: ~Copyable, @unchecked Sendable {
 
     /// pread(2) of `count` bytes at `offset`; shorter at end of file.
     public func read(count: Int, at offset: Int64) throws(SysError) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = out.withUnsafeMutableBytes { buf in
-                retryingEINTR { pread(raw, buf.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-            }
-            if n < 0 { throw SysError("pread") }
-            if n == 0 { break }
-            done += n
-        }
-        out.removeLast(count - done)
-        return out
+        try sysPread(raw, count: count, at: offset)
     }
+}
+
+/// pread(2) on a raw descriptor the caller keeps open: `count` bytes at
+/// `offset`, fewer at end of file. Retries EINTR and short reads.
+public func sysPread(_ fd: Int32, count: Int, at offset: Int64) throws(SysError) -> [UInt8] {
+    guard count > 0 else { return [] }
+    var out = [UInt8](repeating: 0, count: count)
+    var done = 0
+    while done < count {
+        let n = out.withUnsafeMutableBytes { buf in
+            retryingEINTR { pread(fd, buf.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+        }
+        if n < 0 { throw SysError("pread") }
+        if n == 0 { break }
+        done += n
+    }
+    out.removeLast(count - done)
+    return out
 }
 
 /// open(2).

@@ -39,7 +39,7 @@ public struct InterfaceNameMismatch: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         let configured = Self.configuredNames(system)
         guard !configured.isEmpty else { return [] }
-        let naming = InterfaceNaming.load(system.root, networkd: system.networkd)
+        let naming = InterfaceNaming.load(system.root, networkd: system.networkd, boot: system.boot)
         if let hardware = system.environment.hardware {
             return exact(system, naming, configured, hardware)
         }

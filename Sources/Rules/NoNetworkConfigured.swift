@@ -77,7 +77,7 @@ public struct NoNetworkConfigured: Rule {
         // With the hardware known, the names the cards will have at the next boot.
         var names: [String] = []
         if let hardware = system.environment.hardware {
-            let finals = InterfaceNaming.load(system.root, networkd: system.networkd).bootNames(of: hardware)
+            let finals = InterfaceNaming.load(system.root, networkd: system.networkd, boot: system.boot).bootNames(of: hardware)
             names = finals.map(\.name)
             if !finals.isEmpty {
                 plan.evidence.append(.fact("/sys/class/net", "network cards on this machine and their names at the next boot: "

@@ -71,6 +71,12 @@ public struct Finding: Sendable {
     public var atBoot: String
     public var evidence: [Evidence]
     public var actions: [ProposedAction]
+    /// Target files, units and mount points this finding is about beyond its
+    /// evidence paths (`networking.service`, `/srv`); findings that name the
+    /// same one are linked.
+    public var names: [String] = []
+    /// The ids of the rules whose findings name the same file or unit.
+    public var related: [String] = []
 
     public init(rule: String, severity: Severity, message: String, atBoot: String,
                 evidence: [Evidence], actions: [ProposedAction] = []) {

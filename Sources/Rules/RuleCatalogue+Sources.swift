@@ -81,6 +81,70 @@ references:
 fix: >-
   A manual step: keep the address in one place and remove the other line.
 """#),
+    ("filesystem-needs-check", #"""
+id: filesystem-needs-check
+title: A filesystem needs a check before it is trusted again
+severity: high
+summary: >-
+  The superblock of the root or of a separate filesystem (/var, /boot) says it
+  has errors: ext2/3/4 with a state that is not clean or a recorded error count
+  (with the last error's time and kernel function), or mounted more times than
+  its maximum since the last check; XFS with a dirty log.
+rationale: >-
+  This is the provider guide's "Perform a File System Check". At boot,
+  systemd-fsck runs fsck in preen mode on filesystems with a non-zero fsck pass;
+  errors preen mode cannot fix stop the boot in emergency mode, without network.
+  A filesystem with pass 0 is mounted with its errors, and the kernel may
+  remount it read-only. For XFS the mount replays the log, and a damaged log
+  fails the mount. The superblock is read from the device or image at the
+  partition's offset (ext: the 1024 bytes at +1024; XFS: the log is searched for
+  its head the way log recovery does, and it is clean only when the last record
+  before the head is a lone unmount record). Too many mounts alone only makes
+  e2fsck force a full check at boot, which delays it: that is medium.
+references:
+  - e2fsck(8)
+  - xfs_repair(8)
+  - "seed 003: Perform a File System Check"
+fix: >-
+  A manual step with the exact command, to run while the filesystem is
+  unmounted: `e2fsck -f DEVICE`, or for XFS a mount and unmount that replays the
+  log, then `xfs_repair DEVICE`. Inside an image the partition is first attached
+  to a loop device with its offset. The repair script never runs a filesystem
+  check itself.
+"""#),
+    ("fstab-device-missing", #"""
+id: fstab-device-missing
+title: An fstab line names a device that does not exist
+severity: critical
+summary: >-
+  A line of /etc/fstab without nofail or noauto names a device (UUID=, LABEL=,
+  PARTUUID=, PARTLABEL=, /dev/disk/by-* or /dev/XXX) that none of the probed
+  devices provides.
+rationale: >-
+  systemd-fstab-generator makes every such line a requirement of
+  local-fs.target. When the device never appears, systemd waits 90 seconds,
+  fails the mount and stops the boot in emergency mode, before the network is
+  started: the machine is unreachable. This happens after a disk is replaced or
+  reformatted (a new UUID), a partition is removed, or a disk is cloned. Only
+  devices can be checked: this needs probe results, so it runs when auditing a
+  device or a disk image; for a directory target it says that it could not
+  check. Missing swap only delays the boot, and the line for / does not decide
+  where the root comes from (the kernel's root= does), so those two are medium.
+  Network filesystems, bind mounts, pseudo filesystems, x-systemd.automount
+  and names that cannot be known offline (/dev/mapper, /dev/md, by-id, by-path)
+  are not reported.
+references:
+  - fstab(5)
+  - systemd.mount(5) (nofail, x-systemd.device-timeout)
+  - systemd-fstab-generator(8)
+  - "seed 003: a server that does not come back after a reboot"
+fix: >-
+  When exactly one unclaimed probed device has the line's filesystem type (and,
+  for LABEL= lines, the same label in another case), the identifier is replaced
+  with that device's, in the same form. Otherwise `nofail` is added to the
+  line's options so the boot goes on without it, and a manual step says to find
+  the right device with blkid and correct the line.
+"""#),
     ("gateway-unreachable", #"""
 id: gateway-unreachable
 title: A gateway lies outside the interface's on-link prefixes
@@ -197,6 +261,64 @@ fix: >-
   because a stale initramfs renames the cards anyway. Configured predictable
   names under a policy that is off are a decision left to a person.
 """#),
+    ("kernel-missing", #"""
+id: kernel-missing
+title: The default boot entry points at a kernel that is not there
+severity: critical
+summary: >-
+  The entry the boot loader starts by default names a kernel (vmlinuz) or an
+  initrd that does not exist, or the kernel's modules directory
+  /lib/modules/VERSION is missing.
+rationale: >-
+  The default entry is found as GRUB finds it: /boot/grub/grub.cfg (or
+  grub2/grub.cfg) with its `set default=` lines, grubenv's next_entry and
+  saved_entry, numbers, titles, ids and `>` paths through submenus; Boot Loader
+  Specification entries in /boot/loader/entries (with grubenv's saved_entry for
+  GRUB's blscfg, or loader.conf's default for systemd-boot). Paths are taken
+  relative to the filesystem GRUB's `search --fs-uuid` names, which is /boot
+  when /boot is a separate filesystem. Debian's /vmlinuz and /initrd.img
+  symlinks are not what GRUB boots. The kernel release comes from the image's
+  own header. A missing kernel or initrd stops the boot loader or panics the
+  kernel; missing modules leave the network card without a driver.
+references:
+  - "GRUB manual: default, saved_entry, menuentry, submenu"
+  - "Boot Loader Specification"
+  - update-initramfs(8), update-grub(8)
+fix: >-
+  A manual step inside the target with the distribution's tools: rebuild the
+  initrd (update-initramfs -c -k VERSION, dracut -f, mkinitcpio -P) when only
+  it is missing, or reinstall the kernel package, then regenerate the boot
+  menu; other complete kernels found in /boot are named as a way to boot now.
+"""#),
+    ("last-boot-errors", #"""
+id: last-boot-errors
+title: The logs of the last boot show it failing
+severity: high
+summary: >-
+  The end of /var/log/syslog, messages, kern.log and boot.log, and the target's
+  systemd journal, show known failure signatures from the last boot:
+  emergency mode, "Failed to start Raise network interfaces", run-parts exit
+  codes from if-up.d scripts, ifup failures, fsck failures, failed mounts,
+  "Dependency failed for" and other units failing to start.
+rationale: >-
+  The provider guide's "Inspect System and Kernel Logs", done from the disk. The
+  last boot is what follows the kernel's last "Linux version" line in syslog
+  files, and the entries with the newest boot ID in the journal. Journal files
+  are read directly (the documented file format: header, entry array chains,
+  data objects, XZ, LZ4 and ZSTD compression, compact mode), so no journalctl is
+  needed on the rescue system. At most the last 32 MiB of any log is read. A
+  line that names a file or unit another finding is about links the two.
+  Severity goes with the signature: emergency mode, networking, hook scripts,
+  ifup, fsck and mounts are high; other failed units and dependencies medium.
+references:
+  - "seed 003: Inspect System and Kernel Logs, Inspect Error Messages"
+  - "https://systemd.io/JOURNAL_FILE_FORMAT/"
+  - journalctl(1)
+fix: >-
+  No automatic change: the log shows a symptom. The finding links the finding
+  about the cause when there is one, and a manual step gives the command that
+  reads the rest of the last boot's log.
+"""#),
     ("loopback-not-configured", #"""
 id: loopback-not-configured
 title: The loopback interface is not configured in /etc/network/interfaces
@@ -293,6 +415,35 @@ fix: >-
   interface names are known from the hardware, a NetworkManager connection, or a
   networkd .network file matching en* and eth*, and enable the service that
   reads it.
+"""#),
+    ("package-transaction-interrupted", #"""
+id: package-transaction-interrupted
+title: A package upgrade was interrupted
+severity: high
+summary: >-
+  dpkg's status lists packages that are half-installed, half-configured,
+  unpacked, triggers-awaited or triggers-pending; /var/lib/dpkg/updates holds
+  status changes that were never applied; or pacman's lock
+  /var/lib/pacman/db.lck is still there.
+rationale: >-
+  An upgrade that stops half-way leaves programs and the libraries they use at
+  different versions and services whose configuration scripts never ran, so
+  daemons fail at boot (seed 002: after a glibc upgrade cron could no longer
+  start anything). apt refuses to work until dpkg has finished, and pacman
+  refuses to run while its lock is there. The provider guide's quick tip for
+  Debian and Ubuntu is to run `dpkg --configure -a` from the rescue system.
+references:
+  - dpkg(1) --configure --pending
+  - pacman(8)
+  - "seed 002: Quest for the Lost Home Server"
+  - "seed 003: Quick Tip for Ubuntu and Debian Systems"
+fix: >-
+  For packages dpkg can finish, the repair script runs `dpkg --configure -a`
+  inside the target with /proc, /sys, /dev and /run bound, unbinding them
+  however the command ends; it runs once and cannot be undone. Half-installed
+  packages (and those flagged reinstreq) cannot be configured: a manual step
+  installs them again, from apt's cache when the .deb is still there. For
+  pacman the stale lock is moved aside and a manual step finishes the upgrade.
 """#),
     ("resolver-broken", #"""
 id: resolver-broken

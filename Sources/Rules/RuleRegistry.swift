@@ -18,6 +18,11 @@ public enum RuleRegistry {
         NetworkServiceDisabled.self,
         NoNetworkConfigured.self,
         ResolverBroken.self,
+        FstabDeviceMissing.self,
+        FilesystemNeedsCheck.self,
+        PackageTransactionInterrupted.self,
+        KernelMissing.self,
+        LastBootErrors.self,
     ]
 
     public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }
@@ -39,6 +44,7 @@ public struct AuditResult: Sendable {
             if a.element.rule != b.element.rule { return a.element.rule < b.element.rule }
             return a.offset < b.offset
         }.map(\.element)
+        FindingLinks.link(&findings)
         var requests: [ActionRequest] = []
         for (i, f) in findings.enumerated() {
             for a in f.actions { requests.append(ActionRequest(rule: f.rule, findingIndex: i, action: a.action, summary: a.summary)) }

@@ -1,3 +1,5 @@
+import Parsers
+
 /// What the audit knows beyond the target's own files: the block devices that
 /// were probed next to it, the health of the filesystems it was read from, and
 /// the network cards of the machine the tool runs on when that is the
@@ -36,9 +38,14 @@ public struct BlockDeviceFact: Sendable, Codable, Equatable {
     public var partLabel: String?
     /// The partition number on its disk, when it is one.
     public var partition: Int?
+    /// The disk or image the partition is on.
+    public var disk: String?
+    /// Whether this is the root filesystem the audit mounted (or a partition of its disk).
+    public var holdsRoot: Bool?
 
     public init(name: String, fsType: String? = nil, uuid: String? = nil, label: String? = nil,
-                partUUID: String? = nil, partLabel: String? = nil, partition: Int? = nil) {
+                partUUID: String? = nil, partLabel: String? = nil, partition: Int? = nil,
+                disk: String? = nil, holdsRoot: Bool? = nil) {
         self.name = name
         self.fsType = fsType
         self.uuid = uuid
@@ -46,6 +53,8 @@ public struct BlockDeviceFact: Sendable, Codable, Equatable {
         self.partUUID = partUUID
         self.partLabel = partLabel
         self.partition = partition
+        self.disk = disk
+        self.holdsRoot = holdsRoot
     }
 }
 
@@ -60,13 +69,27 @@ public struct FilesystemHealth: Sendable, Codable, Equatable {
     public var problems: [String]
     /// The command that checks it, run while it is unmounted.
     public var checkCommand: String?
+    /// ext2/3/4: the superblock's state, error and mount-count fields.
+    public var ext: ExtSuperblock?
+    /// XFS: the state of the log, found as log recovery finds it.
+    public var xfsLog: XFSLogState?
+    /// Every command of the check, in order (attaching an image partition
+    /// to a loop device first, replaying an XFS log); `checkCommand` is the last.
+    public var checkCommands: [String]?
+    /// Why the superblock could not be read, when it could not.
+    public var unreadable: String?
 
-    public init(mountPoint: String, device: String, fsType: String, problems: [String] = [], checkCommand: String? = nil) {
+    public init(mountPoint: String, device: String, fsType: String, problems: [String] = [], checkCommand: String? = nil,
+                ext: ExtSuperblock? = nil, xfsLog: XFSLogState? = nil, checkCommands: [String]? = nil, unreadable: String? = nil) {
         self.mountPoint = mountPoint
         self.device = device
         self.fsType = fsType
         self.problems = problems
         self.checkCommand = checkCommand
+        self.ext = ext
+        self.xfsLog = xfsLog
+        self.checkCommands = checkCommands
+        self.unreadable = unreadable
     }
 }
 

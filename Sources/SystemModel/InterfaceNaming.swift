@@ -91,9 +91,10 @@ public struct InterfaceNaming: Sendable {
     public var root: NamingLayer
     public var initramfs: InitramfsStatus
 
-    /// Reads the naming inputs of a target; `networkd` supplies the root's .link files.
-    public static func load(_ root: TargetRoot, networkd: NetworkdConfig) -> InterfaceNaming {
-        let cmdline = BootCommandLineLoader.load(root)
+    /// Reads the naming inputs of a target; `networkd` supplies the root's
+    /// .link files, `boot` the default boot entry and its initramfs.
+    public static func load(_ root: TargetRoot, networkd: NetworkdConfig, boot: BootConfiguration) -> InterfaceNaming {
+        let cmdline = BootCommandLineLoader.load(root, boot: boot)
         let rootLayer = rootLayer(root, networkd: networkd)
         let initramfs = InitramfsLocator.load(root, commandLine: cmdline)
         return InterfaceNaming(commandLine: cmdline, root: rootLayer, initramfs: initramfs)
@@ -327,10 +328,11 @@ private func rangeMatch(_ set: ArraySlice<UInt8>, _ c: UInt8) -> Bool {
 
 // MARK: - The boot entry and its command line
 
+/// The kernel command line of the default boot entry, which
+/// `BootConfiguration` finds (GRUB, BootLoaderSpec, systemd-boot), with
+/// /etc/kernel/cmdline and /etc/default/grub as fallbacks.
 enum BootCommandLineLoader {
-    static let grubConfigs = ["/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"]
-
-    static func load(_ root: TargetRoot) -> BootCommandLine {
+    static func load(_ root: TargetRoot, boot: BootConfiguration) -> BootCommandLine {
         var out = BootCommandLine(explanation: "")
         if let b = root.bytes("/etc/default/grub") {
             let assignments = ShellAssignments.parse(b, path: "/etc/default/grub").assignments
@@ -340,40 +342,20 @@ enum BootCommandLineLoader {
                 }
             }
         }
-        var grubenv: [String: String] = [:]
-        for p in ["/boot/grub/grubenv", "/boot/grub2/grubenv"] {
-            if let b = root.bytes(p) { grubenv = GrubEnv.parse(b); break }
-        }
-        for path in grubConfigs {
-            guard let b = root.bytes(path) else { continue }
-            let config = GrubConfig.parse(b, path: path)
-            out.bootConfig = path
-            if config.usesBLS, let bls = BLSEntries.load(root, grubenv: grubenv) {
-                out.effective = bls.commandLine
-                out.kernelPath = bls.kernel
-                out.initrdPaths = bls.initrds
-                out.initrdSource = bls.initrdSource
-                out.explanation = "\(path) reads BootLoaderSpec entries (blscfg); the default is \(bls.explanation)"
-                return out
+        if let entry = boot.defaultEntry {
+            out.bootConfig = boot.configPath
+            if let options = entry.options {
+                var words = GrubWords.split(options)
+                // RHEL 8's BLS entries take the command line from grubenv's kernelopts.
+                if let i = words.firstIndex(where: { $0 == "$kernelopts" || $0 == "${kernelopts}" }) {
+                    words.replaceSubrange(i...i, with: GrubWords.split(kernelopts(root) ?? ""))
+                }
+                out.effective = KernelCommandLine(words: words, source: entry.kernel?.source ?? entry.source)
             }
-            guard let choice = config.defaultEntry(grubenv: grubenv) else { continue }
-            let e = choice.entry
-            if let linux = e.linux {
-                out.effective = KernelCommandLine(words: e.kernelArguments, source: linux)
-            }
-            out.kernelPath = e.kernelPath.map { bootPath(root, $0) }
-            out.initrdPaths = e.initrdPaths.map { bootPath(root, $0) }
-            out.initrdSource = e.initrd
-            out.explanation = "the default entry of \(path) is \"\(e.titlePath.joined(separator: " > "))\" (\(choice.explanation))"
-            return out
-        }
-        if let bls = BLSEntries.load(root, grubenv: grubenv) {
-            out.effective = bls.commandLine
-            out.kernelPath = bls.kernel
-            out.initrdPaths = bls.initrds
-            out.initrdSource = bls.initrdSource
-            out.bootConfig = "/boot/loader/entries"
-            out.explanation = "the default BootLoaderSpec entry is \(bls.explanation)"
+            out.kernelPath = boot.files?.kernel?.targetPath
+            out.initrdPaths = boot.files?.initrds.compactMap(\.targetPath) ?? []
+            out.initrdSource = entry.initrds.first?.source
+            out.explanation = "the default entry of \(boot.configPath ?? "the boot configuration") is \"\(entry.title)\" (\(boot.defaultReason))"
             return out
         }
         if let b = root.bytes("/etc/kernel/cmdline") {
@@ -391,62 +373,11 @@ enum BootCommandLineLoader {
         return out
     }
 
-    /// GRUB paths are relative to the device GRUB reads: with a separate /boot they lack the /boot prefix.
-    static func bootPath(_ root: TargetRoot, _ path: String) -> String {
-        var p = path
-        if p.hasPrefix("("), let close = p.firstIndex(of: ")") { p = String(p[p.index(after: close)...]) }
-        if !p.hasPrefix("/") { p = "/" + p }
-        if root.exists(p) || p.hasPrefix("/boot/") { return p }
-        return root.exists("/boot" + p) ? "/boot" + p : p
-    }
-}
-
-/// BootLoaderSpec entries (/boot/loader/entries/*.conf), as Fedora, RHEL 8+ and systemd-boot use them.
-enum BLSEntries {
-    struct Choice {
-        var commandLine: KernelCommandLine?
-        var kernel: String?
-        var initrds: [String]
-        var initrdSource: SourceLine?
-        var explanation: String
-    }
-
-    static func load(_ root: TargetRoot, grubenv: [String: String]) -> Choice? {
-        let dir = "/boot/loader/entries"
-        let names = (root.listFollowing(dir) ?? []).map(\.name).filter { $0.hasSuffix(".conf") }
-        guard !names.isEmpty else { return nil }
-        var chosen: String
-        var how: String
-        if let saved = grubenv["saved_entry"], names.contains(saved + ".conf") {
-            chosen = saved + ".conf"
-            how = "grubenv saved_entry=\(saved)"
-        } else {
-            // Newest first, as GRUB's blscfg and systemd-boot sort them.
-            chosen = names.sorted { DebianVersion.compare($0, $1) > 0 }[0]
-            how = "the newest entry"
+    private static func kernelopts(_ root: TargetRoot) -> String? {
+        for p in ["/boot/grub2/grubenv", "/boot/grub/grubenv"] {
+            if let b = root.bytes(p), let v = GrubEnvParser.parse(b, path: p)["kernelopts"] { return v.value }
         }
-        let path = dir + "/" + chosen
-        guard let b = root.bytes(path) else { return nil }
-        var c = Choice(commandLine: nil, kernel: nil, initrds: [], initrdSource: nil, explanation: "\(path) (\(how))")
-        for (i, line) in Text.lines(b).enumerated() {
-            let words = Text.words(line).map(String.init)
-            guard let key = words.first else { continue }
-            let source = SourceLine(path: path, line: i + 1, text: line)
-            switch key {
-            case "linux": c.kernel = words.count > 1 ? BootCommandLineLoader.bootPath(root, words[1]) : nil
-            case "initrd":
-                c.initrds += words.dropFirst().map { BootCommandLineLoader.bootPath(root, $0) }
-                c.initrdSource = source
-            case "options":
-                var args = GrubWords.split(String(line.drop { !Text.isSpace($0) }))
-                if let i = args.firstIndex(where: { $0 == "$kernelopts" || $0 == "${kernelopts}" }) {
-                    args.replaceSubrange(i...i, with: GrubWords.split(grubenv["kernelopts"] ?? ""))
-                }
-                c.commandLine = KernelCommandLine(words: args, source: source)
-            default: break
-            }
-        }
-        return c
+        return nil
     }
 }
 

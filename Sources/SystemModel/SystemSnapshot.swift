@@ -45,6 +45,14 @@ public struct SystemSnapshot: Sendable {
     public var diagnostics: [ConfigDiagnostic]
     /// Probed devices, filesystem health and hardware, when the target kind has them.
     public var environment: AuditEnvironment = AuditEnvironment()
+    /// /etc/fstab.
+    public var fstab: FstabConfig = .none
+    /// dpkg and pacman work left half-way.
+    public var packageTransactions: PackageTransactions = .none
+    /// The default boot entry and whether its kernel, initrd and modules exist.
+    public var boot: BootConfiguration = .none
+    /// Failure signatures of the last boot in syslog and the journal.
+    public var lastBootLogs: LastBootLogs = .none
 
     /// Reads the target through `root`.
     public static func load(root: TargetRoot, kind: TargetKind = .directory, environment: AuditEnvironment = AuditEnvironment()) -> SystemSnapshot {
@@ -103,6 +111,11 @@ public struct SystemSnapshot: Sendable {
             units: units, listeners: listeners, claims: claims,
             defaultNetworking: defaultNetworking, defaultRoutes: routes, diagnostics: diagnostics)
         snapshot.environment = environment
+        snapshot.fstab = FstabConfig.load(root)
+        snapshot.diagnostics += snapshot.fstab.diagnostics.map { ConfigDiagnostic($0, format: "fstab", impact: .tolerated) }
+        snapshot.packageTransactions = PackageTransactions.load(root)
+        snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
+        snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
         return snapshot
     }

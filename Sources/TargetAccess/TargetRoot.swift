@@ -168,6 +168,40 @@ public final class TargetRoot: Sendable {
         readUncached(Self.normalize(path), cap: cap)
     }
 
+    /// Opens a regular file for reads at any offset (logs, journal files),
+    /// resolved inside the target like every read. Not cached, no cap: the
+    /// caller decides how much to read. A skip is recorded like a read's.
+    public func openReader(_ path: String) -> Result<TargetFileReader, ReadFailure> {
+        let key = Self.normalize(path)
+        do throws(SysError) {
+            let probe = try openFinal(key, follow: true)
+            let kind = try probe.status().kind
+            guard kind == .regular else {
+                recordSkip(key, .notRegular(kind))
+                return .failure(.skipped(.notRegular(kind)))
+            }
+            let fd = try openFinal(key, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
+            let st = try fd.status()
+            guard st.kind == .regular else {
+                recordSkip(key, .notRegular(st.kind))
+                return .failure(.skipped(.notRegular(st.kind)))
+            }
+            return .success(TargetFileReader(path: key, descriptor: fd, status: st))
+        } catch {
+            switch outcome(for: error) {
+            case .missing: return .failure(.missing)
+            case .skipped(let reason):
+                recordSkip(key, reason)
+                return .failure(.skipped(reason))
+            case .file: return .failure(.missing)
+            }
+        }
+    }
+
+    private func recordSkip(_ key: String, _ reason: SkipReason) {
+        state.withLock { $0.skipped[key] = SkippedRead(path: key, reason: reason.description) }
+    }
+
     /// Everything that was looked at and not read, sorted by path.
     public var skippedReads: [SkippedRead] {
         state.withLock { Array($0.skipped.values) }.sorted { $0.path < $1.path }
@@ -370,5 +404,35 @@ private func ra_probe(_ rootFD: Int32) -> Bool {
         return true
     } catch {
         return false
+    }
+}
+
+/// Why a file could not be opened for reading.
+public enum ReadFailure: Error, Sendable {
+    case missing
+    case skipped(SkipReason)
+}
+
+/// A regular file of the target opened for reads at any offset. The size is
+/// the one seen at open; reads past it return what is there.
+public final class TargetFileReader: @unchecked Sendable {
+    public let path: String
+    public let status: FileStatus
+    private let fd: Int32
+
+    init(path: String, descriptor: borrowing Descriptor, status: FileStatus) {
+        self.path = path
+        self.status = status
+        fd = fcntl(descriptor.raw, F_DUPFD_CLOEXEC, 0)
+    }
+
+    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+
+    public var size: Int64 { status.size }
+
+    /// pread(2) of up to `count` bytes at `offset`; nil on an error.
+    public func read(at offset: Int64, count: Int) -> [UInt8]? {
+        guard fd >= 0, offset >= 0, count >= 0 else { return nil }
+        return try? sysPread(fd, count: count, at: offset)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Discovery
+import Parsers
 import RescueSys
 import TargetAccess
 

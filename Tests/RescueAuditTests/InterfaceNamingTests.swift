@@ -10,7 +10,8 @@ import Testing
     static func naming(_ scenario: String) throws -> InterfaceNaming {
         let url = Repo.rules.appendingPathComponent("interface-name-mismatch/tests/\(scenario)")
         let root = try TargetRoot(directory: url.path)
-        return InterfaceNaming.load(root, networkd: SystemSnapshot.load(root: root).networkd)
+        let system = SystemSnapshot.load(root: root)
+        return InterfaceNaming.load(root, networkd: system.networkd, boot: system.boot)
     }
 
     static let virtio = HardwareNIC(currentName: "eth0", mac: "52:54:00:12:34:56", devicePath: "/devices/pci0000:00/0000:00:03.0/virtio0/net/eth0",

@@ -58,8 +58,8 @@ func copyTree(_ from: URL, to: URL) throws {
     #expect(r.status == 0, "cp -a: \(r.stderr)")
 }
 
-func auditDirectory(_ url: URL, environment: AuditEnvironment = AuditEnvironment()) throws -> (AuditResult, SystemSnapshot) {
-    let system = SystemSnapshot.load(root: try TargetRoot(directory: url.path), environment: environment)
+func auditDirectory(_ url: URL, environment: (AuditEnvironment, TargetKind) = (AuditEnvironment(), .directory)) throws -> (AuditResult, SystemSnapshot) {
+    let system = SystemSnapshot.load(root: try TargetRoot(directory: url.path), kind: environment.1, environment: environment.0)
     return (AuditResult.run(system), system)
 }
 
@@ -102,7 +102,7 @@ func withoutBackupParents(_ m: [String: String], original: [String: String]) -> 
 }
 
 /// Dry-run, repair, re-audit, run again and undo one root copied from `source`.
-func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: AuditEnvironment = AuditEnvironment(),
+func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: (AuditEnvironment, TargetKind) = (AuditEnvironment(), .directory),
                prepare: ((URL) throws -> Void)? = nil) throws {
     let work = try makeTempDir("repair-roundtrip")
     defer { try? FileManager.default.removeItem(at: work) }
@@ -111,18 +111,35 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: AuditEnvir
     try prepare?(root)
 
     let (before, system) = try auditDirectory(root, environment: environment)
-    // Chroot steps cannot run target binaries in a fixture: a stand-in chroot,
-    // bound over chroot(8) in a private mount namespace, carries out the few
-    // commands it knows, as the real ones would on the files.
+    let script = try ScriptUnderTest(RepairScript.render(before, context: testContext(root.path), osName: system.osName), in: work)
+    let chroots = before.plan.automaticActions.compactMap { a -> [String]? in
+        if case .chroot(let command, _, _) = a.operation { return command }
+        return nil
+    }
+    // Chroot steps run in one of two ways on a fixture. dpkg runs for real in
+    // a minimal userland built into the copy (ChrootKit). update-initramfs
+    // cannot (no kernel, no initramfs-tools): a stand-in chroot(8), bound
+    // over the host's in a private mount namespace, rebuilds the initramfs
+    // the way Debian's udev hook would (ChrootStandIn).
     var runShell = shell
-    if before.plan.automaticActions.contains(where: { if case .chroot = $0.operation { true } else { false } }) {
+    let standIn = !chroots.isEmpty && !chroots.allSatisfy { ChrootKit.commands.contains($0.first ?? "") }
+    if standIn {
         guard getuid() == 0, which("unshare") != nil else {
             #expect(!mustRunPrivileged, "a plan with a chroot step needs root and unshare(1) for its stand-in")
             return
         }
         runShell = try ChrootStandIn.wrapper(work, shell: shell).path
+    } else if !chroots.isEmpty {
+        let unknown = chroots.filter { !ChrootKit.commands.contains($0.first ?? "") }
+        #expect(unknown.isEmpty, "no chroot test kit for \(unknown)")
+        if let why = ChrootKit.unavailable {
+            #expect(!mustRunPrivileged, "\(why); CI must run them")
+            let dry = try script.run(root: root, shell: shell, ["DRY_RUN": "1"])
+            #expect(dry.status == 0 && dry.stdout.contains("would bind /proc /sys /dev /run"), "dry run: \(dry.stdout)\(dry.stderr)")
+            return
+        }
+        try ChrootKit.install(into: root)
     }
-    let script = try ScriptUnderTest(RepairScript.render(before, context: testContext(root.path), osName: system.osName), in: work)
     let original = try manifest(root, excluding: [])
 
     // A dry run changes nothing at all.
@@ -162,10 +179,14 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: AuditEnvir
     try expectShellcheckClean(undo)
     let u = try run(shell, shell.hasSuffix("busybox") ? ["sh", undo] : [undo], environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
     #expect(u.status == 0, "undo: \(u.stdout)\(u.stderr)")
-    // What a chroot step rewrote cannot be undone (the script says so).
-    let rewritten = ChrootStandIn.changed(work)
-    let restored = withoutBackupParents(try manifest(root), original: original).filter { !rewritten.contains($0.key) }
-    #expect(restored == original.filter { !$0.key.hasPrefix("/var/backups/rescue-audit") && !rewritten.contains($0.key) }, "undo.sh did not restore the tree")
+    // What a chroot command changed cannot be undone (the script and undo.sh say so).
+    let rewritten = standIn ? ChrootStandIn.changed(work) : []
+    let undoable = { (key: String) in
+        rewritten.contains(key) || (!chroots.isEmpty && !standIn && ChrootKit.changedByCommands.contains { key == $0 || key.hasPrefix($0 + "/") })
+    }
+    let restored = withoutBackupParents(try manifest(root), original: original).filter { !undoable($0.key) }
+    #expect(restored == original.filter { !$0.key.hasPrefix("/var/backups/rescue-audit") && !undoable($0.key) }, "undo.sh did not restore the tree")
+    if !chroots.isEmpty && !standIn { #expect(first.stdout.contains("running in the target"), "\(first.stdout)") }
 }
 
 /// The shells the scripts must run under: /bin/sh (dash on Debian) and busybox sh when installed.

@@ -29,20 +29,16 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     /// audit would have probed (block devices, filesystem health, hardware).
     var environmentURL: URL { url.deletingLastPathComponent().appendingPathComponent(name + ".environment.json") }
 
-    /// The sidecar environment, or an empty one.
-    func environment() throws -> AuditEnvironment {
-        guard let data = FileManager.default.contents(atPath: environmentURL.path) else { return AuditEnvironment() }
-        return try JSONDecoder().decode(AuditEnvironment.self, from: data)
+    /// The sidecar's environment, and the target kind it stands for.
+    func environment() throws -> (AuditEnvironment, TargetKind) {
+        guard let data = FileManager.default.contents(atPath: environmentURL.path) else { return (AuditEnvironment(), .directory) }
+        let environment = try JSONDecoder().decode(AuditEnvironment.self, from: data)
+        return (environment, environment.blockDevices != nil ? .image : .directory)
     }
 
     func audit() throws -> AuditResult {
         let root = try TargetRoot(directory: url.path)
-        var environment = AuditEnvironment()
-        var kind = TargetKind.directory
-        if let data = FileManager.default.contents(atPath: environmentURL.path) {
-            environment = try JSONDecoder().decode(AuditEnvironment.self, from: data)
-            if environment.blockDevices != nil { kind = .image }
-        }
+        let (environment, kind) = try self.environment()
         return AuditResult.run(SystemSnapshot.load(root: root, kind: kind, environment: environment))
     }
 }
