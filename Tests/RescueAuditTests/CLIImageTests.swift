@@ -42,7 +42,7 @@ struct CLIImageTests {
         #expect(fromImage.stdout.contains("\"uuid\" : \"\(Self.rootUUID)\""))
         #expect(fromImage.stdout.contains("\"kind\" : \"image\""))
         #expect(try sha256(image) == before, "the image is never written")
-        try expectNothingLeft(w.path)
+        try expectNothingLeft(w.path, inProcess: false)
     }
 
     @Test func devicesListsPartitionsAndMarksTheRoot() throws {
@@ -56,7 +56,7 @@ struct CLIImageTests {
         let json = try rescueAudit(["devices", image, "--format", "json"])
         let doc = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((doc?["rootCandidates"] as? [Any])?.count == 1)
-        try expectNothingLeft(w.path)
+        try expectNothingLeft(w.path, inProcess: false)
     }
 
     @Test func sigtermAtAnyMomentLeavesNothingBehind() throws {
@@ -103,6 +103,6 @@ struct CLIImageTests {
         #expect(out.stderr.contains("--root"), "\(out.stderr)")
         let chosen = try rescueAudit(["audit", image, "--root", "UUID=5a1e0000-bbbb-4c2d-9e0f-0123456789ab", "--format", "json"])
         #expect(chosen.stdout.contains("Fedora Linux 40"), "\(chosen.stderr)")
-        try expectNothingLeft(w.path)
+        try expectNothingLeft(w.path, inProcess: false)
     }
 }
