@@ -12,6 +12,21 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     var url: URL
     var testDescription: String { "\(rule)/\(name)" }
 
+    /// git keeps only the executable bit. A scenario that needs other modes
+    /// (NetworkManager ignores keyfiles others can read) lists them in
+    /// `<scenario>.modes` as `0600 /target/path` lines; they are applied to
+    /// the checkout before any test reads the scenario.
+    static func applyModes(_ scenario: URL) {
+        let sidecar = scenario.deletingLastPathComponent().appendingPathComponent(scenario.lastPathComponent + ".modes")
+        guard let text = try? String(contentsOf: sidecar, encoding: .utf8) else { return }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let mode = Int(parts[0], radix: 8) else { continue }
+            let path = scenario.path + String(parts[1])
+            _ = try? FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
+    }
+
     static let all: [Scenario] = {
         let fm = FileManager.default
         var out: [Scenario] = []
@@ -19,6 +34,7 @@ struct Scenario: CustomTestStringConvertible, Sendable {
             let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
             for s in ((try? fm.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() {
                 guard s.hasSuffix(".fail") || s.hasSuffix(".pass") else { continue }
+                applyModes(tests.appendingPathComponent(s))
                 out.append(Scenario(rule: rule, name: s, shouldFail: s.hasSuffix(".fail"), url: tests.appendingPathComponent(s)))
             }
         }

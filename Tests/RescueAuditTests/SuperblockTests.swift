@@ -89,6 +89,12 @@ import Testing
         return (head, line.contains("<CLEAN>") ? "clean" : "dirty")
     }
 
+    /// The loop device behind `mount -o loop` detaches (and its last writes
+    /// reach the image file) after umount returns: wait for it, up to 10 s.
+    static func waitForLoopDetach(_ image: String) -> String {
+        "n=0; while [ -n \"$(losetup -j '\(image)')\" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done; sync"
+    }
+
     @Test func xfsLogMatchesXfsLogprint() throws {
         guard which("mkfs.xfs") != nil, which("xfs_logprint") != nil else {
             #expect(!mustRunPrivileged, "xfsprogs is not installed")
@@ -110,6 +116,7 @@ import Testing
         sync; touch '\(mnt)'/after-sync
         xfs_io -x -c shutdown '\(mnt)'
         umount '\(mnt)'
+        \(Self.waitForLoopDetach(image))
         """)
         let dirty = try #require(TargetFilesystem.read(volume(image, type: "xfs"), mountPoint: "/").xfsLog)
         let oracle2 = try logprint(image)
@@ -117,7 +124,7 @@ import Testing
         #expect(dirty.state.rawValue == oracle2.state && dirty.headBlock == oracle2.head, "\(dirty) vs \(oracle2)")
 
         // Mounting replays the log and unmounting writes an unmount record: clean again, at the new head.
-        try sh("mount -o loop '\(image)' '\(mnt)' && umount '\(mnt)'")
+        try sh("mount -o loop '\(image)' '\(mnt)' && umount '\(mnt)' && \(Self.waitForLoopDetach(image))")
         let replayed = try #require(TargetFilesystem.read(volume(image, type: "xfs"), mountPoint: "/").xfsLog)
         let oracle3 = try logprint(image)
         #expect(replayed.state.rawValue == oracle3.state && replayed.headBlock == oracle3.head && oracle3.state == "clean", "\(replayed) vs \(oracle3)")
