@@ -10,12 +10,15 @@ debs="$repo/.oracles/debs"
 root="$repo/.oracles/root"
 mkdir -p "$debs" "$root"
 
-# ifupdown is required; the netplan packages are best effort (their names
+# ifupdown and iptables are required; the netplan packages are best effort (their names
 # change between releases: libnetplan0 became libnetplan1). netplan's
 # generate binary also needs libyaml and GLib at run time: a bare CI image
 # may lack them, so they are unpacked too and the tests put
 # .oracles/root/usr/lib/x86_64-linux-gnu on LD_LIBRARY_PATH.
-required=(ifupdown)
+# iptables-restore --test (iptables 1.8.9 and the libraries it loads) checks
+# our reading of iptables-save files; the tests run it with LD_LIBRARY_PATH
+# and XTABLES_LIBDIR pointing into .oracles/root, inside `unshare -n`.
+required=(ifupdown iptables libip4tc2 libip6tc2 libxtables12 libmnl0 libnetfilter-conntrack3 libnfnetlink0 libnftnl11)
 optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0)
 
 fetch() {
@@ -46,6 +49,13 @@ for candidate in "$root/usr/libexec/netplan/generate" "$root/usr/lib/netplan/gen
         break
     fi
 done
+
+if [[ -x "$root/usr/sbin/xtables-legacy-multi" ]]; then
+    echo "fetch-oracles: iptables-legacy-restore at .oracles/root/usr/sbin/xtables-legacy-multi"
+else
+    echo "fetch-oracles: xtables-legacy-multi was not found in the unpacked iptables package" >&2
+    exit 1
+fi
 
 # Debian moved ifquery from /sbin to /usr/sbin with merged /usr; the tests
 # look in both, this just says where it landed.
