@@ -7,6 +7,11 @@ public enum RuleRegistry {
     public static let all: [any Rule.Type] = [
         ConfigFileUnreadable.self,
         ConfigSyntaxError.self,
+        ConflictingFirewalls.self,
+        FirewallBlocksLoopback.self,
+        FirewallBlocksPing.self,
+        FirewallBlocksSsh.self,
+        FirewallRulesUnparseable.self,
         LoopbackNotConfigured.self,
         MultipleDefaultRoutes.self,
     ]

@@ -45,6 +45,8 @@ public struct SystemSnapshot: Sendable {
     public var diagnostics: [ConfigDiagnostic]
     /// Probed devices, filesystem health and hardware, when the target kind has them.
     public var environment: AuditEnvironment = AuditEnvironment()
+    /// The firewalls restored at boot and what they do with SSH, loopback, ping and established traffic.
+    public var firewall: FirewallModel = FirewallModel()
 
     /// Reads the target through `root`.
     public static func load(root: TargetRoot, kind: TargetKind = .directory, environment: AuditEnvironment = AuditEnvironment()) -> SystemSnapshot {
@@ -104,6 +106,10 @@ public struct SystemSnapshot: Sendable {
             defaultNetworking: defaultNetworking, defaultRoutes: routes, diagnostics: diagnostics)
         snapshot.environment = environment
         snapshot.stacks = stackStatus(snapshot)
+        let ifup = snapshot.stacks.first { $0.stack == .ifupdown }
+        snapshot.firewall = FirewallModel.load(root, FirewallContext(
+            units: units, initSystem: initSystem, packages: packages, ifupdown: ifupdown,
+            ifupdownRunsAtBoot: (ifup?.startsAtBoot ?? false) && ifup?.installed != false, listeners: listeners))
         return snapshot
     }
 
