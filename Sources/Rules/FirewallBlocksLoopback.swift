@@ -23,7 +23,9 @@ public struct FirewallBlocksLoopback: Rule {
             }
         }
         var evidence: [Evidence] = []
-        let ports = Array(Set(dropped.compactMap(\.port))).sorted().map(String.init)
+        // Name the port only when a service listens there; otherwise it is just some port no rule names.
+        let listening = Set(dropped.flatMap { FirewallModel.loopbackPorts(system.listeners, $0.family) })
+        let ports = Array(Set(dropped.compactMap(\.port)).intersection(listening)).sorted().map(String.init)
         evidence += FirewallSupport.evidence(dropped, what: ports.isEmpty ? "loopback traffic is dropped"
                                                 : "loopback traffic (tcp to port \(ports.joined(separator: ", "))) is dropped")
         evidence += bound

@@ -11,9 +11,9 @@ public struct FirewallRulesUnparseable: Rule {
         system.firewall.failures.map { mechanism, failure in
             var evidence: [Evidence] = []
             if let line = failure.line {
-                evidence.append(Evidence(line, note: failure.message))
+                evidence.append(Evidence(line, note: FirewallSupport.oneLine(failure.message)))
             } else {
-                evidence.append(.fact(failure.path, failure.message))
+                evidence.append(.fact(failure.path, FirewallSupport.oneLine(failure.message)))
             }
             if let by = failure.invokedBy, by != failure.line {
                 evidence.append(Evidence(by, note: "\(mechanism.name) runs \(failure.program) at boot"))
@@ -22,7 +22,7 @@ public struct FirewallRulesUnparseable: Rule {
                 evidence.append(Evidence(line, note: mechanism.reason))
             }
             let at = failure.line.map { " at line \($0.location.line)" } ?? ""
-            let message = "\(failure.program) fails on \(failure.path)\(at): \(failure.message.split(separator: "\n").first.map(String.init) ?? failure.message)"
+            let message = "\(failure.program) fails on \(failure.path)\(at): \(FirewallSupport.oneLine(failure.message))"
             let atBoot: String
             if failure.stopsInterface {
                 atBoot = "ifup runs the restore before it brings the interface up; the restore fails, so ifup aborts and the interface stays down."

@@ -73,13 +73,24 @@ enum FirewallSupport {
         var names: [String] = []
         for v in verdicts {
             for mv in v.perMechanism where mv.verdict.answer == .dropped {
-                let m = system.firewall.mechanisms[mv.mechanism]
-                let files = m.files.filter { system.root.exists($0) }.prefix(2).joined(separator: ", ")
-                let name = files.isEmpty || m.kind == .restoreScript ? m.name : "\(m.name) (\(files))"
+                let name = describe(system.firewall.mechanisms[mv.mechanism])
                 if !names.contains(name) { names.append(name) }
             }
         }
         return names.joined(separator: " and ")
+    }
+
+    /// `netfilter-persistent (/etc/iptables/rules.v4)`, `ufw`, `/etc/network/if-pre-up.d/iptables`.
+    static func describe(_ m: FirewallMechanism) -> String {
+        switch m.kind {
+        case .ufw, .firewalld, .restoreScript: return m.name
+        default: return m.files.isEmpty ? m.name : "\(m.name) (\(m.files.prefix(3).joined(separator: ", ")))"
+        }
+    }
+
+    /// A restore program's message on one line.
+    static func oneLine(_ message: String) -> String {
+        message.split(separator: "\n").map { Text.trimmed(String($0)) }.filter { !$0.isEmpty }.joined(separator: "; ")
     }
 
     static func families(_ verdicts: [FirewallVerdict]) -> String {

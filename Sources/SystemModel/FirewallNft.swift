@@ -135,45 +135,43 @@ enum NftTranslation {
                 let field = word(k + 1) ?? ""
                 k += 2
                 let proto: String? = w == "th" ? nil : w
+                if let proto { matches.append(.protocolIs([proto], negated: false)) }
                 switch field {
                 case "dport":
-                    if !apply(portBuilder(proto), &k) { opaque.append("\(w) dport") }
+                    if !apply(portBuilder(nil), &k) { opaque.append("\(w) dport") }
                 case "sport":
-                    if !apply({ v, neg in
-                        let r = v.compactMap(PortSpec.parseRange)
-                        return (proto.map { [FilterMatch.protocolIs([$0], negated: false)] } ?? []) + [.sourcePorts(r, negated: neg)]
-                    }, &k) { opaque.append("\(w) sport") }
+                    if !apply({ v, neg in [.sourcePorts(v.compactMap(PortSpec.parseRange), negated: neg)] }, &k) { opaque.append("\(w) sport") }
                 default:
-                    if let proto { matches.append(.protocolIs([proto], negated: false)) }
                     opaque.append("\(w) \(field)")
                 }
             case "ip", "ip6":
                 let field = word(k + 1) ?? ""
                 k += 2
                 let fam: AddressFamily = w == "ip" ? .ipv4 : .ipv6
+                // Whatever follows, only packets of this family can match.
+                matches.append(.family(fam))
                 switch field {
                 case "protocol", "nexthdr":
-                    if !apply({ v, neg in [.family(fam), .protocolIs(v, negated: neg)] }, &k) { opaque.append("\(w) \(field)") }
+                    if !apply({ v, neg in [.protocolIs(v, negated: neg)] }, &k) { opaque.append("\(w) \(field)") }
                 case "saddr":
-                    if !apply({ v, neg in [.family(fam), .sourceAddress(v, negated: neg)] }, &k) { opaque.append("\(w) saddr") }
+                    if !apply({ v, neg in [.sourceAddress(v, negated: neg)] }, &k) { opaque.append("\(w) saddr") }
                 case "daddr":
-                    if !apply({ v, neg in [.family(fam), .destinationAddress(v, negated: neg)] }, &k) { opaque.append("\(w) daddr") }
+                    if !apply({ v, neg in [.destinationAddress(v, negated: neg)] }, &k) { opaque.append("\(w) daddr") }
                 default:
-                    matches.append(.family(fam))
                     opaque.append("\(w) \(field)")
                 }
             case "icmp", "icmpv6":
                 let field = word(k + 1) ?? ""
                 k += 2
                 let fam: AddressFamily = w == "icmp" ? .ipv4 : .ipv6
+                matches.append(.family(fam))
                 if field == "type" {
                     if !apply({ v, neg in
                         let specs = v.compactMap { IcmpNames.parse($0, family: fam) }
-                        guard specs.count == v.count else { return [.family(fam), .unknown("icmp type \(v.joined(separator: ","))")] }
-                        return [.family(fam), .icmpType(specs, family: fam, negated: neg)]
+                        guard specs.count == v.count else { return [.unknown("icmp type \(v.joined(separator: ","))")] }
+                        return [.icmpType(specs, family: fam, negated: neg)]
                     }, &k) { opaque.append("\(w) type") }
                 } else {
-                    matches.append(.family(fam))
                     opaque.append("\(w) \(field)")
                 }
             case "fib":

@@ -85,19 +85,7 @@ enum UfwBuilder {
         var state = IptablesState(family: fam)
         let pol = policy.value
 
-        var skeleton = "*filter\n"
-        for dir in ["input", "output", "forward"] {
-            for part in ["before-logging", "before", "after", "after-logging", "reject", "track"] { skeleton += ":\(p)-\(part)-\(dir) - [0:0]\n" }
-        }
-        for part in ["before-logging", "before", "after", "after-logging", "reject", "track"] { skeleton += "-A INPUT -j \(p)-\(part)-input\n" }
-        if pol == "REJECT" { skeleton += "-A \(p)-reject-input -j REJECT\n" }
-        if pol == "ACCEPT" {
-            skeleton += "-A \(p)-track-input -p tcp -m conntrack --ctstate NEW -j ACCEPT\n"
-            skeleton += "-A \(p)-track-input -p udp -m conntrack --ctstate NEW -j ACCEPT\n"
-        }
-        skeleton += ":\(p)-logging-deny - [0:0]\n:\(p)-logging-allow - [0:0]\n"
-        skeleton += ":\(p)-skip-to-policy-input - [0:0]\n:\(p)-skip-to-policy-output - [0:0]\n:\(p)-skip-to-policy-forward - [0:0]\n"
-        skeleton += "-A \(p)-skip-to-policy-input -j \(pol)\nCOMMIT\n"
+        let skeleton = Self.skeleton(p, policy: pol)
         state.apply(synthetic(skeleton, family: fam, policySource: nil), noflush: true)
 
         let paths = Self.paths(family)
@@ -127,6 +115,26 @@ enum UfwBuilder {
         let builtin = "*filter\n:INPUT \(pol == "REJECT" ? "DROP" : pol) [0:0]\nCOMMIT\n"
         state.apply(synthetic(builtin, family: fam, policySource: policy.source), noflush: true)
         return PacketFilter(stages: state.stages())
+    }
+
+    /// What ufw-init restores before before.rules: the primary chains, the
+    /// INPUT jumps, the reject and track chains of the policy, the logging and
+    /// skip-to-policy chains.
+    static func skeleton(_ p: String, policy pol: String) -> String {
+        var skeleton = "*filter\n"
+        for dir in ["input", "output", "forward"] {
+            for part in ["before-logging", "before", "after", "after-logging", "reject", "track"] { skeleton += ":\(p)-\(part)-\(dir) - [0:0]\n" }
+        }
+        for part in ["before-logging", "before", "after", "after-logging", "reject", "track"] { skeleton += "-A INPUT -j \(p)-\(part)-input\n" }
+        if pol == "REJECT" { skeleton += "-A \(p)-reject-input -j REJECT\n" }
+        if pol == "ACCEPT" {
+            skeleton += "-A \(p)-track-input -p tcp -m conntrack --ctstate NEW -j ACCEPT\n"
+            skeleton += "-A \(p)-track-input -p udp -m conntrack --ctstate NEW -j ACCEPT\n"
+        }
+        skeleton += ":\(p)-logging-deny - [0:0]\n:\(p)-logging-allow - [0:0]\n"
+        skeleton += ":\(p)-skip-to-policy-input - [0:0]\n:\(p)-skip-to-policy-output - [0:0]\n:\(p)-skip-to-policy-forward - [0:0]\n"
+        skeleton += "-A \(p)-skip-to-policy-input -j \(pol)\nCOMMIT\n"
+        return skeleton
     }
 
     static func restore(_ bytes: [UInt8], path: String, exe: String, state: inout IptablesState, build b: inout MechanismBuild,

@@ -1,5 +1,7 @@
 import Foundation
 import Parsers
+@testable import SystemModel
+import TargetAccess
 import Testing
 
 /// iptables-restore from Debian 12's iptables 1.8.9, unpacked (never
@@ -94,6 +96,114 @@ enum IptablesOracle {
         // The file names say what the oracle should do, so a silent oracle cannot pass.
         let theirs = try IptablesOracle.test(Self.corpus.appendingPathComponent(name).path, family: Self.family(name))
         #expect((theirs.status == 0) == name.hasPrefix("ok-"), "\(name): iptables-restore exits \(theirs.status)")
+    }
+
+    /// Every iptables-save file in the test suite's roots: what the firewall
+    /// model restores at boot, and any file at a path where such rules are
+    /// persisted (rules.v4, /etc/sysconfig/iptables...), active or not.
+    static let suiteFiles: [String] = {
+        let fm = FileManager.default
+        let names: Set<String> = ["rules.v4", "rules.v6", "iptables.rules", "ip6tables.rules", "iptables.up.rules", "ip6tables.up.rules"]
+        var roots: [URL] = []
+        for rule in ((try? fm.contentsOfDirectory(atPath: Repo.rules.path)) ?? []).sorted() {
+            let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
+            for s in ((try? fm.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() where s.hasSuffix(".fail") || s.hasSuffix(".pass") {
+                roots.append(tests.appendingPathComponent(s))
+            }
+        }
+        roots.append(Repo.examples.appendingPathComponent("seed-000-001-broken-root"))
+        var out: [String] = []
+        for root in roots {
+            var paths = Set<String>()
+            if let system = try? SystemSnapshot.load(root: TargetRoot(directory: root.path)) {
+                for m in system.firewall.mechanisms where m.restoresWithoutNoflush {
+                    for f in m.restoredFiles { paths.insert(f.path) }
+                }
+            }
+            let walker = fm.enumerator(atPath: root.path)
+            while let rel = walker?.nextObject() as? String {
+                let name = (rel as NSString).lastPathComponent
+                if names.contains(name) || rel == "etc/sysconfig/iptables" || rel == "etc/sysconfig/ip6tables" { paths.insert("/" + rel) }
+            }
+            out += paths.sorted().map { root.path + $0 }
+        }
+        return out
+    }()
+
+    static func familyOf(_ path: String) -> IptablesFamily {
+        let name = (path as NSString).lastPathComponent
+        return name.hasSuffix(".v6") || name.hasPrefix("ip6") ? .ipv6 : .ipv4
+    }
+
+    @Test func theSuiteHasRulesFiles() {
+        #expect(Self.suiteFiles.count >= 12, "\(Self.suiteFiles)")
+    }
+
+    /// Every rules file of the rule scenarios and examples parses for both or fails for both.
+    @Test(.enabled(if: IptablesOracle.available || mustRunPrivileged, "iptables-restore oracle not available"),
+          arguments: suiteFiles)
+    func suiteFilesAgreeWithIptablesRestore(_ path: String) throws {
+        try #require(IptablesOracle.missing == nil, "\(IptablesOracle.missing ?? "")")
+        try IptablesOracle.expectAgreement(path, family: Self.familyOf(path))
+    }
+
+    /// ufw's files are restored with `-n` on top of the chains ufw-init
+    /// creates, so they are checked the way ufw-init loads them: the same
+    /// sequence of real restores, in a private network namespace, and each
+    /// file must fail for the restore exactly when the model says it fails.
+    @Test(.enabled(if: IptablesOracle.available || mustRunPrivileged, "iptables-restore oracle not available"))
+    func ufwFilesAgreeWithUfwInitsRestores() throws {
+        try #require(IptablesOracle.missing == nil, "\(IptablesOracle.missing ?? "")")
+        var checked = 0, failing = 0
+        for rule in try FileManager.default.contentsOfDirectory(atPath: Repo.rules.path).sorted() {
+            let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
+            for s in ((try? FileManager.default.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() where !s.hasSuffix(".json") {
+                let root = tests.appendingPathComponent(s)
+                let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+                guard let ufw = system.firewall.mechanisms.first(where: { $0.kind == .ufw && $0.active }) else { continue }
+                let ours = Set(ufw.failures.map(\.path))
+                let theirs = try ufwInit(root: root)
+                #expect(theirs.failed == ours, "\(rule)/\(s): ufw-init's restores fail on \(theirs.failed.sorted()), the model says \(ours.sorted())\n\(theirs.log)")
+                checked += 1
+                failing += ours.isEmpty ? 0 : 1
+            }
+        }
+        #expect(checked >= 4 && failing >= 1, "ufw scenarios checked: \(checked), with failures: \(failing)")
+    }
+
+    /// ufw-init's start for IPv4 and IPv6 with the oracle's restore, `-n` as ufw runs it.
+    func ufwInit(root: URL) throws -> (failed: Set<String>, log: String) {
+        let work = try makeTempDir("ufw-init")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let defaults = try String(contentsOf: root.appendingPathComponent("etc/default/ufw"), encoding: .utf8)
+        let policyLine = defaults.split(separator: "\n").first { $0.hasPrefix("DEFAULT_INPUT_POLICY=") }.map(String.init) ?? "=DROP"
+        let policy = String(policyLine.split(separator: "=", maxSplits: 1).last ?? "DROP").filter { $0 != "\"" }
+        let ipv6 = defaults.contains("\nIPV6=yes")
+        var script = "set -u\nM='\(IptablesOracle.legacy)'\n"
+        for (family, p) in [(AddressFamily.ipv4, "ufw"), (.ipv6, "ufw6")] where family == .ipv4 || ipv6 {
+            let exe = family == .ipv4 ? "iptables" : "ip6tables"
+            let skeleton = work.appendingPathComponent("\(p)-skeleton")
+            try UfwBuilder.skeleton(p, policy: policy).write(to: skeleton, atomically: false, encoding: .utf8)
+            var user = "*filter\n"
+            for c in ["user-input", "user-output", "user-forward", "user-logging-input", "user-logging-output",
+                      "user-logging-forward", "user-limit", "user-limit-accept"] { user += ":\(p)-\(c) - [0:0]\n" }
+            try (user + "COMMIT\n").write(to: work.appendingPathComponent("\(p)-user"), atomically: false, encoding: .utf8)
+            let paths = UfwBuilder.paths(family)
+            script += "\"$M\" \(exe)-restore -n < '\(skeleton.path)' || echo 'FAIL skeleton'\n"
+            for path in [paths.before, paths.after] {
+                script += "\"$M\" \(exe)-restore -n < '\(root.path)\(path)' || echo 'FAIL \(path)'\n"
+            }
+            script += "\"$M\" \(exe)-restore -n < '\(work.appendingPathComponent("\(p)-user").path)' || echo 'FAIL user chains'\n"
+            script += "\"$M\" \(exe)-restore -n < '\(root.path)\(paths.user)' || echo 'FAIL \(paths.user)'\n"
+        }
+        let r = try run(IptablesOracle.unshare ?? "/usr/bin/unshare", ["-n", "/bin/sh", "-c", script], environment: [
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "LD_LIBRARY_PATH": IptablesOracle.root + "/usr/lib/x86_64-linux-gnu",
+            "XTABLES_LIBDIR": IptablesOracle.root + "/usr/lib/x86_64-linux-gnu/xtables",
+        ])
+        let failed = Set(r.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL ") }.map { String($0.dropFirst(5)) })
+        #expect(!failed.contains("skeleton") && !failed.contains("user chains"), "ufw-init's own chains failed: \(r.stderr)")
+        return (failed, r.stdout + r.stderr)
     }
 
     /// Why the legacy restore is the oracle: what the nf_tables restore's
