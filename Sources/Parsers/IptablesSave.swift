@@ -19,11 +19,11 @@ public enum IptablesFamily: String, Sendable, Hashable, Codable {
 }
 
 /// An option value that may be negated with `!`.
-public struct Negatable<Value: Hashable & Sendable>: Hashable, Sendable {
-    public var value: Value
+public struct Negatable: Hashable, Sendable {
+    public var value: String
     public var negated: Bool
 
-    public init(_ value: Value, negated: Bool = false) {
+    public init(_ value: String, negated: Bool = false) {
         self.value = value
         self.negated = negated
     }
@@ -71,13 +71,14 @@ public struct IptablesRule: Hashable, Sendable {
     public var insertAt: Int?
     public var source: SourceLine
     /// Lowercased as iptables stores it (`tcp`, `6`, `all`).
-    public var proto: Negatable<String>?
-    public var inInterface: Negatable<String>?
-    public var outInterface: Negatable<String>?
+    public var proto: Negatable?
+    public var inInterface: Negatable?
+    public var outInterface: Negatable?
     /// As written: an address, a network, a comma list or a host name.
-    public var sourceAddress: Negatable<String>?
-    public var destinationAddress: Negatable<String>?
-    public var fragment: Negatable<Bool>?
+    public var sourceAddress: Negatable?
+    public var destinationAddress: Negatable?
+    /// `-f` (false) or `! -f` (true); nil without either.
+    public var fragmentNegated: Bool?
     public var matches: [IptablesMatch]
     /// nil when the rule has no `-j`/`-g` (it only counts).
     public var target: IptablesTarget?
@@ -113,7 +114,7 @@ public struct IptablesSection: Hashable, Sendable {
 }
 
 /// The error the restore stops at, worded as iptables-restore prints it.
-public struct IptablesFailure: Hashable, Sendable {
+public struct IptablesFailure: Error, Hashable, Sendable {
     public var location: SourceLocation
     /// The offending line ("" when the problem is the end of the file).
     public var text: String
@@ -144,6 +145,18 @@ public enum IptablesSaveParser {
         case "mangle": ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]
         case "raw": ["PREROUTING", "OUTPUT"]
         default: []
+        }
+    }
+
+    /// One command line of a table section, parsed as the restore would
+    /// (for checking an inserted line without reading the whole file again).
+    public static func parseLine(_ text: String, path: String, line: Int, table: String, userChains: Set<String>,
+                                 family: IptablesFamily) -> Result<IptablesCommand?, IptablesFailure> {
+        var context = CommandContext(table: table, builtins: builtinChains(table), chains: userChains, family: family,
+                                     source: SourceLine(path: path, line: line, text: text), program: family.restoreProgram)
+        switch context.parse(tokenize(Array(text.utf8))) {
+        case .success(let c): return .success(c)
+        case .failure(let f): return .failure(IptablesFailure(location: SourceLocation(path: path, line: line), text: text, message: f.message))
         }
     }
 
@@ -185,7 +198,7 @@ public enum IptablesSaveParser {
             lineNumber += 1
             let raw = bytes[start..<end]
             start = end + 1
-            let text = Text.decode(raw)
+            let text = fastDecode(raw)
             let source = SourceLine(path: path, line: lineNumber, text: text)
 
             if raw.count > maxLine {
@@ -214,11 +227,12 @@ public enum IptablesSaveParser {
                 chains = noflush ? (existingChains[table] ?? []) : []
                 continue
             }
-            guard var section = current else {
+            // Appended to in place: copying the section per line would make a big file quadratic.
+            guard let table = current?.table else {
                 fail(lineNumber, text, "\(prog): line \(lineNumber) failed")
                 break
             }
-            let builtins = builtinChains(section.table)
+            let builtins = builtinChains(table)
             if raw.first == UInt8(ascii: ":") {
                 let words = splitWords(raw.dropFirst())
                 guard let chain = words.first else {
@@ -255,8 +269,7 @@ public enum IptablesSaveParser {
                         break
                     }
                 }
-                section.commands.append(.declare(chain: chain, policy: policy == "-" ? nil : policy, source: source))
-                current = section
+                current!.commands.append(.declare(chain: chain, policy: policy == "-" ? nil : policy, source: source))
                 continue
             }
             // A command line. `[pkts:bytes]` counters may lead it.
@@ -269,20 +282,19 @@ public enum IptablesSaveParser {
                 body = body[(close + 1)...]
             }
             let argv = tokenize(body)
-            var context = CommandContext(table: section.table, builtins: builtins, chains: chains, family: family,
+            var context = CommandContext(table: table, builtins: builtins, chains: chains, family: family,
                                          source: source, program: prog)
             switch context.parse(argv) {
             case .failure(let message):
                 fail(lineNumber, text, message.message)
             case .success(let command):
                 if let command {
-                    section.commands.append(command)
+                    current!.commands.append(command)
                     if case .unevaluated(let why, _) = command {
                         file.notes.append(Diagnostic(source.location, text: text, message: why))
                     }
                 }
                 chains = context.chains
-                current = section
                 continue
             }
             break
@@ -296,9 +308,16 @@ public enum IptablesSaveParser {
         return file
     }
 
+    /// Text.decode, with a fast path for ASCII (nearly every rules file).
+    @inline(__always)
+    static func fastDecode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        return Text.decode(bytes)
+    }
+
     /// strtok(" \t\n") words.
     static func splitWords(_ bytes: ArraySlice<UInt8>) -> [String] {
-        bytes.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A }).map { Text.decode($0) }
+        bytes.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A }).map { fastDecode($0) }
     }
 
     /// add_param_to_argv: blanks separate, double quotes group (a backslash
@@ -332,11 +351,11 @@ public enum IptablesSaveParser {
                 param.append(c)
                 continue
             }
-            out.append(Text.decode(param))
+            out.append(fastDecode(param))
             param.removeAll(keepingCapacity: true)
             quoted = false
         }
-        if !param.isEmpty { out.append(Text.decode(param)) }
+        if !param.isEmpty { out.append(fastDecode(param)) }
         return out
     }
 }
@@ -448,10 +467,10 @@ struct CommandContext {
         var ruleNumber: Int? = nil
         var extra: String? = nil
         var rule = IptablesRule(chain: "", insertAt: nil, source: source, proto: nil, inInterface: nil,
-                                outInterface: nil, sourceAddress: nil, destinationAddress: nil, fragment: nil,
+                                outInterface: nil, sourceAddress: nil, destinationAddress: nil, fragmentNegated: nil,
                                 matches: [], target: nil)
         var invert = false
-        var seen: Set<String> = []
+        var seen: UInt8 = 0
         var protoUsed = false
         var jumpSeen = false
         var i = 0
@@ -472,8 +491,9 @@ struct CommandContext {
             return nil
         }
         func once(_ flag: String) -> String? {
-            if seen.contains(flag) { return "multiple -\(flag) flags not allowed" }
-            seen.insert(flag)
+            let bit: UInt8 = switch flag { case "p": 1; case "s": 2; case "d": 4; case "i": 8; case "o": 16; default: 32 }
+            if seen & bit != 0 { return "multiple -\(flag) flags not allowed" }
+            seen |= bit
             return nil
         }
 
@@ -486,7 +506,8 @@ struct CommandContext {
                 continue
             }
             let (name, inline) = Self.splitLong(arg)
-            switch name {
+            // Match and target options (`--dport`) skip the comparisons with every command and generic option.
+            switch name.hasPrefix("--") && !Self.genericLong.contains(name) ? "" : name {
             case "-A", "--append", "-I", "--insert", "-D", "--delete", "-R", "--replace", "-C", "--check",
                  "-N", "--new-chain", "-X", "--delete-chain", "-F", "--flush", "-Z", "--zero", "-P", "--policy",
                  "-E", "--rename-chain", "-L", "--list", "-S", "--list-rules":
@@ -565,7 +586,7 @@ struct CommandContext {
             case "-f", "--fragment":
                 if family == .ipv6 { return tryHelp("`-f' is not supported in IPv6, use -m frag instead") }
                 if let e = once("f") { return tryHelp(e) }
-                rule.fragment = Negatable(true, negated: invert)
+                rule.fragmentNegated = invert
             case "-j", "--jump", "-g", "--goto":
                 if jumpSeen { return tryHelp("multiple -j flags not allowed") }
                 jumpSeen = true
@@ -752,7 +773,7 @@ struct CommandContext {
              ("udp", "dport"), ("udp", "sport"), ("udp", "destination-port"), ("udp", "source-port"):
             for side in v.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false) {
                 let s = String(side)
-                if s.isEmpty && v.contains(":") { continue }
+                if s.isEmpty && v.contains(":" as Character) { continue }
                 // A name only the restoring host's /etc/services knows is not an error we can be sure of.
                 if PortSpec.number(s) == nil && !s.contains(where: { $0.isLetter }) {
                     return "invalid port/service `\(s)' specified"
@@ -763,7 +784,7 @@ struct CommandContext {
             var count = 0
             for p in parts {
                 if p.isEmpty { return "invalid port/service `' specified" }
-                count += p.contains(":") ? 2 : 1
+                count += p.contains(":" as Character) ? 2 : 1
                 let first = p.split(separator: ":").first.map(String.init) ?? ""
                 if PortSpec.number(first) == nil && !first.contains(where: { $0.isLetter }) {
                     return "invalid port/service `\(first)' specified"
@@ -784,6 +805,13 @@ struct CommandContext {
         }
         return nil
     }
+
+    static let genericLong: Set<String> = [
+        "--append", "--insert", "--delete", "--replace", "--check", "--new-chain", "--delete-chain", "--flush", "--zero",
+        "--policy", "--rename-chain", "--list", "--list-rules", "--table", "--ipv4", "--ipv6", "--protocol", "--source",
+        "--src", "--destination", "--dst", "--in-interface", "--out-interface", "--fragment", "--jump", "--goto",
+        "--match", "--set-counters", "--verbose", "--numeric", "--exact", "--line-numbers", "--wait", "--wait-interval",
+    ]
 
     /// `--dport=22` → (`--dport`, `22`).
     static func splitLong(_ arg: String) -> (String, String?) {
@@ -837,8 +865,8 @@ public enum PortSpec {
 
     /// `22`, `1000:2000`, `1024:`, `:1023` (iptables) or `1000-2000` (nft).
     public static func parseRange(_ s: String) -> ClosedRange<Int>? {
-        let sep: Character = s.contains(":") ? ":" : "-"
-        guard s.contains(sep) else { return number(s).map { $0...$0 } }
+        let sep: Character = s.utf8.contains(UInt8(ascii: ":")) ? ":" : "-"
+        guard s.utf8.contains(UInt8(ascii: sep == ":" ? ":" : "-")) else { return number(s).map { $0...$0 } }
         let parts = s.split(separator: sep, maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 else { return nil }
         let lo = parts[0].isEmpty ? 0 : number(parts[0])

@@ -96,12 +96,10 @@ public struct FirewallMechanism: Sendable {
     var recipe: MechanismRecipe
     var build = MechanismBuild()
 
-    /// The iptables-save files it restores, as read (ufw's are restored with `-n`).
-    public var restoredFiles: [IptablesRestoreFile] { build.parsed.keys.sorted().compactMap { build.parsed[$0] } }
-    /// Whether it restores its iptables files into flushed tables (`iptables-restore` without `-n`).
-    public var restoresWithoutNoflush: Bool {
-        if case .iptables(let loads) = recipe { return loads.allSatisfy { !$0.noflush } }
-        return false
+    /// The iptables-save files it restores with `iptables-restore` into
+    /// flushed tables (not ufw's, which are restored with `-n`), and their family.
+    public var restoredFiles: [(path: String, family: IptablesFamily)] {
+        build.layouts.keys.sorted().compactMap { p in build.layouts[p].flatMap { $0.noflush ? nil : (p, $0.family) } }
     }
 }
 

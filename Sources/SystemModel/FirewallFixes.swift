@@ -42,10 +42,14 @@ enum FirewallFixes {
             var failed: [Int] = []
             for m in Set(candidates.map(\.mechanism)) {
                 let mine = candidates.indices.filter { candidates[$0].mechanism == m }
-                let overlay = apply(mine.map { candidates[$0] }, files: files)
-                var again = files
-                again.overlay = overlay
-                let built = MechanismBuilder.build(model.mechanisms[m].recipe, files: again, context: context)
+                let built: MechanismBuild
+                if let fast = insertedIntoFilters(model.mechanisms[m], mine.map { candidates[$0] }) {
+                    built = fast
+                } else {
+                    var again = files
+                    again.overlay = apply(mine.map { candidates[$0] }, files: files)
+                    built = MechanismBuilder.build(model.mechanisms[m].recipe, files: again, context: context)
+                }
                 for k in mine {
                     let v = model.verdicts[candidates[k].verdict]
                     var ok = true
@@ -109,6 +113,39 @@ enum FirewallFixes {
         }
     }
 
+    /// The check for rules inserted into iptables-save files restored into
+    /// flushed tables, without reading a big file again: each new line must
+    /// lie inside a committed table section, parse as the restore parses it
+    /// and append to the chain it names; it then goes into that chain of the
+    /// loaded rules before the first rule of that file at or after its line.
+    /// Nil when the case is not that simple (the full reload is used then).
+    static func insertedIntoFilters(_ m: FirewallMechanism, _ cs: [Candidate]) -> MechanismBuild? {
+        guard [.netfilterPersistent, .iptablesService, .restoreScript].contains(m.kind) else { return nil }
+        var b = m.build
+        var byPlacement: [Placement: [Candidate]] = [:]
+        for c in cs { byPlacement[c.placement, default: []].append(c) }
+        for (placement, list) in byPlacement {
+            guard case .insert(let path, let before) = placement, let layout = b.layouts[path], !layout.noflush,
+                  let section = layout.sections.first(where: { $0.header < before && before <= $0.commit }) else { return nil }
+            let family: AddressFamily = layout.family == .ipv4 ? .ipv4 : .ipv6
+            for text in blocks(list) {
+                guard case .success(.rule(let rule)?) = IptablesSaveParser.parseLine(text, path: path, line: before, table: section.table,
+                                                                                   userChains: section.chains, family: layout.family),
+                      rule.insertAt == nil,
+                      var filter = b.filters[family],
+                      let s = filter.stages.firstIndex(where: { $0.label == "\(section.table) \(rule.chain)" }),
+                      var chain = filter.stages[s].chains[rule.chain] else { return nil }
+                let new = IptablesTranslation.rule(rule, family: family, table: section.table)
+                let index = chain.rules.firstIndex { $0.source.location.path == path && $0.source.location.line >= before }
+                    ?? (chain.rules.lastIndex { $0.source.location.path == path }.map { $0 + 1 } ?? chain.rules.count)
+                chain.rules.insert(new, at: index)
+                filter.stages[s].chains[rule.chain] = chain
+                b.filters[family] = filter
+            }
+        }
+        return b
+    }
+
     static func asManual(_ e: FirewallEdit) -> FirewallEdit {
         var commands: [String] = []
         switch e.change {
@@ -168,18 +205,17 @@ enum FirewallFixes {
             let fam: IptablesFamily = v.family == .ipv4 ? .ipv4 : .ipv6
             // The last file of the family that restores the table.
             for load in loads.reversed() where load.family == v.family {
-                guard let file = m.build.parsed[load.path], file.family == fam,
-                      let section = file.committedSections.last(where: { $0.table == table }) else { continue }
-                let rules = section.commands.compactMap { c -> IptablesRule? in if case .rule(let r) = c, r.chain == chain { return r } else { return nil } }
-                if rules.contains(where: { $0.insertAt != nil }) { return [] }
+                guard let layout = m.build.layouts[load.path], layout.family == fam, let section = layout.last(table) else { continue }
+                let rules = section.rules[chain] ?? []
+                if rules.contains(where: { $0.inserted }) { return [] }
                 let before: Int
                 if let deciding = mv.verdict.decidingEntryRule {
-                    guard deciding.location.path == load.path, rules.contains(where: { $0.source.location == deciding.location }) else { return [] }
+                    guard deciding.location.path == load.path, rules.contains(where: { $0.line == deciding.location.line }) else { return [] }
                     before = deciding.location.line
                 } else if let last = rules.last {
-                    before = last.source.location.line + 1
-                } else if let commit = section.commit {
-                    before = commit.location.line
+                    before = last.line + 1
+                } else if section.commit > 0 {
+                    before = section.commit
                 } else {
                     return []
                 }
@@ -191,7 +227,7 @@ enum FirewallFixes {
             let p6 = v.family == .ipv4 ? "ufw" : "ufw6"
             switch v.question {
             case .ssh(let port):
-                guard let file = m.build.parsed[paths.user], let bytes = files.bytes(paths.user) else { return [] }
+                guard let layout = m.build.layouts[paths.user], let bytes = files.bytes(paths.user) else { return [] }
                 let lines = Text.lines(bytes)
                 let any = v.family == .ipv4 ? "0.0.0.0/0" : "::/0"
                 let block = ["", "### tuple ### allow tcp \(port) \(any) any \(any) in", "-A \(p6)-user-input -p tcp --dport \(port) -j ACCEPT"]
@@ -200,16 +236,16 @@ enum FirewallFixes {
                     before = end + 1
                 } else if let start = lines.firstIndex(where: { Text.trimmed($0) == "### RULES ###" }) {
                     before = start + 2
-                } else if let commit = file.committedSections.last?.commit {
-                    before = commit.location.line
+                } else if let commit = layout.sections.last?.commit, commit > 0 {
+                    before = commit
                 } else {
                     return []
                 }
                 return [Candidate(mechanism: mi, verdict: vi, placement: .insert(path: paths.user, before: before), block: block, order: o)]
             case .loopback, .ping, .established:
-                guard let file = m.build.parsed[paths.before], let section = file.committedSections.first(where: { $0.table == "filter" }) else { return [] }
-                let first = section.commands.lazy.compactMap { c -> IptablesRule? in if case .rule(let r) = c, r.chain == "\(p6)-before-input" { return r } else { return nil } }.first
-                guard let before = first?.source.location.line ?? section.commit?.location.line else { return [] }
+                guard let layout = m.build.layouts[paths.before], let section = layout.sections.first(where: { $0.table == "filter" }) else { return [] }
+                let first = section.rules["\(p6)-before-input"]?.first?.line
+                guard let before = first ?? (section.commit > 0 ? section.commit : nil) else { return [] }
                 let line: String
                 switch v.question {
                 case .loopback: line = "-A \(p6)-before-input -i lo -j ACCEPT"

@@ -157,7 +157,7 @@ enum IptablesTranslation {
         if r.outInterface != nil { m.append(.unknown("-o on the way in")) }
         if let s = r.sourceAddress { m.append(.sourceAddress(s.value.split(separator: ",").map(String.init), negated: s.negated)) }
         if let d = r.destinationAddress { m.append(.destinationAddress(d.value.split(separator: ",").map(String.init), negated: d.negated)) }
-        if let f = r.fragment { m.append(.fragment(negated: f.negated)) }
+        if let f = r.fragmentNegated { m.append(.fragment(negated: f)) }
         for match in r.matches { m += translate(match, family: family) }
         let action: FilterAction
         switch r.target {

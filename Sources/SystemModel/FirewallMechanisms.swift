@@ -30,8 +30,8 @@ struct MechanismBuild: Sendable {
     var failures: [RestoreFailure] = []
     var notes: [String] = []
     var files: [String] = []
-    /// Parsed iptables-save files by path (for fixes).
-    var parsed: [String: IptablesRestoreFile] = [:]
+    /// Where the rules of each restored iptables-save file are (for fixes), by path.
+    var layouts: [String: IptablesLayout] = [:]
     var nft: NftRuleset?
 
     func covers(_ family: AddressFamily) -> Bool {
@@ -43,6 +43,44 @@ struct MechanismBuild: Sendable {
         guard let f = filters[family] else { return FilterVerdict(answer: .accepted, evidence: []) }
         return f.evaluate(probe(question, family, port: port))
     }
+}
+
+/// The lines of a restored iptables-save file that fixes need: per
+/// committed table, each chain's rule lines (and whether any rule is
+/// inserted with -I) and the COMMIT line. Kept instead of the parsed file,
+/// which for a big ruleset is large.
+struct IptablesLayout: Sendable {
+    struct Section: Sendable {
+        var table: String
+        var header: Int
+        var commit: Int
+        var rules: [String: [(line: Int, inserted: Bool)]] = [:]
+        /// User chains declared in the section.
+        var chains: Set<String> = []
+    }
+    var family: IptablesFamily
+    var noflush: Bool
+    var sections: [Section] = []
+
+    init(_ file: IptablesRestoreFile, noflush: Bool) {
+        family = file.family
+        self.noflush = noflush
+        for s in file.committedSections {
+            var section = Section(table: s.table, header: s.header.location.line, commit: s.commit?.location.line ?? 0)
+            let builtins = IptablesSaveParser.builtinChains(s.table)
+            for c in s.commands {
+                switch c {
+                case .rule(let r): section.rules[r.chain, default: []].append((r.source.location.line, r.insertAt != nil))
+                case .declare(let chain, _, _) where !builtins.contains(chain): section.chains.insert(chain)
+                case .newChain(let chain, _): section.chains.insert(chain)
+                default: break
+                }
+            }
+            sections.append(section)
+        }
+    }
+
+    func last(_ table: String) -> Section? { sections.last { $0.table == table } }
 }
 
 // MARK: - Which mechanisms run at boot
@@ -382,7 +420,7 @@ enum MechanismBuilder {
             }
             let file = IptablesSaveParser.parse(bytes, path: load.path, family: fam, noflush: load.noflush,
                                                 existingChains: load.noflush ? state.userChains : [:])
-            b.parsed[load.path] = file
+            b.layouts[load.path] = IptablesLayout(file, noflush: load.noflush)
             if let f = file.failure {
                 b.failures.append(failure(f, file: file, bytes: bytes, load: load))
             }

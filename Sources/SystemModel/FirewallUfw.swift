@@ -141,7 +141,7 @@ enum UfwBuilder {
                         invokedBy: SourceLine?) {
         b.files.append(path)
         let file = IptablesSaveParser.parse(bytes, path: path, family: state.family, noflush: true, existingChains: state.userChains)
-        b.parsed[path] = file
+        b.layouts[path] = IptablesLayout(file, noflush: true)
         if let f = file.failure {
             let load = IptablesLoad(family: state.family == .ipv4 ? .ipv4 : .ipv6, path: path, noflush: true,
                                     invokedBy: invokedBy, stopsInterface: false)

@@ -549,7 +549,7 @@ struct IPNetwork {
             else if let n = IPText.prefixLength(netmask: p) { prefix = n }
             else { return nil }
         }
-        let v6 = s.contains(":")
+        let v6 = s.contains(":" as Character)
         var buf = [UInt8](repeating: 0, count: 16)
         guard s.withCString({ inet_pton(v6 ? AF_INET6 : AF_INET, $0, &buf) }) == 1 else { return nil }
         bytes = Array(buf.prefix(v6 ? 16 : 4))

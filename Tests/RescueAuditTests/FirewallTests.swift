@@ -487,3 +487,56 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         #expect(zone?.icmpBlockInversion?.location.line == 2)
     }
 }
+
+/// The quick check of an inserted iptables rule (new rule placed into the
+/// loaded chains) must give the same answers as loading the edited file again.
+@Suite struct FirewallFixCheckTests {
+    @Test(arguments: [("firewall-blocks-ssh", "seed-002-custom-ssh-port.fail"), ("firewall-blocks-ssh", "rhel-iptables-custom-port.fail"),
+                      ("firewall-blocks-loopback", "seed-000-loopback-dropped.fail"), ("firewall-blocks-ping", "no-icmp-rule.fail")])
+    func quickCheckAgreesWithAFullReload(_ rule: String, _ name: String) throws {
+        let url = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests").appendingPathComponent(name)
+        let root = try TargetRoot(directory: url.path)
+        let system = SystemSnapshot.load(root: root)
+        let files = FileSource(root: root)
+        var checked = 0
+        for (vi, v) in system.firewall.verdicts.enumerated() where v.answer == .dropped {
+            for mv in v.perMechanism {
+                let cs = FirewallFixes.candidates(system.firewall, mechanism: mv.mechanism, verdict: vi, files: files)
+                #expect(!cs.isEmpty)
+                let m = system.firewall.mechanisms[mv.mechanism]
+                let quick = try #require(FirewallFixes.insertedIntoFilters(m, cs))
+                var again = files
+                again.overlay = FirewallFixes.apply(cs, files: files)
+                let context = FirewallContext(units: system.units, initSystem: system.initSystem, packages: system.packages,
+                                              ifupdown: system.ifupdown, ifupdownRunsAtBoot: true, listeners: system.listeners)
+                let full = MechanismBuilder.build(m.recipe, files: again, context: context)
+                #expect(full.failures.isEmpty)
+                for q in [FirewallQuestion.ssh(port: 22), .ssh(port: 2200), .ssh(port: 2222), .ping, .established] {
+                    for family in [AddressFamily.ipv4, .ipv6] {
+                        #expect(quick.evaluate(q, family, port: nil).answer == full.evaluate(q, family, port: nil).answer, "\(name): \(q) \(family)")
+                    }
+                }
+                for port in [10024, 1024, 5432] {
+                    #expect(quick.evaluate(.loopback, .ipv4, port: port).answer == full.evaluate(.loopback, .ipv4, port: port).answer)
+                }
+                #expect(quick.evaluate(v.question, v.family, port: v.port).answer == .accepted)
+                checked += 1
+            }
+        }
+        #expect(checked >= 1)
+    }
+
+    /// A line that would land outside every table section is not a quick fix.
+    @Test func insertionOutsideASectionIsNotQuick() throws {
+        let url = Repo.rules.appendingPathComponent("firewall-blocks-ssh/tests/seed-002-custom-ssh-port.fail")
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: url.path))
+        let (vi, v) = try #require(system.firewall.verdicts.enumerated().first { $0.element.answer == .dropped })
+        let m = v.perMechanism[0].mechanism
+        let outside = FirewallFixes.Candidate(mechanism: m, verdict: vi, placement: .insert(path: "/etc/iptables/iptables.rules", before: 1),
+                                              block: ["-A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT"], order: 0)
+        #expect(FirewallFixes.insertedIntoFilters(system.firewall.mechanisms[m], [outside]) == nil)
+        let garbage = FirewallFixes.Candidate(mechanism: m, verdict: vi, placement: .insert(path: "/etc/iptables/iptables.rules", before: 12),
+                                              block: ["-A INPUT -p tcp --dport 2222 -j ACCPET"], order: 0)
+        #expect(FirewallFixes.insertedIntoFilters(system.firewall.mechanisms[m], [garbage]) == nil)
+    }
+}

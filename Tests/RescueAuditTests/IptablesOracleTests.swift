@@ -116,7 +116,7 @@ enum IptablesOracle {
         for root in roots {
             var paths = Set<String>()
             if let system = try? SystemSnapshot.load(root: TargetRoot(directory: root.path)) {
-                for m in system.firewall.mechanisms where m.restoresWithoutNoflush {
+                for m in system.firewall.mechanisms {
                     for f in m.restoredFiles { paths.insert(f.path) }
                 }
             }
