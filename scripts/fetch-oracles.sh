@@ -18,7 +18,9 @@ mkdir -p "$debs" "$root"
 # iptables-restore --test (iptables 1.8.9 and the libraries it loads) checks
 # our reading of iptables-save files; the tests run it with LD_LIBRARY_PATH
 # and XTABLES_LIBDIR pointing into .oracles/root, inside `unshare -n`.
-required=(ifupdown iptables libip4tc2 libip6tc2 libxtables12 libmnl0 libnetfilter-conntrack3 libnfnetlink0 libnftnl11)
+# nft -c -f (nftables 1.0.6) checks our reading of nftables.conf the same way.
+required=(ifupdown iptables libip4tc2 libip6tc2 libxtables12 libmnl0 libnetfilter-conntrack3 libnfnetlink0 libnftnl11
+          nftables libnftables1 libjansson4 libgmp10 libedit2 libbsd0 libmd0 libtinfo6)
 optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0)
 
 fetch() {
@@ -54,6 +56,13 @@ if [[ -x "$root/usr/sbin/xtables-legacy-multi" ]]; then
     echo "fetch-oracles: iptables-legacy-restore at .oracles/root/usr/sbin/xtables-legacy-multi"
 else
     echo "fetch-oracles: xtables-legacy-multi was not found in the unpacked iptables package" >&2
+    exit 1
+fi
+
+if [[ -x "$root/usr/sbin/nft" ]]; then
+    echo "fetch-oracles: nft at .oracles/root/usr/sbin/nft"
+else
+    echo "fetch-oracles: nft was not found in the unpacked nftables package" >&2
     exit 1
 fi
 

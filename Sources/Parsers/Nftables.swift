@@ -117,6 +117,29 @@ public enum NftParser {
         return file
     }
 
+    static let headerFields: [String: Set<String>] = [
+        "tcp": ["sport", "dport", "sequence", "ackseq", "doff", "reserved", "flags", "window", "checksum", "urgptr", "option"],
+        "udp": ["sport", "dport", "length", "checksum"],
+        "udplite": ["sport", "dport", "csumcov", "checksum"],
+        "th": ["sport", "dport"],
+    ]
+
+    /// A word after `tcp`, `udp` or `th` used as a selector that is not one of
+    /// their header fields (`tcp dprt 22`): nft refuses the whole file.
+    static func unknownHeaderField(_ tokens: [NftToken]) -> String? {
+        for (k, t) in tokens.enumerated() where t.kind == .word {
+            guard let fields = headerFields[t.text], k + 1 < tokens.count else { continue }
+            if k > 0 {
+                let prev = tokens[k - 1].text
+                if ["l4proto", "protocol", "nexthdr", "{", ",", "==", "!=", "eq", "ne", ":"].contains(prev) { continue }
+            }
+            let next = tokens[k + 1]
+            if next.kind == .punct { continue }
+            if !fields.contains(next.text) { return next.text }
+        }
+        return nil
+    }
+
     static func line(_ lines: [String], _ n: Int) -> String { n >= 1 && n <= lines.count ? lines[n - 1] : "" }
 
     // MARK: Lexer
@@ -467,6 +490,12 @@ public enum NftParser {
                 }
                 let stmt = substitute(raw, defines, errors: &file.errors)
                 guard let first = stmt.first else { continue }
+                if first.kind == .word && ["chain", "table", "set", "map"].contains(first.text) {
+                    // A block keyword inside a chain: a brace before it is missing.
+                    file.errors.append(Diagnostic(src.location, text: src.text,
+                                                  message: "nft: syntax error, unexpected \(first.text); nft -f loads nothing from this file"))
+                    continue
+                }
                 switch first.text {
                 case "type":
                     // type filter hook input priority 0 [device eth0]
@@ -487,6 +516,11 @@ public enum NftParser {
                 case "devices", "device", "flags":
                     break
                 default:
+                    if let bad = NftParser.unknownHeaderField(stmt) {
+                        file.errors.append(Diagnostic(src.location, text: src.text,
+                                                      message: "nft: syntax error, unexpected \(bad); nft -f loads nothing from this file"))
+                        continue
+                    }
                     chain.rules.append(NftRule(tokens: stmt, source: src, startsLine: first.startsLine, indent: indent(first.line)))
                 }
             }

@@ -31,7 +31,7 @@ enum FirewallFixes {
             for mv in v.perMechanism where mv.verdict.answer == .dropped {
                 let found = Self.candidates(model, mechanism: mv.mechanism, verdict: vi, files: files)
                 if found.isEmpty {
-                    manual[vi, default: [:]][mv.mechanism] = manualEdit(model.mechanisms[mv.mechanism], v)
+                    manual[vi, default: [:]][mv.mechanism] = manualEdit(model.mechanisms[mv.mechanism], mv.mechanism, v)
                 } else {
                     candidates += found
                 }
@@ -70,10 +70,10 @@ enum FirewallFixes {
             if failed.isEmpty { break }
             for k in failed.sorted(by: >) {
                 let c = candidates.remove(at: k)
-                manual[c.verdict, default: [:]][c.mechanism] = manualEdit(model.mechanisms[c.mechanism], model.verdicts[c.verdict])
+                manual[c.verdict, default: [:]][c.mechanism] = manualEdit(model.mechanisms[c.mechanism], c.mechanism, model.verdicts[c.verdict])
             }
             if round == 2 {
-                for c in candidates { manual[c.verdict, default: [:]][c.mechanism] = manualEdit(model.mechanisms[c.mechanism], model.verdicts[c.verdict]) }
+                for c in candidates { manual[c.verdict, default: [:]][c.mechanism] = manualEdit(model.mechanisms[c.mechanism], c.mechanism, model.verdicts[c.verdict]) }
                 candidates = []
             }
         }
@@ -155,7 +155,7 @@ enum FirewallFixes {
         return FirewallEdit(change: .manual(description: e.summary, commands: commands), summary: e.summary + " (by hand)")
     }
 
-    static func manualEdit(_ m: FirewallMechanism, _ v: FirewallVerdict) -> FirewallEdit {
+    static func manualEdit(_ m: FirewallMechanism, _ index: Int, _ v: FirewallVerdict) -> FirewallEdit {
         let what: String
         switch v.question {
         case .ssh(let p): what = "accept TCP port \(p) (sshd)"
@@ -163,7 +163,7 @@ enum FirewallFixes {
         case .ping: what = "accept ICMP echo requests"
         case .established: what = "accept established and related traffic"
         }
-        let lines = v.perMechanism.first { $0.mechanism == v.perMechanism.first?.mechanism }?.verdict.evidence ?? []
+        let lines = v.perMechanism.first { $0.mechanism == index }?.verdict.evidence ?? []
         let files = Array(Set(lines.map(\.location.path) + (lines.isEmpty ? m.files : []))).sorted()
         return FirewallEdit(change: .manual(
             description: "Add a rule to \(m.name) that will \(what) for \(v.family.displayName), before the rule that drops it (no automatic change was found that is safe)",
