@@ -25,10 +25,10 @@ public struct FirewallBlocksSsh: Rule {
             }
             evidence += FirewallSupport.evidence(dropped, what: "tcp/\(port.value) is dropped")
             evidence += FirewallSupport.activation(system, dropped)
-            let notes = dropped.flatMap(\.notes)
+            let notes = FirewallSupport.notes(dropped)
             let custom = port.value != 22 ? " (a custom port)" : ""
             let message = "The firewall restored at boot, \(FirewallSupport.names(system, dropped)), drops inbound TCP to port \(port.value)\(custom), where sshd listens, for \(FirewallSupport.families(dropped))."
-                + (notes.isEmpty ? "" : " " + notes.joined(separator: " "))
+                + (notes.isEmpty ? "" : " " + notes)
             let atBoot = v4
                 ? "After boot every SSH connection to port \(port.value) is dropped, so the machine cannot be reached over SSH."
                 : "After boot SSH over IPv6 to port \(port.value) is dropped; only IPv4 can reach sshd."

@@ -49,6 +49,9 @@ enum FirewallSupport {
         }
         return order.map { line in
             let n = notes[line]!
+            if line.text.hasPrefix("DefaultZone=") {
+                return Evidence(line, note: "firewalld's default zone: inbound traffic on interfaces bound to no other zone goes there")
+            }
             let fams = n.families.joined(separator: " and ")
             return Evidence(line, note: n.decides ? "\(fams): \(what) here" : "\(fams): on the way to the rule that decides")
         }
@@ -91,6 +94,16 @@ enum FirewallSupport {
     /// A restore program's message on one line.
     static func oneLine(_ message: String) -> String {
         message.split(separator: "\n").map { Text.trimmed(String($0)) }.filter { !$0.isEmpty }.joined(separator: "; ")
+    }
+
+    /// The verdicts' notes, each once, as sentences.
+    static func notes(_ verdicts: [FirewallVerdict]) -> String {
+        var seen: [String] = []
+        for n in verdicts.flatMap(\.notes) where !seen.contains(n) { seen.append(n) }
+        return seen.map { n in
+            let s = n.prefix(1).uppercased() + n.dropFirst()
+            return s.hasSuffix(".") ? s : s + "."
+        }.joined(separator: " ")
     }
 
     static func families(_ verdicts: [FirewallVerdict]) -> String {

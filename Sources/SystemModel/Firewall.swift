@@ -221,7 +221,7 @@ extension FirewallModel {
             loopPorts = Self.loopbackPorts(context.listeners, family)
             var ranges: [ClosedRange<Int>] = []
             for i in participants { ranges += mechanisms[i].build.filters[family]?.namedPortRanges ?? [] }
-            if let free = PacketFilter(stages: []).unnamedPort(excluding: ranges) { loopPorts.append(free) }
+            if let free = PacketFilter.unnamedPort(excluding: ranges) { loopPorts.append(free) }
         }
         for i in participants {
             let m = mechanisms[i]
@@ -266,8 +266,9 @@ extension FirewallModel {
 }
 
 extension PacketFilter {
-    /// A port ≥ 1024 outside the ranges given.
-    func unnamedPort(excluding given: [ClosedRange<Int>]) -> Int? {
+    /// A port ≥ 1024 outside the ranges given: "some other port" on lo,
+    /// a real port no rule names; nil when every one is named.
+    static func unnamedPort(excluding given: [ClosedRange<Int>]) -> Int? {
         let ranges = given.sorted { $0.lowerBound < $1.lowerBound }
         var candidate = 1024
         for r in ranges where r.upperBound >= candidate {

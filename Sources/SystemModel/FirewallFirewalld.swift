@@ -103,7 +103,9 @@ struct FirewalldState: Sendable {
                 guard let zone = zones[name] else {
                     return FilterVerdict(answer: .unknown, evidence: [], notes: ["firewalld zone \(name) cannot be loaded"])
                 }
-                answers.append((name, answer(question, family, zone)))
+                var a = answer(question, family, zone)
+                if name == defaultZone, a.answer == .dropped, let d = defaultZoneSource { a.evidence.insert(d, at: 0) }
+                answers.append((name, a))
             }
             let kinds = Set(answers.map(\.1.answer))
             if kinds.count == 1, let a = kinds.first {

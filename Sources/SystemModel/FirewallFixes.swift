@@ -58,7 +58,7 @@ enum FirewallFixes {
                         ranges += built.filters[v.family]?.namedPortRanges ?? []
                         var ports = FirewallModel.loopbackPorts(context.listeners, v.family)
                         if let p = v.port { ports.append(p) }
-                        if let free = PacketFilter(stages: []).unnamedPort(excluding: ranges) { ports.append(free) }
+                        if let free = PacketFilter.unnamedPort(excluding: ranges) { ports.append(free) }
                         ok = ports.allSatisfy { built.evaluate(v.question, v.family, port: $0).answer == .accepted }
                     } else {
                         ok = built.evaluate(v.question, v.family, port: nil).answer == .accepted

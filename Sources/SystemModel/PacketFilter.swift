@@ -213,18 +213,6 @@ public struct PacketFilter: Hashable, Sendable {
         return out
     }
 
-    /// A port ≥ 1024 no rule names, for "any other port" on lo; nil if every one is named.
-    public var unnamedPort: Int? {
-        let ranges = namedPortRanges.sorted { $0.lowerBound < $1.lowerBound }
-        var candidate = 1024
-        for r in ranges where r.upperBound >= candidate {
-            if r.lowerBound > candidate { break }
-            candidate = r.upperBound + 1
-            if candidate > 65535 { return nil }
-        }
-        return candidate
-    }
-
     /// What the stages do with the packet: accepted only when every stage
     /// can only accept it, dropped when one stage can only drop it.
     public func evaluate(_ packet: ProbePacket) -> FilterVerdict {

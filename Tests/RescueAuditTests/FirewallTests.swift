@@ -158,7 +158,8 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         let system = try scenarioSnapshot("firewall-blocks-ssh", "firewalld-public-without-ssh.fail")
         let v = try #require(system.firewall.verdict(.ssh(port: 22), .ipv4))
         #expect(v.answer == .dropped)
-        #expect(v.evidence.first == SourceLine(path: "/etc/firewalld/zones/public.xml", line: 2, text: "<zone>"))
+        #expect(v.evidence.prefix(2) == [SourceLine(path: "/etc/firewalld/firewalld.conf", line: 6, text: "DefaultZone=public"),
+                                         SourceLine(path: "/etc/firewalld/zones/public.xml", line: 2, text: "<zone>")])
         #expect(v.fixes.map(\.change) == [.insert(path: "/etc/firewalld/zones/public.xml", insertions: [.init(before: 9, lines: ["  <service name=\"ssh\"/>"])])])
     }
 
