@@ -10,7 +10,7 @@ debs="$repo/.oracles/debs"
 root="$repo/.oracles/root"
 mkdir -p "$debs" "$root"
 
-# ifupdown is required; the netplan packages are best effort (their names
+# ifupdown and iptables are required; the netplan packages are best effort (their names
 # change between releases: libnetplan0 became libnetplan1). netplan's
 # generate binary also needs libyaml and GLib at run time: a bare CI image
 # may lack them, so they are unpacked too and the tests put
@@ -19,7 +19,12 @@ mkdir -p "$debs" "$root"
 # tests (scripts/make-journal.sh); it needs the host's libsystemd-shared,
 # which the systemd package (.ci/packages) brings, with journalctl, the
 # reader's oracle.
-required=(ifupdown)
+# iptables-restore --test (iptables 1.8.9 and the libraries it loads) checks
+# our reading of iptables-save files; the tests run it with LD_LIBRARY_PATH
+# and XTABLES_LIBDIR pointing into .oracles/root, inside `unshare -n`.
+# nft -c -f (nftables 1.0.6) checks our reading of nftables.conf the same way.
+required=(ifupdown iptables libip4tc2 libip6tc2 libxtables12 libmnl0 libnetfilter-conntrack3 libnfnetlink0 libnftnl11
+          nftables libnftables1 libjansson4 libgmp10 libedit2 libbsd0 libmd0 libtinfo6)
 # udev gives udevadm, whose `test-builtin net_id` names this machine's cards
 # (it needs libsystemd-shared, unpacked beside it).
 optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0 udev libsystemd-shared
@@ -53,6 +58,20 @@ for candidate in "$root/usr/libexec/netplan/generate" "$root/usr/lib/netplan/gen
         break
     fi
 done
+
+if [[ -x "$root/usr/sbin/xtables-legacy-multi" ]]; then
+    echo "fetch-oracles: iptables-legacy-restore at .oracles/root/usr/sbin/xtables-legacy-multi"
+else
+    echo "fetch-oracles: xtables-legacy-multi was not found in the unpacked iptables package" >&2
+    exit 1
+fi
+
+if [[ -x "$root/usr/sbin/nft" ]]; then
+    echo "fetch-oracles: nft at .oracles/root/usr/sbin/nft"
+else
+    echo "fetch-oracles: nft was not found in the unpacked nftables package" >&2
+    exit 1
+fi
 
 # Debian moved ifquery from /sbin to /usr/sbin with merged /usr; the tests
 # look in both, this just says where it landed.

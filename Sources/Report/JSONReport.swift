@@ -35,6 +35,18 @@ public enum JSONReport {
         var listeners: [ListenerJSON]
         var sshPorts: [Int]
         var defaultRoutes: [RouteJSON]
+        var firewall: FirewallJSON
+    }
+    struct FirewallJSON: Encodable {
+        var mechanisms: [MechanismJSON]
+        var verdicts: [VerdictJSON]
+    }
+    struct MechanismJSON: Encodable {
+        var kind: String; var name: String; var active: Bool; var reason: String; var files: [String]
+        var failures: [String]; var notes: [String]
+    }
+    struct VerdictJSON: Encodable {
+        var question: String; var family: String; var answer: String; var evidence: [EvidenceJSON]; var notes: [String]
     }
     struct StackJSON: Encodable {
         var stack: String; var configured: Bool; var installed: Bool?; var startsAtBoot: Bool; var inCharge: Bool
@@ -166,7 +178,17 @@ public enum JSONReport {
             defaultRoutes: s.defaultRoutes.map {
                 RouteJSON(family: $0.family.rawValue, gateway: $0.gateway, metric: $0.metric, device: $0.device,
                           source: $0.sourceAddress, stack: $0.stack, path: $0.evidence.location.path, line: $0.evidence.location.line)
-            })
+            },
+            firewall: FirewallJSON(
+                mechanisms: s.firewall.mechanisms.map { m in
+                    MechanismJSON(kind: m.kind.rawValue, name: m.name, active: m.active, reason: m.reason, files: m.files,
+                                  failures: m.failures.map { "\($0.line.map { "\($0.location)" } ?? $0.path): \($0.message)" }, notes: m.notes)
+                },
+                verdicts: s.firewall.verdicts.map { v in
+                    VerdictJSON(question: v.question.description, family: v.family.rawValue, answer: v.answer.rawValue,
+                                evidence: v.evidence.map { EvidenceJSON(path: $0.location.path, line: $0.location.line > 0 ? $0.location.line : nil, text: $0.text, note: nil) },
+                                notes: v.notes)
+                }))
     }
 
     static func action(_ a: PlannedAction) -> ActionJSON {

@@ -185,7 +185,7 @@ private struct ScriptWriter {
 
         let plan = result.plan
         let runnableIDs = Set(runnable.map(\.id))
-        var fixed: [String] = [], notFixed: [String] = []
+        var fixed: [String] = [], notFixed: [String] = [], beside: [String] = []
         for (i, f) in result.findings.enumerated() {
             let refs = plan.actionsByFinding[i] ?? []
             let auto = refs.filter { runnableIDs.contains($0.id) }
@@ -196,22 +196,28 @@ private struct ScriptWriter {
             }
             let manual = refs.compactMap { r in plan.actions.first { $0.id == r.id && !runnableIDs.contains($0.id) } }
             if auto.isEmpty || !manual.isEmpty {
-                notFixed.append(comment(line))
-                if refs.isEmpty { notFixed.append(comment("      no automatic fix; see `rescue-audit explain \(f.rule)`")) }
+                // A finding the script fixes lists its manual steps apart: alternatives, or what is left to decide.
+                var list: [String] = [comment(line)]
+                if refs.isEmpty { list.append(comment("      no automatic fix; see `rescue-audit explain \(f.rule)`")) }
                 for a in manual {
                     if case .manual(let description, let commands) = a.operation {
-                        notFixed.append(comment("      \(a.id) (manual): \(description)"))
-                        for c in commands { notFixed.append(comment("          \(c)")) }
+                        list.append(comment("      \(a.id) (manual): \(description)"))
+                        for c in commands { list.append(comment("          \(c)")) }
                     } else if let why = unusable.first(where: { $0.0.id == a.id })?.1 {
-                        notFixed.append(comment("      \(a.id) left out: \(why)"))
+                        list.append(comment("      \(a.id) left out: \(why)"))
                     }
                 }
+                if auto.isEmpty { notFixed += list } else { beside += list }
             }
         }
         h.append("# Findings this script fixes:")
         h += fixed.isEmpty ? ["#   none"] : fixed
         h.append("# Findings it does NOT fix (do these by hand):")
         h += notFixed.isEmpty ? ["#   none"] : notFixed
+        if !beside.isEmpty {
+            h.append("# Manual steps beside the fixes above (alternatives, or what is left to decide):")
+            h += beside
+        }
         if !plan.conflicts.isEmpty {
             h.append("# Fixes refused because they conflict:")
             for c in plan.conflicts { h.append(comment("  \(c.path) (\(c.rules.joined(separator: ", "))): \(c.message)")) }

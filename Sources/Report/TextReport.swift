@@ -97,6 +97,16 @@ enum Summary {
             let list = routes.map { "via \($0.gateway ?? "?") dev \($0.device) metric \($0.metric)" }.joined(separator: "; ")
             lines.append("\(family.displayName) default routes: \(list)")
         }
+        for (i, m) in s.firewall.mechanisms.enumerated() where m.active {
+            var parts: [String] = []
+            for family in [AddressFamily.ipv4, .ipv6] {
+                let answers = s.firewall.verdicts.filter { $0.family == family && $0.question != .established }.compactMap { v -> String? in
+                    v.perMechanism.first { $0.mechanism == i }.map { "\(v.question) \($0.verdict.answer.rawValue)" }
+                }
+                if !answers.isEmpty { parts.append("\(family.displayName) \(answers.joined(separator: ", "))") }
+            }
+            lines.append("firewall at boot: \(m.name)\(parts.isEmpty ? " (loads no rules)" : ": " + parts.joined(separator: "; "))")
+        }
         if !s.packages.isKnown { lines.append("packages: no dpkg database found") }
         return lines
     }

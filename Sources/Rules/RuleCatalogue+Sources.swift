@@ -41,6 +41,28 @@ fix: >-
   A manual step: correct the named lines (the finding quotes them). The audit
   cannot know what was meant, so the script never rewrites them.
 """#),
+    ("conflicting-firewalls", #"""
+id: conflicting-firewalls
+title: Several firewalls load rules at boot
+severity: medium
+summary: >-
+  Two or more firewall mechanisms are enabled at boot, for example ufw and
+  firewalld, or netfilter-persistent and nftables.service.
+rationale: >-
+  Each of them writes the kernel's rules: iptables-restore flushes the tables
+  it loads, nftables.conf usually starts with `flush ruleset`, ufw and firewalld
+  each install their own chains. What ends up allowed depends on the order the
+  units start in, which can change between boots, so a rule that lets SSH in
+  may silently disappear. When the firewalls disagree about SSH, loopback or
+  ping, those answers are reported as unknown.
+references:
+  - ufw(8)
+  - firewalld(1)
+  - netfilter-persistent(8)
+fix: >-
+  Keep one firewall, move its rules into it, and disable the others; the
+  commands to disable each are listed as a manual step.
+"""#),
     ("conflicting-network-managers", #"""
 id: conflicting-network-managers
 title: Two network stacks configure the same interface
@@ -111,6 +133,115 @@ fix: >-
   log, then `xfs_repair DEVICE`. Inside an image the partition is first attached
   to a loop device with its offset. The repair script never runs a filesystem
   check itself.
+"""#),
+    ("firewall-blocks-loopback", #"""
+id: firewall-blocks-loopback
+title: The firewall restored at boot drops loopback traffic
+severity: high
+summary: >-
+  The firewall that loads at boot has no rule accepting traffic on lo (`-i lo
+  -j ACCEPT`, `iif lo accept`) before a rule or policy that drops it.
+rationale: >-
+  Programs on the machine talk to each other over 127.0.0.1: a mail server to
+  its content filter (amavisd on 127.0.0.1:10024), web applications to local
+  databases, resolvers to local caches. A default-drop firewall without a
+  loopback rule makes those connections time out and fills the console with
+  logged drops, as in seed 000. It is critical when services are configured
+  to listen on the loopback address, since they become unreachable for their
+  clients at every boot.
+references:
+  - iptables-extensions(8)
+  - nft(8)
+  - "seed 000: lo down (the firewall logged blocked loopback traffic; amavisd on 127.0.0.1)"
+fix: >-
+  Insert `-A INPUT -i lo -j ACCEPT` (iptables-save), `-A ufw-before-input -i lo
+  -j ACCEPT` (ufw's before.rules) or `iif lo accept` (nftables) before the rule
+  that drops the traffic. Moving the rules aside is offered as a manual
+  alternative that lowers security.
+"""#),
+    ("firewall-blocks-ping", #"""
+id: firewall-blocks-ping
+title: The firewall restored at boot drops ping
+severity: low
+summary: >-
+  The firewall that loads at boot drops ICMP echo requests (IPv4 type 8,
+  ICMPv6 type 128).
+rationale: >-
+  A machine that does not answer ping looks dead to monitoring, to a hosting
+  provider's checks and to the administrator trying to tell a network problem
+  from a crashed server, as the provider's guide in seed 003 describes. It
+  does not stop SSH, so it is low.
+references:
+  - iptables-extensions(8)
+  - firewalld.zone(5)
+  - "seed 003: Linode, troubleshooting an unresponsive server (firewall rules that block ping)"
+fix: >-
+  Insert an accept rule for echo requests before the rule that drops them
+  (`-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT`, `icmp type echo-request
+  accept`, or remove the zone's `<icmp-block name="echo-request"/>`).
+"""#),
+    ("firewall-blocks-ssh", #"""
+id: firewall-blocks-ssh
+title: The firewall restored at boot drops SSH
+severity: critical
+summary: >-
+  The firewall that loads at boot (netfilter-persistent, iptables.service, ufw,
+  firewalld, nftables or an iptables-restore script) does not accept inbound
+  TCP to the port sshd listens on, as set by Port in sshd_config.
+rationale: >-
+  A default-drop firewall that was written for port 22 keeps dropping SSH after
+  sshd moves to a custom port, and a zone or ufw policy of "deny incoming"
+  without an ssh rule does the same. The running system may still have an
+  older ruleset loaded, so the problem only shows after the next reboot, when
+  the persisted rules are restored and nobody can log in. The rules are
+  evaluated in order through user chains, per address family; a match that
+  cannot be evaluated offline makes the answer unknown, and no finding is
+  raised for it.
+references:
+  - iptables-restore(8)
+  - ufw(8)
+  - firewalld.zone(5)
+  - nft(8)
+  - "seed 002: Quest for the Lost Home Server (SSH on a custom port)"
+  - "seed 003: Linode, troubleshooting an unresponsive server (firewall rules that block everything)"
+fix: >-
+  Insert an accept rule for sshd's port in the persisted file, in its own
+  syntax and before the rule that drops it: `-A INPUT -p tcp -m tcp --dport N
+  -j ACCEPT` in an iptables-save file, a rule with its `### tuple ###` line in
+  ufw's user.rules, `<service name="ssh"/>` or `<port port="N"
+  protocol="tcp"/>` in the firewalld zone (copied from /usr/lib to /etc when
+  it only exists there), `tcp dport N accept` in the nftables chain. The
+  alternative from the provider's guide, moving the persisted rules aside so
+  the machine boots with an open firewall, is offered as a manual step because
+  it lowers security.
+"""#),
+    ("firewall-rules-unparseable", #"""
+id: firewall-rules-unparseable
+title: The persisted firewall rules will fail to restore
+severity: high
+summary: >-
+  A persisted ruleset that loads at boot is rejected by the program that
+  restores it: a syntax error, an unknown target or match, a jump to an
+  undeclared chain, a missing COMMIT or an unknown table for iptables-restore;
+  a syntax error or missing include for nft -f; a malformed zone file for
+  firewalld.
+rationale: >-
+  iptables-restore stops at the first error, so the tables after it are not
+  loaded and the unit or script that runs it fails; nft -f loads nothing at all.
+  When the restore runs from /etc/network/if-up.d, ifup reports the failure (the
+  "run-parts: /etc/network/if-up.d/iptables exited with return code 1" of seed
+  003), and from if-pre-up.d or a `pre-up` line ifup aborts and leaves the
+  interface down, which is critical. The evidence is the line as
+  iptables-restore reports it, checked against Debian's iptables-restore --test.
+references:
+  - iptables-restore(8)
+  - interfaces(5)
+  - "seed 003: Linode, troubleshooting an unresponsive server (failing iptables if-up.d scripts)"
+fix: >-
+  Append the missing COMMIT when that is the only problem; otherwise correct
+  the reported line by hand. The provider's alternative, moving the script or
+  the rules aside so the machine boots with an open firewall, is offered as a
+  manual step because it lowers security.
 """#),
     ("fstab-device-missing", #"""
 id: fstab-device-missing

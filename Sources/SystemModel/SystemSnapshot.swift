@@ -53,6 +53,8 @@ public struct SystemSnapshot: Sendable {
     public var boot: BootConfiguration = .none
     /// Failure signatures of the last boot in syslog and the journal.
     public var lastBootLogs: LastBootLogs = .none
+    /// The firewalls restored at boot and what they do with SSH, loopback, ping and established traffic.
+    public var firewall: FirewallModel = FirewallModel()
 
     /// Reads the target through `root`.
     public static func load(root: TargetRoot, kind: TargetKind = .directory, environment: AuditEnvironment = AuditEnvironment()) -> SystemSnapshot {
@@ -117,6 +119,10 @@ public struct SystemSnapshot: Sendable {
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
+        let ifup = snapshot.stacks.first { $0.stack == .ifupdown }
+        snapshot.firewall = FirewallModel.load(root, FirewallContext(
+            units: units, initSystem: initSystem, packages: packages, ifupdown: ifupdown,
+            ifupdownRunsAtBoot: (ifup?.startsAtBoot ?? false) && ifup?.installed != false, listeners: listeners))
         return snapshot
     }
 

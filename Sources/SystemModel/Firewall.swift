@@ -1,0 +1,300 @@
+import Parsers
+import TargetAccess
+
+/// How a firewall is persisted and restored at boot.
+public enum FirewallKind: String, Sendable, Codable {
+    /// Debian's netfilter-persistent with the iptables-persistent plugins: /etc/iptables/rules.v4 and rules.v6.
+    case netfilterPersistent = "netfilter-persistent"
+    /// RHEL's iptables-services (iptables.service, ip6tables.service), or Arch's units of the same name.
+    case iptablesService = "iptables.service"
+    case ufw
+    case firewalld
+    /// nftables.service loading /etc/nftables.conf.
+    case nftables
+    /// `iptables-restore` run by an if-up.d/if-pre-up.d script, rc.local or an interfaces hook.
+    case restoreScript = "iptables-restore script"
+}
+
+/// A change that would make the firewall let something through, in the
+/// persisted file's own syntax, or a step for a person.
+public struct FirewallEdit: Hashable, Sendable {
+    public struct Insertion: Hashable, Sendable {
+        /// The 1-based line the new lines go before (`count + 1` appends).
+        public var before: Int
+        public var lines: [String]
+    }
+    public enum Change: Hashable, Sendable {
+        case insert(path: String, insertions: [Insertion])
+        case deleteLines(path: String, lines: [Int])
+        case append(path: String, lines: [String])
+        case create(path: String, lines: [String])
+        case manual(description: String, commands: [String])
+    }
+    public var change: Change
+    /// One line for a person.
+    public var summary: String
+
+    public var isAutomatic: Bool { if case .manual = change { false } else { true } }
+}
+
+/// A persisted ruleset that will not load at boot.
+public struct RestoreFailure: Hashable, Sendable {
+    public var path: String
+    /// `iptables-restore`, `ip6tables-restore`, `iptables-restore -n` (ufw), `nft -f`, `firewalld`.
+    public var program: String
+    /// The offending line (nil for the file as a whole).
+    public var line: SourceLine?
+    /// What the program says, as it says it.
+    public var message: String
+    /// The script line or unit that runs the restore.
+    public var invokedBy: SourceLine?
+    /// The restore runs before the interface comes up (if-pre-up.d, `pre-up`):
+    /// when it fails, ifup leaves the interface down.
+    public var stopsInterface: Bool
+    /// The minimal fix first (automatic when there is a safe one), then manual steps.
+    public var fixes: [FirewallEdit]
+}
+
+/// A question asked of the boot-time firewall.
+public enum FirewallQuestion: Hashable, Sendable, CustomStringConvertible {
+    /// Inbound TCP to sshd's port.
+    case ssh(port: Int)
+    /// Traffic on lo, from and to the loopback address.
+    case loopback
+    /// ICMP echo requests.
+    case ping
+    /// Packets of established and related connections.
+    case established
+
+    public var description: String {
+        switch self {
+        case .ssh(let p): "ssh tcp/\(p)"
+        case .loopback: "loopback"
+        case .ping: "ping"
+        case .established: "established"
+        }
+    }
+}
+
+/// One firewall mechanism found on the target.
+public struct FirewallMechanism: Sendable {
+    public var kind: FirewallKind
+    /// `netfilter-persistent`, `ufw`, `/etc/network/if-pre-up.d/iptables`...
+    public var name: String
+    /// It loads its rules at the next boot.
+    public var active: Bool
+    /// One sentence: why we think it runs (or does not).
+    public var reason: String
+    /// The lines and links that make it run: an enablement link, `ENABLED=yes`, the script line.
+    public var activation: [SourceLine]
+    public var files: [String]
+    public var failures: [RestoreFailure] = []
+    /// What makes its answers unknown (rules or commands we do not evaluate).
+    public var notes: [String] = []
+    /// Moving its rules aside: a manual step that lowers security.
+    public var disable: FirewallEdit
+    var recipe: MechanismRecipe
+    var build = MechanismBuild()
+
+    /// The iptables-save files it restores with `iptables-restore` into
+    /// flushed tables (not ufw's, which are restored with `-n`), and their family.
+    public var restoredFiles: [(path: String, family: IptablesFamily)] {
+        build.layouts.keys.sorted().compactMap { p in build.layouts[p].flatMap { $0.noflush ? nil : (p, $0.family) } }
+    }
+}
+
+/// One mechanism's answer.
+public struct MechanismVerdict: Sendable {
+    public var mechanism: Int
+    public var verdict: FilterVerdict
+}
+
+/// The answer to one question for one family, over every firewall that loads at boot.
+public struct FirewallVerdict: Sendable {
+    public var question: FirewallQuestion
+    public var family: AddressFamily
+    public var answer: FirewallAnswer
+    /// The deciding rule lines (or policy lines) of each firewall.
+    public var evidence: [SourceLine]
+    public var notes: [String]
+    public var perMechanism: [MechanismVerdict]
+    /// The minimal fix for each firewall that drops it, checked by loading
+    /// the fixed files again. Empty when one of them has no safe automatic fix.
+    public var fixes: [FirewallEdit] = []
+    /// What a person has to do where no automatic fix is safe.
+    public var manualFixes: [FirewallEdit] = []
+    /// Moving the rules aside: manual, and lowers security.
+    public var alternatives: [FirewallEdit] = []
+    /// The loopback port of the traffic that is dropped.
+    public var port: Int?
+}
+
+/// What the firewall restored at boot does with SSH, loopback, ping and
+/// established traffic, per address family, read from the disk alone.
+public struct FirewallModel: Sendable {
+    public var mechanisms: [FirewallMechanism] = []
+    public var verdicts: [FirewallVerdict] = []
+
+    public init() {}
+
+    public var active: [FirewallMechanism] { mechanisms.filter(\.active) }
+
+    public func verdict(_ question: FirewallQuestion, _ family: AddressFamily) -> FirewallVerdict? {
+        verdicts.first { $0.question == question && $0.family == family }
+    }
+
+    /// Every restore failure of a firewall that loads at boot.
+    public var failures: [(mechanism: FirewallMechanism, failure: RestoreFailure)] {
+        active.flatMap { m in m.failures.map { (m, $0) } }
+    }
+}
+
+// MARK: - Loading
+
+/// What the loader needs from the rest of the snapshot.
+struct FirewallContext: Sendable {
+    var units: UnitEnablement
+    var initSystem: InitSystem
+    var packages: PackageDatabase
+    var ifupdown: IfupdownConfig?
+    var ifupdownRunsAtBoot: Bool
+    var listeners: ServiceListeners
+}
+
+extension FirewallModel {
+    static func load(_ root: TargetRoot, _ context: FirewallContext) -> FirewallModel {
+        var model = FirewallModel()
+        let files = FileSource(root: root)
+        model.mechanisms = FirewallDetection.mechanisms(files, context)
+        for i in model.mechanisms.indices where model.mechanisms[i].active {
+            let built = MechanismBuilder.build(model.mechanisms[i].recipe, files: files, context: context)
+            model.mechanisms[i].build = built
+            model.mechanisms[i].failures = built.failures
+            model.mechanisms[i].notes = built.notes
+            model.mechanisms[i].files = Array(Set(model.mechanisms[i].files + built.files)).sorted()
+        }
+        model.verdicts = model.evaluateAll(context)
+        FirewallFixes.attach(&model, files: files, context: context)
+        return model
+    }
+
+    /// The questions, per family: sshd's ports (unless sshd's AddressFamily
+    /// excludes the family), loopback, ping, established.
+    func questions(_ context: FirewallContext) -> [(FirewallQuestion, AddressFamily)] {
+        var out: [(FirewallQuestion, AddressFamily)] = []
+        let af = context.listeners.sshAddressFamily?.value
+        for family in [AddressFamily.ipv4, .ipv6] {
+            let sshHere = af == nil || af == "any" || (af == "inet" && family == .ipv4) || (af == "inet6" && family == .ipv6)
+            if sshHere {
+                var seen = Set<Int>()
+                for p in context.listeners.sshPorts where seen.insert(p.value).inserted { out.append((.ssh(port: p.value), family)) }
+            }
+            out += [(.loopback, family), (.ping, family), (.established, family)]
+        }
+        return out
+    }
+
+    func evaluateAll(_ context: FirewallContext) -> [FirewallVerdict] {
+        questions(context).map { evaluate($0.0, $0.1, context) }
+    }
+
+    /// The ports services listen on at the loopback address of a family.
+    public static func loopbackPorts(_ listeners: ServiceListeners, _ family: AddressFamily) -> [Int] {
+        var ports: [Int] = []
+        for l in listeners.listeners {
+            guard let port = l.port, let address = l.address else { continue }
+            let resolved = listeners.resolve(address.trimmingCharacters(in: "[]"))
+            let loop = resolved.contains { a in
+                family == .ipv4 ? a.hasPrefix("127.") : a == "::1"
+            }
+            if loop && !ports.contains(port) { ports.append(port) }
+        }
+        return ports.sorted()
+    }
+
+    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, _ context: FirewallContext) -> FirewallVerdict {
+        var per: [MechanismVerdict] = []
+        var port: Int? = nil
+        let participants = mechanisms.indices.filter { mechanisms[$0].active && mechanisms[$0].build.covers(family) }
+        var loopPorts: [Int] = []
+        if question == .loopback {
+            loopPorts = Self.loopbackPorts(context.listeners, family)
+            var ranges: [ClosedRange<Int>] = []
+            for i in participants { ranges += mechanisms[i].build.filters[family]?.namedPortRanges ?? [] }
+            if let free = PacketFilter.unnamedPort(excluding: ranges) { loopPorts.append(free) }
+        }
+        for i in participants {
+            let m = mechanisms[i]
+            var v: FilterVerdict
+            if question == .loopback {
+                v = FilterVerdict(answer: .accepted, evidence: [])
+                var sawUnknown: FilterVerdict? = nil
+                for p in loopPorts {
+                    let one = m.build.evaluate(question, family, port: p)
+                    if one.answer == .dropped { v = one; port = p; sawUnknown = nil; break }
+                    if one.answer == .unknown { sawUnknown = sawUnknown ?? one }
+                    else if v.evidence.isEmpty { v.evidence = one.evidence }
+                }
+                if let u = sawUnknown, v.answer != .dropped { v = u }
+            } else {
+                v = m.build.evaluate(question, family, port: nil)
+            }
+            if !m.notes.isEmpty && v.answer != .unknown {
+                v = FilterVerdict(answer: .unknown, evidence: v.evidence, notes: m.notes)
+            }
+            per.append(MechanismVerdict(mechanism: i, verdict: v))
+        }
+        guard !per.isEmpty else {
+            return FirewallVerdict(question: question, family: family, answer: .accepted, evidence: [],
+                                   notes: ["No firewall loads \(family.displayName) rules at boot."], perMechanism: [])
+        }
+        let answers = Set(per.map(\.verdict.answer))
+        var verdict = FirewallVerdict(question: question, family: family, answer: .unknown, evidence: [], notes: [], perMechanism: per)
+        verdict.port = question == .loopback ? port : nil
+        if answers.count == 1, let a = answers.first {
+            verdict.answer = a
+            verdict.evidence = per.flatMap(\.verdict.evidence)
+            verdict.notes = per.flatMap(\.verdict.notes)
+        } else {
+            verdict.evidence = per.flatMap(\.verdict.evidence)
+            let words = per.map { "\(mechanisms[$0.mechanism].name) \($0.verdict.answer.rawValue)" }.joined(separator: ", ")
+            verdict.notes = ["The firewalls that load at boot disagree (\(words)); which one wins depends on the order they load."]
+                + per.flatMap(\.verdict.notes)
+        }
+        return verdict
+    }
+}
+
+extension PacketFilter {
+    /// A port ≥ 1024 outside the ranges given: "some other port" on lo,
+    /// a real port no rule names; nil when every one is named.
+    static func unnamedPort(excluding given: [ClosedRange<Int>]) -> Int? {
+        let ranges = given.sorted { $0.lowerBound < $1.lowerBound }
+        var candidate = 1024
+        for r in ranges where r.upperBound >= candidate {
+            if r.lowerBound > candidate { break }
+            candidate = r.upperBound + 1
+            if candidate > 65535 { return nil }
+        }
+        return candidate
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// The probe packet for a question.
+func probe(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?) -> ProbePacket {
+    switch question {
+    case .ssh(let p): ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: p, syn: true), state: "NEW")
+    case .loopback: ProbePacket(family: family, loopback: true, transport: .tcp(destinationPort: port, syn: true), state: "NEW")
+    case .ping: ProbePacket(family: family, loopback: false, transport: .echoRequest, state: "NEW")
+    case .established: ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: nil, syn: false), state: "ESTABLISHED")
+    }
+}
