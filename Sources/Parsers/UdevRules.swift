@@ -89,7 +89,3 @@ public enum UdevRulesParser {
         return out
     }
 }
-
-extension String {
-    var trimmingBlanks: String { Text.trimmed(self) }
-}

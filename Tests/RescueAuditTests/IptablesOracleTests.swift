@@ -161,7 +161,7 @@ enum IptablesOracle {
         var checked = 0, failing = 0
         for rule in try FileManager.default.contentsOfDirectory(atPath: Repo.rules.path).sorted() {
             let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
-            for s in ((try? FileManager.default.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() where !s.hasSuffix(".json") {
+            for s in ((try? FileManager.default.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() where s.hasSuffix(".fail") || s.hasSuffix(".pass") {
                 let root = tests.appendingPathComponent(s)
                 let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
                 guard let ufw = system.firewall.mechanisms.first(where: { $0.kind == .ufw && $0.active }) else { continue }

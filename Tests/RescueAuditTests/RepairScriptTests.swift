@@ -275,7 +275,11 @@ func makeComposite(_ root: URL) throws {
 
         let forced = try script.run(root: root, ["FORCE": "1"])
         #expect(forced.status == 0, "\(forced.stderr)")
-        guard case .writeFile(_, _, let after, _, _, _)? = result.plan.automaticActions.first?.operation else {
+        let interfacesWrite = result.plan.automaticActions.first { a in
+            if case .writeFile(let path, _, _, _, _, _) = a.operation { return path == "/etc/network/interfaces" }
+            return false
+        }
+        guard case .writeFile(_, _, let after, _, _, _)? = interfacesWrite?.operation else {
             Issue.record("the example plan writes /etc/network/interfaces")
             return
         }
