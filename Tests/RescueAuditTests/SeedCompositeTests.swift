@@ -49,6 +49,11 @@ import Testing
         let gatewayLines = routes.evidence.filter { $0.path == "/etc/network/interfaces" && $0.text.contains("gateway 128.100.1.1") }.compactMap(\.line)
         #expect(gatewayLines == [9, 16, 22, 28])
 
+        // Seed 000: the firewall restored by if-pre-up.d drops loopback traffic, and services listen on 127.0.0.1.
+        let fw = try #require(one("firewall-blocks-loopback"))
+        #expect(fw.severity == "critical")
+        #expect(fw.evidence.contains { $0.path == "/etc/iptables.rules" && $0.line == 3 && $0.text == ":INPUT DROP [0:0]" })
+
         for h in hits where h.severity == "critical" || h.severity == "high" {
             #expect(!h.evidence.isEmpty, "\(h.rule) has evidence")
             #expect(h.actions.allSatisfy(planIDs.contains), "\(h.rule)'s actions are plan ids")
