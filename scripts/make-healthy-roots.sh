@@ -32,6 +32,9 @@ OUT=$REPO/Tests/RescueAuditTests/Fixtures/healthy
 IFUPDOWN_PACKAGES=ifupdown,isc-dhcp-client,iproute2,openssh-server,systemd-sysv,udev,kmod,netbase,dbus,procps
 NETPLAN_PACKAGES=netplan.io,systemd-resolved,iproute2,openssh-server,systemd-sysv,udev,kmod,netbase,dbus,procps
 
+INFO_PACKAGES="ifupdown isc-dhcp-client isc-dhcp-common iproute2 openssh-server openssh-client openssh-sftp-server
+  systemd systemd-sysv systemd-resolved netplan.io libnetplan0 udev dbus netbase kmod procps dash"
+
 # Fixed identifiers so reruns give the same tree.
 ROOT_UUID=4f1c2a8e-5d3b-4c6a-9e7f-1a2b3c4d5e6f
 SWAP_UUID=9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d
@@ -107,7 +110,7 @@ nameserver 192.0.2.53
 EOF
     # ifupdown's and openssh-server's postinsts enabled their units during
     # debootstrap; enable again in case a package changed that.
-    in_root "$r" systemctl enable networking.service ssh.service >/dev/null 2>&1
+    systemctl --root="$r" enable networking.service ssh.service 2>/dev/null
 }
 
 configure_netplan() {
@@ -143,7 +146,7 @@ ff02::2 ip6-allrouters
 EOF
     # Debian ships systemd-networkd disabled; images that use it enable it
     # (systemctl enable only writes symlinks inside the root).
-    in_root "$r" systemctl enable systemd-networkd.service systemd-resolved.service ssh.service >/dev/null 2>&1
+    systemctl --root="$r" enable systemd-networkd.service systemd-resolved.service ssh.service 2>/dev/null
     # systemd-resolved's postinst points resolv.conf at its stub; make sure.
     if [ ! -L "$r/etc/resolv.conf" ]; then
         rm -f "$r/etc/resolv.conf"
@@ -217,8 +220,15 @@ extract() {
     fi
     rm -f "$dest/etc/.pwd.lock" "$dest/etc/ld.so.cache" "$dest/etc/"*- "$dest/etc/.rescue-audit"*
     copy_path "$src" "$dest" /var/lib/dpkg/status full
-    copy_path "$src" "$dest" /var/lib/dpkg/info scripts
-    find "$dest/var/lib/dpkg/info" -type f ! -name '*.list' ! -name '*.conffiles' -delete
+    # File lists and conffiles of the packages that bring the network and sshd up.
+    mkdir -p "$dest/var/lib/dpkg/info"
+    local pkg f
+    for pkg in $INFO_PACKAGES; do
+        for f in "$src/var/lib/dpkg/info/$pkg".list "$src/var/lib/dpkg/info/$pkg".conffiles \
+                 "$src/var/lib/dpkg/info/$pkg":*.list "$src/var/lib/dpkg/info/$pkg":*.conffiles; do
+            [ -f "$f" ] && cp -p "$f" "$dest/var/lib/dpkg/info/"
+        done
+    done
     copy_path "$src" "$dest" /usr/lib/os-release full
     for d in /usr/lib/systemd /usr/lib/udev/rules.d /usr/lib/sysctl.d /usr/lib/modprobe.d \
              /usr/lib/modules-load.d /usr/lib/tmpfiles.d /usr/lib/ifupdown /usr/lib/netplan \
