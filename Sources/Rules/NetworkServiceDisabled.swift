@@ -49,7 +49,7 @@ public struct NetworkServiceDisabled: Rule {
         }
 
         if let s = system.status(of: .networkd), !s.startsAtBoot {
-            let claims = system.networkd.claims.filter { $0.autostart && !$0.isLoopback }
+            let claims = system.networkd.claims.filter { $0.autostart && !$0.isLoopback && !$0.isVendorDefault }
             if !claims.isEmpty {
                 findings.append(notStarted(system, stack: .networkd, unit: "systemd-networkd.service", sysvScript: nil, reason: s.reason,
                                            claims: claims, grade: grade(.networkd, claims: claims)))

@@ -10,7 +10,7 @@ public struct NoNetworkConfigured: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         // Configuration that a missing or disabled service would apply is
         // `network-service-disabled`'s business, not ours.
-        let any = system.claims.filter { $0.autostart && !$0.isLoopback }
+        let any = system.claims.filter { $0.autostart && !$0.isLoopback && !$0.isVendorDefault }
         guard any.isEmpty else { return [] }
         // A configuration the tool refuses, or a file we could not read, is
         // reported by config-syntax-error and config-file-unreadable: the

@@ -38,6 +38,14 @@ extension InterfaceClaim {
     /// The loopback device (`lo`, or the loopback method).
     public var isLoopback: Bool { kind == "loopback" || name == "lo" || effectiveName == "lo" }
 
+    /// A .network file systemd ships for containers and tunnels
+    /// (/usr/lib/systemd/network/80-container-host0.network...): it applies
+    /// when networkd runs, but it is not anyone's configuration of this machine.
+    public var isVendorDefault: Bool {
+        let p = source.location.path
+        return stack == .networkd && (p.hasPrefix("/usr/lib/") || p.hasPrefix("/lib/"))
+    }
+
     /// The kernel device an alias (`eth0:1`) or VLAN lives on: the part
     /// before the colon.
     public var baseDevice: String? {
