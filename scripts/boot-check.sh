@@ -34,7 +34,7 @@ PART_OFFSET=$((2048 * 512))
 PACKAGES=ifupdown,isc-dhcp-client,iproute2,openssh-server,systemd-sysv,udev,kmod,netbase,dbus,procps,linux-image-amd64,initramfs-tools,iptables,iptables-persistent,e2fsprogs
 
 VARIANTS=(baseline no-loopback networking-disabled networking-disabled-auto networking-online-only
-          sendmail-hook sendmail-hook-auto renamed-interface fstab-wrong-uuid fstab-wrong-uuid-nofail
+          sendmail-hook sendmail-hook-auto pre-up-hook renamed-interface fstab-wrong-uuid fstab-wrong-uuid-nofail
           iptables-drop)
 
 # What our rules say each variant does at boot (the prediction under test).
@@ -47,6 +47,7 @@ predict() {
         networking-online-only) echo "model: networking.service starts at boot through its network-online.target.wants link (no finding)" ;;
         sendmail-hook) echo "high: the hook fails, networking.service fails, the address stays up" ;;
         sendmail-hook-auto) echo "high: the hook fails, networking.service fails, the address stays up" ;;
+        pre-up-hook) echo "a failing if-pre-up.d hook: ifupdown gives up before configuring the interface (critical?)" ;;
         renamed-interface) echo "critical: the config names eth0, the kernel names the NIC ens3" ;;
         fstab-wrong-uuid) echo "critical: an fstab device that never appears, without nofail: emergency mode" ;;
         fstab-wrong-uuid-nofail) echo "not critical: the same line with nofail is skipped after the timeout" ;;
@@ -171,6 +172,13 @@ break_sendmail-hook() {
 break_sendmail-hook-auto() {
     break_sendmail-hook "$1"
     sed -i 's/^allow-hotplug ens3$/auto ens3/' "$1/etc/network/interfaces"
+}
+# The classic iptables hook of Debian's wiki, its rules file gone: it fails
+# before the interface is configured, not after.
+break_pre-up-hook() {
+    printf '#!/bin/sh\n/sbin/iptables-restore < /etc/iptables.up.rules\n' >"$1/etc/network/if-pre-up.d/iptables"
+    chmod 755 "$1/etc/network/if-pre-up.d/iptables"
+    [ ! -e "$1/etc/iptables.up.rules" ]
 }
 break_renamed-interface() {
     sed -i 's/ens3/eth0/g' "$1/etc/network/interfaces"
