@@ -23,13 +23,22 @@ public struct NetworkServiceDisabled: Rule {
         }
 
         if let s = system.status(of: .ifupdown), s.configured, let config = system.ifupdown {
-            let claims = system.claims.filter { $0.stack == .ifupdown && $0.autostart && !$0.isLoopback }
+            var claims = system.claims.filter { $0.stack == .ifupdown && $0.autostart && !$0.isLoopback }
+            // networking.service (or its init script) itself, not udev's hotplug path.
+            let networkingStarts = system.initSystem.kind == .systemd
+                ? system.units.startsAtBoot("networking.service") != nil : s.startsAtBoot
+            let viaUdev = claims.filter { $0.name.map(system.ifupdownHotplugStarts) ?? false }
+            if s.installed != false { claims.removeAll { c in viaUdev.contains(c) } }
             if s.installed == false {
                 findings.append(missingSoftware(system, stack: .ifupdown, package: "ifupdown", claims: claims, files: config.files,
                                                 grade: grade(.ifupdown, claims: claims)))
-            } else if !s.startsAtBoot, !claims.isEmpty {
+            } else if !networkingStarts, !claims.isEmpty {
                 let unit = system.initSystem.kind == .systemd ? "networking.service" : nil
-                findings.append(notStarted(system, stack: .ifupdown, unit: unit, sysvScript: "networking", reason: s.reason,
+                var reason = s.reason
+                if !viaUdev.isEmpty {
+                    reason += "; only the allow-hotplug interfaces \(viaUdev.map(\.displayName).joined(separator: ", ")) come up, through udev"
+                }
+                findings.append(notStarted(system, stack: .ifupdown, unit: unit, sysvScript: "networking", reason: reason,
                                            claims: claims, grade: grade(.ifupdown, claims: claims)))
             }
         }

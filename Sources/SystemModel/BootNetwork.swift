@@ -19,6 +19,27 @@ extension SystemSnapshot {
     /// separate question (`network-service-disabled`).
     public var persistedClaims: [InterfaceClaim] { claims.filter { $0.autostart && stackCanAct($0) } }
 
+    /// udev's rule from the ifupdown package, which runs `ifup@IFACE.service`
+    /// for `allow-hotplug` interfaces when their card appears, whether or not
+    /// networking.service is enabled (seen in a qemu boot of Debian 12,
+    /// docs/boot-checks.md). Nil when absent or masked in /etc.
+    public var ifupdownHotplugRule: String? {
+        guard initSystem.kind == .systemd, units.isMasked("ifup@.service") == nil else { return nil }
+        for p in ["/etc/udev/rules.d/80-ifupdown.rules", "/usr/lib/udev/rules.d/80-ifupdown.rules", "/lib/udev/rules.d/80-ifupdown.rules"] {
+            guard let info = root.lstat(p) else { continue }
+            if p.hasPrefix("/etc/") && (info.linkTarget == "/dev/null" || root.bytes(p)?.isEmpty == true) { return nil }
+            return p
+        }
+        return nil
+    }
+
+    /// An `allow-hotplug` interface that udev brings up through ifup@.service.
+    public func ifupdownHotplugStarts(_ name: String) -> Bool {
+        guard ifupdownHotplugRule != nil, let c = ifupdown else { return false }
+        let base = name.split(separator: ":").first.map(String.init) ?? name
+        return c.hotplugInterfaces.contains { $0.value == name || $0.value == base }
+    }
+
     /// Claims of stacks that are installed and started at boot.
     public var activeClaims: [InterfaceClaim] {
         claims.filter { c in
@@ -29,6 +50,7 @@ extension SystemSnapshot {
                 return renderer == "NetworkManager" ? units.startsAtBoot("NetworkManager.service") != nil
                     : status(of: .networkd)?.startsAtBoot ?? false
             }
+            if c.stack == .ifupdown, let name = c.name, ifupdownHotplugStarts(name) { return true }
             return status(of: c.stack)?.startsAtBoot ?? false
         }
     }

@@ -26,6 +26,9 @@ extension SystemSnapshot {
         func unit(_ name: String) -> (Bool, String) {
             if let m = s.units.isMasked(name) { return (false, "\(name) is masked (\(m.linkPath) -> /dev/null)") }
             if let e = s.units.startsAtBoot(name) { return (true, "\(name) is enabled (\(e.linkPath))") }
+            if let e = s.units.isEnabled(name), let by = e.wantedBy {
+                return (false, "\(name) is linked only from \(e.linkPath), and nothing started at boot wants \(by)")
+            }
             return (false, "\(name) is not enabled (no link in /etc/systemd/system/*.wants)")
         }
         func installed(_ packages: [String]) -> Bool? {
@@ -45,6 +48,10 @@ extension SystemSnapshot {
                 } else {
                     (starts, reason) = (false, "no /etc/rc?.d/S??networking link starts the networking init script")
                 }
+            }
+            let hotplug = c.hotplugInterfaces.map(\.value).filter { s.ifupdownHotplugStarts($0) && $0 != "lo" }
+            if !starts, !hotplug.isEmpty, let rule = s.ifupdownHotplugRule {
+                (starts, reason) = (true, "\(reason); udev's \(rule) still brings up the allow-hotplug interfaces \(hotplug.joined(separator: ", ")) through ifup@.service")
             }
             out.append(StackStatus(stack: .ifupdown, configured: configured, installed: installed(["ifupdown", "ifupdown2"]),
                                    startsAtBoot: starts, reason: reason, files: c.files))

@@ -89,6 +89,9 @@ public struct UnitEnablement: Sendable {
     public var defaultRunlevel: Located<String>?
     /// Whether `/etc/inittab` exists (sysvinit without it asks on the console).
     public var hasInittab = false
+    /// The units systemd pulls into the boot transaction: default.target and,
+    /// transitively, what it wants (see `computeBootTransaction`).
+    public var bootTransaction: Set<String> = []
     public var diagnostics: [Diagnostic] = []
     /// Kept so unit files are parsed only when asked for (a root holds
     /// hundreds); the root caches what it reads, so answers stay consistent.
@@ -141,11 +144,55 @@ public struct UnitEnablement: Sendable {
     /// alias alone only makes the unit startable by that name (D-Bus
     /// activation for `dbus-org.freedesktop.network1.service`), and /run is
     /// empty at boot, so neither counts.
+    ///
+    /// The link must hang off a unit that is itself part of the boot: a link
+    /// in `network-online.target.wants/` starts nothing unless something at
+    /// boot wants network-online.target (seen in a qemu boot of Debian 12,
+    /// docs/boot-checks.md).
     public func startsAtBoot(_ unit: String) -> EnablementFact? {
-        guard let fact = isEnabled(unit) else { return nil }
-        if [.wants, .requires, .staticWants].contains(fact.kind) { return fact }
+        guard isEnabled(unit) != nil else { return nil }
         let name = canonicalName(unit)
-        return links.first { [.wants, .requires, .staticWants].contains($0.kind) && canonicalName($0.unit) == name }
+        let starting = links.filter { l in
+            [.wants, .requires, .staticWants].contains(l.kind) && canonicalName(l.unit) == name
+                && (l.wantedBy.map { bootTransaction.contains(canonicalName($0)) } ?? true)
+        }
+        let rank: [EnablementFact.Kind: Int] = [.wants: 0, .requires: 0, .staticWants: 1]
+        return starting.min { (rank[$0.kind] ?? 9) < (rank[$1.kind] ?? 9) }
+    }
+
+    /// The standard target graph of systemd.special(7), for roots whose
+    /// vendor target files are not at hand; the unit files add to it.
+    static let standardWants: [String: [String]] = [
+        "graphical.target": ["multi-user.target"],
+        "multi-user.target": ["basic.target", "getty.target", "remote-fs.target"],
+        "basic.target": ["sysinit.target", "sockets.target", "timers.target", "paths.target", "slices.target"],
+        "sysinit.target": ["local-fs.target", "swap.target", "cryptsetup.target"],
+    ]
+
+    /// Walks from default.target through `.wants`/`.requires` links and the
+    /// `Wants=`/`Requires=`/`BindsTo=` of each unit's file: every unit systemd
+    /// adds to the boot transaction. Masked units pull nothing in.
+    func computeBootTransaction() -> Set<String> {
+        var start = canonicalName("default.target")
+        if start == "default.target" { start = "graphical.target" }
+        var edges: [String: [String]] = [:]
+        for l in links where [.wants, .requires, .staticWants].contains(l.kind) {
+            guard let by = l.wantedBy else { continue }
+            edges[canonicalName(by), default: []].append(canonicalName(l.unit))
+        }
+        var seen: Set<String> = []
+        var queue = [start]
+        while let u = queue.popLast() {
+            guard seen.insert(u).inserted, isMasked(u) == nil else { continue }
+            var next = (edges[u] ?? []) + (Self.standardWants[u] ?? [])
+            if let (_, file) = unitFile(u) {
+                for key in ["Wants", "Requires", "BindsTo"] {
+                    for e in file.values("Unit", key) { next += Text.words(e.value).map { canonicalName(String($0)) } }
+                }
+            }
+            queue += next.filter { !seen.contains($0) }
+        }
+        return seen
     }
 
     /// The mask of a unit (or of the alias name asked for), or nil.
@@ -270,6 +317,7 @@ public struct UnitEnablement: Sendable {
             }
         }
         model.loadSysV(root)
+        model.bootTransaction = model.computeBootTransaction()
         return model
     }
 
