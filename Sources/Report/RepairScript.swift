@@ -321,7 +321,7 @@ private struct ScriptWriter {
             out.append("    AUDIT_UUID=\(shQuote(usableUUID ?? ""))")
             out.append(Self.mountByUUID)
         case .image:
-            let image = Summary.shellWord(context.target)
+            let image = shellWord(context.target)
             out.append("    warn \(shQuote("ROOT is not set. This script was made from an audit of the disk image \(context.target). Attach and mount it read-write, then run the script with ROOT set:"))")
             out.append("    warn \(shQuote("  losetup --find --show --partscan \(image)"))")
             out.append("    warn '  mount /dev/loopNpM /mnt/target    # the root partition, as the audit found it'")

@@ -121,12 +121,6 @@ enum Summary {
         }
         return out
     }
-
-    /// A word the user can paste into a shell.
-    static func shellWord(_ s: String) -> String {
-        if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+:@".contains($0) }) { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
 }
 
 /// ANSI colours, or nothing.

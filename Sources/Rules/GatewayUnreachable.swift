@@ -60,7 +60,7 @@ public struct GatewayUnreachable: Rule {
         let path = route.source.location.path
         let line = route.source.location.line
         switch claim.stack {
-        case .networkd where route.source.text.trimmingPrefixSpaces.hasPrefix("Gateway="):
+        case .networkd where Text.trimmed(route.source.text).hasPrefix("Gateway="):
             // A [Network] Gateway= cannot carry the flag: move it into a [Route] section.
             return [ProposedAction(.editLines(path: path, edits: [.delete(line: line)]),
                                    "Remove the [Network] Gateway= line from \(path)"),
@@ -78,12 +78,8 @@ public struct GatewayUnreachable: Rule {
                 "Replace the gateway line in \(path) by a host route to \(gateway.text) on \(device) and a default route through it")]
         default:
             return [ProposedAction(.manual(description: "Check the gateway \(gateway.text): correct it to an address inside the interface's prefix, or mark the route on-link (netplan `on-link: true`, networkd `GatewayOnLink=yes`).",
-                                           commands: ["${EDITOR:-vi} \"$ROOT\(path)\"   # line \(line)"]),
+                                           commands: ["${EDITOR:-vi} \(rootPath(path))   # line \(line)"]),
                                    "Correct the gateway of \(claim.displayName) or mark it on-link")]
         }
     }
-}
-
-extension String {
-    var trimmingPrefixSpaces: Substring { drop { $0 == " " || $0 == "\t" } }
 }

@@ -80,7 +80,7 @@ public struct LastBootErrors: Rule {
         if paths.contains(where: { $0.hasPrefix("/var/log/journal/") }) {
             c.append("journalctl --directory \"$ROOT/var/log/journal\" -b \(logs.journalBootID.map { shellWord($0) } ?? "-0") -p warning --no-pager")
         }
-        for p in paths where !p.hasPrefix("/var/log/journal/") { c.append("less \"$ROOT\(p)\"") }
+        for p in paths where !p.hasPrefix("/var/log/journal/") { c.append("less \(rootPath(p))") }
         return c
     }
 }

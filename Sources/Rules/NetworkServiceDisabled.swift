@@ -104,7 +104,7 @@ public struct NetworkServiceDisabled: Rule {
             if let mask = system.units.isMasked(unit) {
                 evidence.append(.fact(mask.linkPath, "\(unit) is masked: \(mask.linkPath) -> \(mask.linkTarget)"))
                 actions.append(ProposedAction(.manual(description: "\(unit) is masked; unmask it before enabling it.",
-                                                      commands: ["rm \"$ROOT\(mask.linkPath)\""]), "Unmask \(unit)"))
+                                                      commands: ["rm \(rootPath(mask.linkPath))"]), "Unmask \(unit)"))
             } else {
                 evidence.append(.fact(system.units.unitFile(unit)?.path ?? "/etc/systemd/system", reason))
             }

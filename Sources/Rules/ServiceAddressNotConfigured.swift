@@ -14,6 +14,15 @@ public struct ServiceAddressNotConfigured: Rule {
         let loopback = LoopbackNotConfigured.loopbackAtBoot(system)
         var findings: [Finding] = []
         var reported: Set<String> = []
+        // The repair of a loopback address is loopback-not-configured's: the
+        // same step, so the plan lists it once. Worked out once, when needed.
+        var loopbackFixCache: [ProposedAction]?
+        func loopbackFix() -> [ProposedAction] {
+            if let f = loopbackFixCache { return f }
+            let f = LoopbackNotConfigured().check(system).flatMap(\.actions)
+            loopbackFixCache = f
+            return f
+        }
         for listener in system.listeners.listeners {
             guard let written = listener.address else { continue }
             let resolved = system.listeners.resolve(written).compactMap(IPAddress.init)
@@ -28,14 +37,15 @@ public struct ServiceAddressNotConfigured: Rule {
                 let key = "\(listener.service)|\(listener.source.location)|\(ip.bytes)"
                 guard reported.insert(key).inserted else { continue }
                 findings.append(report(listener, written: written, ip: ip, system: system, claims: claims,
-                                       configured: configured.map(\.fact), loopbackWhy: ip.isLoopback ? loopback.why : nil))
+                                       configured: configured.map(\.fact), loopbackWhy: ip.isLoopback ? loopback.why : nil,
+                                       loopbackFix: ip.isLoopback ? loopbackFix() : []))
             }
         }
         return findings
     }
 
     private func report(_ l: Listener, written: String, ip: IPAddress, system: SystemSnapshot, claims: [InterfaceClaim],
-                        configured: [AddressFact], loopbackWhy: String?) -> Finding {
+                        configured: [AddressFact], loopbackWhy: String?, loopbackFix: [ProposedAction]) -> Finding {
         let service = l.detail.map { "\(l.service) (\($0))" } ?? l.service
         let port = l.port.map { " port \($0)" } ?? ""
         let shown = written == ip.text ? ip.text : "\(written) (\(ip.text) in /etc/hosts)"
@@ -44,8 +54,6 @@ public struct ServiceAddressNotConfigured: Rule {
         let family: AddressFamily = ip.isV6 ? .ipv6 : .ipv4
         if let loopbackWhy {
             evidence.append(.fact("/etc/network/interfaces", "lo does not come up at boot: \(loopbackWhy)"))
-            // The repair is loopback-not-configured's: the same step, so the plan lists it once.
-            let loopbackFix = LoopbackNotConfigured().check(system).flatMap(\.actions)
             return finding(
                 message: "\(service) is configured to listen on the loopback address \(ip.text)\(port), but nothing brings lo up at boot.",
                 atBoot: "\(l.service) cannot bind \(ip.text) after a reboot and fails to start (as amavisd did in seed 000).",
@@ -105,7 +113,7 @@ public struct ServiceAddressNotConfigured: Rule {
         let where_ = listener.addressSource ?? listener.source
         return [ProposedAction(
             .manual(description: "Either add \(ip.text) to the interface that should carry it in the network configuration, or change \(service) to listen on an address that is configured.",
-                    commands: ["${EDITOR:-vi} \"$ROOT\(where_.location.path)\"   # line \(where_.location.line): \(where_.text)"]),
+                    commands: ["${EDITOR:-vi} \(rootPath(where_.location.path))   # line \(where_.location.line): \(where_.text)"]),
             "Decide where \(ip.text) belongs")]
     }
 }

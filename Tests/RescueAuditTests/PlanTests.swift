@@ -73,3 +73,14 @@ import Testing
         #expect(content == Array("a\nb".utf8))
     }
 }
+
+/// Target paths in the commands a finding shows stay data when pasted into a shell.
+@Suite struct ShownCommandTests {
+    @Test func hostilePathsStayOneWord() throws {
+        #expect(rootPath("/etc/network/interfaces") == "\"$ROOT\"/etc/network/interfaces")
+        for path in ["/etc/x$(touch /tmp/pwned)", "/etc/it's here", "/etc/a b;reboot", "/etc/`id`"] {
+            let out = try run("/bin/sh", ["-c", "printf %s " + rootPath(path)], environment: ["ROOT": "/mnt/target"])
+            #expect(out.stdout == "/mnt/target" + path, "\(rootPath(path)) -> \(out.stdout)")
+        }
+    }
+}
