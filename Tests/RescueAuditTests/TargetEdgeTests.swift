@@ -211,6 +211,43 @@ extension DiscoveryImageTests {
     }
 
     @Test(.enabled(if: discoveryLoopTestsEnabled, discoverySkipReason))
+    func aGPTEntryThatEndsBeforeItStartsIsIgnoredAsLinuxDoes() throws {
+        let w = try Workdir()
+        let image = "\(w.path)/gpt.img"
+        try makeGPTImage(image, parts: [PartSpec(sizeMiB: 4, name: "odd", content: .swap)])
+        // Entry 1's ending LBA set before its starting LBA, with both CRCs of the primary header fixed up.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image)))
+        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
+        func u64(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+        func put32(_ v: UInt32, _ at: Int) { for i in 0..<4 { bytes[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) } }
+        func put64(_ v: UInt64, _ at: Int) { for i in 0..<8 { bytes[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+        func crc32(_ range: Range<Int>) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in bytes[range] {
+                c ^= UInt32(b)
+                for _ in 0..<8 { c = c & 1 == 1 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+            }
+            return ~c
+        }
+        let header = 512
+        let entries = Int(u64(header + 72)) * 512
+        let tableSize = Int(u32(header + 80)) * Int(u32(header + 84))
+        let start = u64(entries + 32)
+        put64(start - 47, entries + 40)
+        put32(crc32(entries..<(entries + tableSize)), header + 88)
+        put32(0, header + 16)
+        put32(crc32(header..<(header + Int(u32(header + 12)))), header + 16)
+        try Data(bytes).write(to: URL(fileURLWithPath: image))
+        let devices = try DeviceProber.probe(paths: [image])
+        let p = try #require(devices.first?.partitions.first, "libblkid lists the entry: \(devices)")
+        #expect(p.size == 0)
+        #expect(p.problem?.contains("ends before it starts") == true)
+        let out = try rescueAudit(["devices", image])
+        #expect(!out.stdout.contains("size -"), "\(out.stdout)")
+        #expect(out.stdout.contains("ends before it starts"), "\(out.stdout)")
+    }
+
+    @Test(.enabled(if: discoveryLoopTestsEnabled, discoverySkipReason))
     func clonedRootsGetSelectorsThatNameOneEach() throws {
         let w = try Workdir()
         try makeRootTree("\(w.path)/a")
