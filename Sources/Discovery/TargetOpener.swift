@@ -103,7 +103,7 @@ final class MountSession: Sendable {
 enum Scratch {
     /// Directories that exist on nearly every system and that an audit never
     /// needs from inside the namespace, in order of preference.
-    static let hideable = ["/run", "/mnt", "/media", "/srv", "/opt", "/var/tmp", "/tmp", "/home", "/root"]
+    static let hideable = ["/run", "/mnt", "/media", "/srv", "/tmp", "/var/tmp", "/home", "/root", "/opt"]
 
     /// The bases mounted so far, and a counter for unique names. Touched only
     /// on the namespace thread; the mutex is for the compiler's sake.

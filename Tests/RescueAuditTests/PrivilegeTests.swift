@@ -100,6 +100,37 @@ import Testing
         #expect(!discover.stderr.contains("unshare(CLONE_NEWNS): Invalid argument"))
     }
 
+    /// The provider's way: the root is a mount, chrooted into with /proc and
+    /// /dev. There the kernel grants a namespace, and an image audit works;
+    /// without /proc it says that /proc is what is missing.
+    @Test func imageAuditInsideAChrootOfAMountedRoot() throws {
+        if Self.skipUnlessAvailable() { return }
+        let w = try Workdir()
+        let root = try ChrootedRoot(w)
+        _ = try makeRootImage(w)
+        try sh("cp \(q(w.path + "/disk.img")) \(q(root.path + "/disk.img"))")
+        let r = q(root.path)
+        func inside(_ setup: String, _ args: String) throws -> ProcessOutput {
+            try run("/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c",
+                                         "mount --bind \(r) \(r) && \(setup) exec chroot \(r) /opt/rescue-tools/run \(args)"])
+        }
+        let withProc = try inside("mount -t proc proc \(r)/proc && mount --bind /dev \(r)/dev &&", "rescue-audit audit /disk.img")
+        #expect(withProc.status == 1, "an image audit inside a chroot of a mounted root: \(withProc.stdout.prefix(300)) \(withProc.stderr)")
+        #expect(withProc.stdout.contains("/disk.img partition 1"), "\(withProc.stdout.prefix(300))")
+        let noProc = try inside("", "rescue-audit audit /disk.img")
+        #expect(noProc.status == 2)
+        #expect(noProc.stderr.contains("mounting needs /proc"), "\(noProc.stderr)")
+        // losetup -j matches the backing file by inode, whatever name it had in the chroot;
+        // an auto-clearing loop device detaches shortly after its last user is gone.
+        var left = ""
+        for _ in 0..<50 {
+            left = try sh("losetup -j \(q(root.path + "/disk.img")) || true")
+            if left.isEmpty { break }
+            usleep(20_000)
+        }
+        #expect(left.isEmpty, "no loop device left: \(left)")
+    }
+
     // MARK: - Without CAP_SYS_ADMIN
 
     @Test func withoutCapSysAdminDirectoriesWorkAndImagesSayWhy() throws {
