@@ -154,6 +154,19 @@ public final class TargetRoot: Sendable {
         return state.withLock { $0.admitted.contains(key) }
     }
 
+    /// Directories the next boot mounts afresh (the kernel's API filesystems
+    /// and tmpfs): what another mount shows there now (a live /proc or /run
+    /// in a chroot, the running system's) is not the target's and will not
+    /// be there at boot, so it counts as absent rather than as a skip.
+    static let mountedAtBoot = ["/proc", "/sys", "/dev", "/run", "/tmp"]
+
+    /// The outcome for a path whose file lies on another mount: absent under
+    /// a directory the boot mounts afresh, else a skip that is reported.
+    private func otherMount(_ key: String) -> ReadOutcome {
+        if Self.mountedAtBoot.contains(where: { key == $0 || key.hasPrefix($0 + "/") }) { return .missing }
+        return .skipped(.otherMount)
+    }
+
     deinit { _ = Glibc.close(rootFD) }
 
     /// Whether paths are resolved by openat2 (true) or by the component walk.
@@ -185,8 +198,9 @@ public final class TargetRoot: Sendable {
             let probe = try openFinal(key, follow: true)
             guard try probe.status().kind == .regular else { return .skipped(.notRegular(try probe.status().kind)) }
             guard isAdmitted(probe) else {
-                recordSkip(key, .otherMount)
-                return .skipped(.otherMount)
+                let refused = otherMount(key)
+                if case .skipped(let reason) = refused { recordSkip(key, reason) }
+                return refused
             }
             let fd = try openFinal(key, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
             let st = try fd.status()
@@ -218,8 +232,9 @@ public final class TargetRoot: Sendable {
                 return .failure(.skipped(.notRegular(kind)))
             }
             guard isAdmitted(probe) else {
-                recordSkip(key, .otherMount)
-                return .failure(.skipped(.otherMount))
+                guard case .skipped(let reason) = otherMount(key) else { return .failure(.missing) }
+                recordSkip(key, reason)
+                return .failure(.skipped(reason))
             }
             let fd = try openFinal(key, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
             let st = try fd.status()
@@ -256,7 +271,7 @@ public final class TargetRoot: Sendable {
             let probe = try openFinal(path, follow: true)
             let st = try probe.status()
             guard st.kind == .regular else { return .skipped(.notRegular(st.kind)) }
-            guard isAdmitted(probe) else { return .skipped(.otherMount) }
+            guard isAdmitted(probe) else { return otherMount(path) }
             guard st.size <= cap else { return .skipped(.tooLarge(size: st.size, cap: cap)) }
             let fd = try openFinal(path, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
             let st2 = try fd.status()
@@ -326,7 +341,7 @@ public final class TargetRoot: Sendable {
         do {
             let dir = try openFinal(key, follow: false, flags: [.readOnly, .directory, .closeOnExec])
             guard isAdmitted(dir) else {
-                recordSkip(key, .otherMount)
+                if case .skipped(let reason) = otherMount(key) { recordSkip(key, reason) }
                 return nil
             }
             return try sysListDirectory(dir)
@@ -342,7 +357,7 @@ public final class TargetRoot: Sendable {
         do {
             let dir = try openFinal(key, follow: true, flags: [.readOnly, .directory, .closeOnExec])
             guard isAdmitted(dir) else {
-                recordSkip(key, .otherMount)
+                if case .skipped(let reason) = otherMount(key) { recordSkip(key, reason) }
                 return nil
             }
             return try sysListDirectory(dir)

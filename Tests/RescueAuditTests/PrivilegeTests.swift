@@ -41,7 +41,13 @@ import Testing
         let root = try ChrootedRoot(w)
         // A chroot with /proc, as the provider's guide sets it up; the mount
         // lives in a namespace of its own so nothing is left if the test dies.
-        try checkInsideChroot(root, workdir: w, prefix: "mount -t proc proc \(q(root.path + "/proc")) && ")
+        // /run is a live tmpfs holding the rescue system's networkd file: it is not the target's.
+        let r = q(root.path)
+        try checkInsideChroot(root, workdir: w, prefix: """
+            mount -t proc proc \(r)/proc && mount --bind /sys \(r)/sys && mount --bind /dev \(r)/dev && \
+            mount -t tmpfs tmpfs \(r)/run && mkdir -p \(r)/run/systemd/network && \
+            printf '[Match]\\nName=*\\n\\n[Network]\\nAddress=198.51.100.7/24\\n' > \(r)/run/systemd/network/99-live.network && 
+            """)
     }
 
     /// --version, rules, explain, devices, audit / (text and JSON), plan / -o
@@ -71,6 +77,13 @@ import Testing
         let doc = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         let target = doc?["target"] as? [String: Any]
         #expect(target?["path"] as? String == "/")
+        // The same findings as outside the chroot: a live /proc in it is neither read nor reported.
+        let outside = try rescueAudit(["audit", CLITests.example, "--format", "json"])
+        func ruleIDs(_ text: String) -> [String] {
+            let d = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            return ((d?["findings"] as? [[String: Any]]) ?? []).compactMap { $0["rule"] as? String }.sorted()
+        }
+        #expect(ruleIDs(json.stdout) == ruleIDs(outside.stdout), "\(ruleIDs(json.stdout)) vs \(ruleIDs(outside.stdout))")
 
         let plan = try inside("rescue-audit plan / -o /repair.sh")
         #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
@@ -206,7 +219,7 @@ struct ChrootedRoot {
         let fm = FileManager.default
         let tools = path + "/opt/rescue-tools"
         try fm.createDirectory(atPath: tools + "/bin", withIntermediateDirectories: true)
-        for d in ["proc", "dev", "sys", "tmp"] {
+        for d in ["proc", "dev", "sys", "tmp", "run"] {
             try fm.createDirectory(atPath: path + "/" + d, withIntermediateDirectories: true)
         }
         try sh("cp \(q(Repo.binary.path)) \(q(tools + "/bin/rescue-audit"))")
