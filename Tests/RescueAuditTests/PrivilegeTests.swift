@@ -87,7 +87,7 @@ import Testing
 
         let plan = try inside("rescue-audit plan / -o /repair.sh")
         #expect(plan.status == 0, "\(plan.stdout) \(plan.stderr)")
-        #expect(plan.stdout.contains("automatic step"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("automatic step") && plan.stdout.contains("ROOT=/ sh /repair.sh"), "\(plan.stdout)")
         let dry = try inside("env ROOT=/ DRY_RUN=1 sh /repair.sh")
         #expect(dry.status == 0, "dry run: \(dry.stdout) \(dry.stderr)")
         let fix = try inside("env ROOT=/ sh /repair.sh")
