@@ -10,7 +10,8 @@ debs="$repo/.oracles/debs"
 root="$repo/.oracles/root"
 mkdir -p "$debs" "$root"
 
-# ifupdown and iptables are required; the netplan packages are best effort (their names
+# ifupdown, iptables and systemd-journal-remote are required (a rule scenario's
+# journal is written at test time); the netplan packages are best effort (their names
 # change between releases: libnetplan0 became libnetplan1). netplan's
 # generate binary also needs libyaml and GLib at run time: a bare CI image
 # may lack them, so they are unpacked too and the tests put
@@ -24,11 +25,11 @@ mkdir -p "$debs" "$root"
 # and XTABLES_LIBDIR pointing into .oracles/root, inside `unshare -n`.
 # nft -c -f (nftables 1.0.6) checks our reading of nftables.conf the same way.
 required=(ifupdown iptables libip4tc2 libip6tc2 libxtables12 libmnl0 libnetfilter-conntrack3 libnfnetlink0 libnftnl11
-          nftables libnftables1 libjansson4 libgmp10 libedit2 libbsd0 libmd0 libtinfo6)
+          nftables libnftables1 libjansson4 libgmp10 libedit2 libbsd0 libmd0 libtinfo6
+          systemd-journal-remote libmicrohttpd12)
 # udev gives udevadm, whose `test-builtin net_id` names this machine's cards
 # (it needs libsystemd-shared, unpacked beside it).
-optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0 udev libsystemd-shared
-          systemd-journal-remote libmicrohttpd12)
+optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0 udev libsystemd-shared)
 
 fetch() {
     local pkg="$1"

@@ -23,7 +23,10 @@ import Testing
         }
         #expect(id == "gnulinux-advanced-5a1e0000-1111-4c2d-9e0f-0123456789ab")
         #expect(inner.count == 4)
-        guard case .entry(let first) = cfg.menu[0] else { return }
+        guard case .entry(let first) = cfg.menu[0] else {
+            Issue.record("the first item is an entry: \(cfg.menu[0])")
+            return
+        }
         #expect(first.kernel?.value == "/boot/vmlinuz-6.1.0-18-amd64")
         #expect(first.kernel?.source.location.line == first.initrds.first.map { $0.source.location.line - 2 })
         #expect(first.initrds.map(\.value) == ["/boot/initrd.img-6.1.0-18-amd64"])

@@ -109,15 +109,16 @@ import Testing
         #expect((arr?.count ?? 0) >= 4)
     }
 
-    @Test func hostileRootEndsInFindingsWithinASecond() throws {
+    /// A FIFO where a config file should be and a symlink out of the root:
+    /// the audit ends (a blocking open would hang it) with findings. How fast
+    /// is measured in benchmarks/hostile-inputs.sh.
+    @Test func hostileRootEndsInFindings() throws {
         let dir = try makeTempDir("hostile-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("etc/network"), withIntermediateDirectories: true)
         #expect(mkfifo(dir.appendingPathComponent("etc/network/interfaces").path, 0o644) == 0)
         try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("etc/os-release").path, withDestinationPath: "/etc/shadow")
-        let start = ContinuousClock.now
-        let out = try rescueAudit(["audit", dir.path, "--format", "json"])
-        #expect(ContinuousClock.now - start < .seconds(1))
+        let out = try runGuarded(Repo.binary.path, ["audit", dir.path, "--format", "json"])
         let doc = try json(out)
         let unreadable = findings(doc).filter { $0["rule"] as? String == "config-file-unreadable" }
         #expect(unreadable.contains { $0["severity"] as? String == "critical" && ($0["message"] as? String ?? "").contains("FIFO") })

@@ -19,6 +19,14 @@ import Testing
         return nil
     }
 
+    /// The last-boot-errors scenario whose journal is written at test time
+    /// from Fixtures/journal/network-failure.export, or nil (skipped outside CI)
+    /// when systemd-journal-remote is not in .oracles.
+    static func scenarioJournal(sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> Scenario? {
+        let s = try #require(Scenario.all.first { $0.rule == "last-boot-errors" && $0.name == "journal-network.fail" })
+        return s.prepared(sourceLocation: sourceLocation) ? s : nil
+    }
+
     /// Writes a journal from export text with scripts/make-journal.sh.
     static func makeJournal(_ export: String, at url: URL, environment extra: [String: String] = [:]) throws {
         let exportURL = url.deletingLastPathComponent().appendingPathComponent(url.lastPathComponent + ".export")
@@ -128,7 +136,8 @@ import Testing
 
     /// The scenario fixture: the last boot only, with the compressed message read.
     @Test func lastBootFromTheScenarioJournal() throws {
-        let root = try TargetRoot(directory: Repo.rules.appendingPathComponent("last-boot-errors/tests/journal-network.fail").path)
+        guard let scenario = try Self.scenarioJournal() else { return }
+        let root = try TargetRoot(directory: scenario.url.path)
         let logs = LastBootLogs.load(root)
         #expect(logs.journalBootID == "0f4b7c2e8a1d4e6f9b3c5a7d2e1f0a9b")
         let signatures = logs.events.map(\.signature)
@@ -168,7 +177,8 @@ import Testing
 
     /// A budget smaller than the file stops the reading, flagged, without a trap.
     @Test func budgetStopsReading() throws {
-        let url = Repo.rules.appendingPathComponent("last-boot-errors/tests/journal-network.fail/var/log/journal/5e1d2c3b4a5968778695a4b3c2d1e0f9/system.journal")
+        guard let scenario = try Self.scenarioJournal() else { return }
+        let url = scenario.url.appendingPathComponent("var/log/journal/5e1d2c3b4a5968778695a4b3c2d1e0f9/system.journal")
         let journal = try Self.read(url, budget: 64 * 1024)
         let offsets = journal.entryOffsets()
         _ = offsets.compactMap { journal.entry(at: $0) }
@@ -179,7 +189,8 @@ import Testing
     /// Damaged files: every read is checked, so flipped bytes, cuts and
     /// garbage give fewer entries or an error, never a crash.
     @Test func damagedFilesNeverTrap() throws {
-        let url = Repo.rules.appendingPathComponent("last-boot-errors/tests/journal-network.fail/var/log/journal/5e1d2c3b4a5968778695a4b3c2d1e0f9/system.journal")
+        guard let scenario = try Self.scenarioJournal() else { return }
+        let url = scenario.url.appendingPathComponent("var/log/journal/5e1d2c3b4a5968778695a4b3c2d1e0f9/system.journal")
         let original = [UInt8](try Data(contentsOf: url))
         var rng: UInt64 = 42
         func next() -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int(rng >> 33) }

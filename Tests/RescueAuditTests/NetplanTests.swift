@@ -177,16 +177,15 @@ private func parse(_ yaml: String, path: String = "/etc/netplan/test.yaml") -> N
         #expect(f.devices.map { $0.nameservers.map(\.value) } == [["192.0.2.53"], ["192.0.2.53"]])
     }
 
-    @Test func aliasBombIsRefusedQuickly() throws {
+    @Test func aliasBombIsRefusedBeforeExpansion() throws {
         var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
         for i in 1...12 {
             yaml += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n"
         }
         yaml += "network: {ethernets: {eth0: {addresses: *a12}}}\n"
-        let clock = ContinuousClock()
-        var file: NetplanFile?
-        let elapsed = clock.measure { file = parse(yaml) }
-        #expect(elapsed < .seconds(1))
+        // Expanded, the aliases are 10^13 nodes: only a refusal before expansion finishes.
+        // Speed: benchmarks/hostile-inputs.sh.
+        var file: NetplanFile? = try finishes("parsing an alias bomb") { parse(yaml) }
         let issue = try #require(file?.issues.first)
         #expect(issue.rejectedByNetplan)
         #expect(issue.diagnostic.message.contains("alias"))
@@ -194,8 +193,7 @@ private func parse(_ yaml: String, path: String = "/etc/netplan/test.yaml") -> N
 
         // An alias used as a mapping key is hashed while composing: also refused before Yams sees it.
         let keyBomb = yaml.replacingOccurrences(of: "network: {ethernets: {eth0: {addresses: *a12}}}\n", with: "? *a12\n: x\n")
-        let elapsed2 = clock.measure { file = parse(keyBomb) }
-        #expect(elapsed2 < .seconds(1))
+        file = try finishes("parsing an alias bomb used as a key") { parse(keyBomb) }
         #expect(file?.isAccepted == false)
     }
 

@@ -9,23 +9,15 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     var rule: String
     var name: String
     var shouldFail: Bool
+    /// The root the tests read: the checkout's folder, or a prepared copy
+    /// of it (see `ScenarioCopies`).
     var url: URL
+    /// Why the prepared copy is incomplete, or nil.
+    var unprepared: ScenarioCopies.Problem? = nil
     var testDescription: String { "\(rule)/\(name)" }
 
-    /// git keeps only the executable bit. A scenario that needs other modes
-    /// (NetworkManager ignores keyfiles others can read) lists them in
-    /// `<scenario>.modes` as `0600 /target/path` lines; they are applied to
-    /// the checkout before any test reads the scenario.
-    static func applyModes(_ scenario: URL) {
-        let sidecar = scenario.deletingLastPathComponent().appendingPathComponent(scenario.lastPathComponent + ".modes")
-        guard let text = try? String(contentsOf: sidecar, encoding: .utf8) else { return }
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, let mode = Int(parts[0], radix: 8) else { continue }
-            let path = scenario.path + String(parts[1])
-            _ = try? FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
-        }
-    }
+    /// The scenario's folder in the checkout (never written to).
+    var source: URL { Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests").appendingPathComponent(name) }
 
     static let all: [Scenario] = {
         let fm = FileManager.default
@@ -34,16 +26,29 @@ struct Scenario: CustomTestStringConvertible, Sendable {
             let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
             for s in ((try? fm.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() {
                 guard s.hasSuffix(".fail") || s.hasSuffix(".pass") else { continue }
-                applyModes(tests.appendingPathComponent(s))
-                out.append(Scenario(rule: rule, name: s, shouldFail: s.hasSuffix(".fail"), url: tests.appendingPathComponent(s)))
+                var scenario = Scenario(rule: rule, name: s, shouldFail: s.hasSuffix(".fail"), url: tests.appendingPathComponent(s))
+                (scenario.url, scenario.unprepared) = ScenarioCopies.prepare(scenario.source, rule: rule)
+                out.append(scenario)
             }
         }
         return out
     }()
 
+    /// Records an issue when the scenario could not be prepared; true when
+    /// the test should go on. A missing oracle skips outside CI only.
+    func prepared(sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Bool {
+        guard let problem = unprepared else { return true }
+        if problem.missingOracle && !mustRunPrivileged {
+            print("\(testDescription): skipped, \(problem)")
+        } else {
+            Issue.record("\(testDescription): \(problem)", sourceLocation: sourceLocation)
+        }
+        return false
+    }
+
     /// `<scenario>.environment.json` next to the root: what a device or image
     /// audit would have probed (block devices, filesystem health, hardware).
-    var environmentURL: URL { url.deletingLastPathComponent().appendingPathComponent(name + ".environment.json") }
+    var environmentURL: URL { source.deletingLastPathComponent().appendingPathComponent(name + ".environment.json") }
 
     /// The sidecar's environment, and the target kind it stands for.
     func environment() throws -> (AuditEnvironment, TargetKind) {
@@ -62,6 +67,7 @@ struct Scenario: CustomTestStringConvertible, Sendable {
 @Suite struct RuleScenarioTests {
     @Test(arguments: Scenario.all)
     func scenario(_ s: Scenario) throws {
+        guard s.prepared() else { return }
         let result = try s.audit()
         let hits = result.findings.filter { $0.rule == s.rule }
         if s.shouldFail {
