@@ -87,6 +87,16 @@ public enum TargetAccessError: Error, Sendable, CustomStringConvertible {
 /// the target and `..` stops at its root. Reads are cached, so every layer
 /// sees the same bytes and the same SHA-256.
 public final class TargetRoot: Sendable {
+    /// What a caller asked of a target path, as told to an access observer.
+    public enum Access: Sendable {
+        /// read, readTail, readLarge, openReader (symlinks followed).
+        case read
+        /// stat (followed) or lstat (last component not followed).
+        case stat, lstat
+        /// list (last component not followed) or listFollowing.
+        case list, listFollowing
+    }
+
     /// The default cap on a file read: 16 MiB.
     public static let defaultCap: Int64 = 16 << 20
     /// How many symlinks one resolution may pass through, as in the kernel.
@@ -98,6 +108,9 @@ public final class TargetRoot: Sendable {
     private let rootFD: Int32
     private let useOpenat2: Bool
     private let state = Mutex(State())
+    /// A test seam: told every path asked for, before resolution, so the
+    /// tests can list the fixture files an audit never touches.
+    private let observer: (@Sendable (Access, String) -> Void)?
 
     private struct State {
         var cache: [String: ReadOutcome] = [:]
@@ -109,7 +122,9 @@ public final class TargetRoot: Sendable {
 
     /// Opens `directory` as the target root. `forceWalk` disables openat2 so
     /// tests can prove the fallback resolver confines paths too.
-    public init(directory: String, cap: Int64 = TargetRoot.defaultCap, forceWalk: Bool = false) throws(TargetAccessError) {
+    public init(directory: String, cap: Int64 = TargetRoot.defaultCap, forceWalk: Bool = false,
+                observer: (@Sendable (Access, String) -> Void)? = nil) throws(TargetAccessError) {
+        self.observer = observer
         let fd: Descriptor
         do {
             fd = try sysOpen(directory, [.path, .directory, .closeOnExec])
@@ -177,6 +192,7 @@ public final class TargetRoot: Sendable {
     /// Reads a regular file, following symlinks inside the target. Cached.
     public func read(_ path: String) -> ReadOutcome {
         let key = Self.normalize(path)
+        observer?(.read, key)
         if let hit = state.withLock({ $0.cache[key] }) { return hit }
         let outcome = readUncached(key)
         state.withLock { s in
@@ -194,6 +210,7 @@ public final class TargetRoot: Sendable {
     /// Reads at most the last `maxBytes` of a regular file (logs). Not cached, no cap.
     public func readTail(_ path: String, maxBytes: Int64) -> ReadOutcome {
         let key = Self.normalize(path)
+        observer?(.read, key)
         do throws(SysError) {
             let probe = try openFinal(key, follow: true)
             guard try probe.status().kind == .regular else { return .skipped(.notRegular(try probe.status().kind)) }
@@ -216,7 +233,9 @@ public final class TargetRoot: Sendable {
     /// Reads a regular file of up to `cap` bytes, not cached: for the few
     /// large files an audit needs whole (an initramfs is often 30-100 MiB).
     public func readLarge(_ path: String, cap: Int64) -> ReadOutcome {
-        readUncached(Self.normalize(path), cap: cap)
+        let key = Self.normalize(path)
+        observer?(.read, key)
+        return readUncached(key, cap: cap)
     }
 
     /// Opens a regular file for reads at any offset (logs, journal files),
@@ -224,6 +243,7 @@ public final class TargetRoot: Sendable {
     /// caller decides how much to read. A skip is recorded like a read's.
     public func openReader(_ path: String) -> Result<TargetFileReader, ReadFailure> {
         let key = Self.normalize(path)
+        observer?(.read, key)
         do throws(SysError) {
             let probe = try openFinal(key, follow: true)
             let kind = try probe.status().kind
@@ -299,6 +319,7 @@ public final class TargetRoot: Sendable {
     /// lstat of a target path: the last component is not followed.
     public func lstat(_ path: String) -> PathInfo? {
         let key = Self.normalize(path)
+        observer?(.lstat, key)
         guard key != "/" else {
             let status = statusOf(rootFD)
             return status.map { PathInfo(kind: $0.kind, status: $0, linkTarget: nil) }
@@ -320,6 +341,7 @@ public final class TargetRoot: Sendable {
     /// stat of a target path, following symlinks inside the target.
     public func stat(_ path: String) -> FileStatus? {
         let key = Self.normalize(path)
+        observer?(.stat, key)
         guard let fd = try? openFinal(key, follow: true) else { return nil }
         return try? fd.status()
     }
@@ -338,6 +360,7 @@ public final class TargetRoot: Sendable {
     /// a symlink named like a directory lists nothing. Nil when not a directory.
     public func list(_ path: String) -> [DirectoryEntry]? {
         let key = Self.normalize(path)
+        observer?(.list, key)
         do {
             let dir = try openFinal(key, follow: false, flags: [.readOnly, .directory, .closeOnExec])
             guard isAdmitted(dir) else {
@@ -354,6 +377,7 @@ public final class TargetRoot: Sendable {
     /// directories that are symlinks on merged-/usr systems, such as /lib).
     public func listFollowing(_ path: String) -> [DirectoryEntry]? {
         let key = Self.normalize(path)
+        observer?(.listFollowing, key)
         do {
             let dir = try openFinal(key, follow: true, flags: [.readOnly, .directory, .closeOnExec])
             guard isAdmitted(dir) else {
