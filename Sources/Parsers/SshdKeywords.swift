@@ -122,7 +122,7 @@ public enum SshdKeywords {
         "allowstreamlocalforwarding": .choice(["yes", "no", "all", "local", "remote"]),
         "ignorerhosts": .choice(["yes", "no", "shosts-only"]),
         "permittunnel": .choice(["yes", "no", "point-to-point", "ethernet"]),
-        "fingerprinthash": .choice(["md5", "sha256"]),
+        "fingerprinthash": .choice(["md5", "sha1", "sha256", "sha384", "sha512"]),
         "syslogfacility": .choice(["daemon", "user", "auth", "authpriv", "local0", "local1", "local2", "local3", "local4",
                                    "local5", "local6", "local7"]),
         "loglevel": .logLevel,
