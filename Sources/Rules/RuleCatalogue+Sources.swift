@@ -103,6 +103,29 @@ references:
 fix: >-
   A manual step: keep the address in one place and remove the other line.
 """#),
+    ("fail2ban-restores-ssh-bans", #"""
+id: fail2ban-restores-ssh-bans
+title: fail2ban bans SSH clients again at boot
+severity: medium
+summary: >-
+  fail2ban starts at boot and its database holds bans for a jail that guards
+  SSH (sshd, ssh*, recidive) that have not expired (or are permanent). fail2ban
+  restores them when it starts, so those addresses cannot reach SSH after the
+  reboot.
+rationale: >-
+  An administrator who locked themselves out by failing logins is often still
+  banned after the reboot that was meant to fix things: fail2ban 0.11 and
+  later keep bans in /var/lib/fail2ban/fail2ban.sqlite3 (dbfile in
+  fail2ban.conf or .local) with their ban time and restore those still running.
+  The database is read with SQLite from the bytes the confined reader returned,
+  read-only in memory. Everyone else still gets in, so the finding is medium.
+references:
+  - "fail2ban.conf(5): dbfile, dbpurgeage"
+  - "fail2ban-client(1): unban"
+fix: >-
+  A manual step: list the bans with sqlite3 and delete the row of your own
+  address, or unban it with fail2ban-client once the machine is up.
+"""#),
     ("filesystem-needs-check", #"""
 id: filesystem-needs-check
 title: A filesystem needs a check before it is trusted again

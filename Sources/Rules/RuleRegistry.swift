@@ -32,6 +32,7 @@ public enum RuleRegistry {
         SshdConfigInvalid.self,
         SshdHostKeysMissing.self,
         SshLoginImpossible.self,
+        Fail2banRestoresSshBans.self,
     ]
 
     public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }

@@ -120,6 +120,10 @@ public struct SSHDModel: Sendable {
     public var nologin: SourceLine?
     /// hosts.deny lines that refuse sshd for every client, when libwrap is linked.
     public var hostsDenyAll: [SourceLine] = []
+    /// fail2ban's database, when fail2ban starts at boot and keeps one.
+    public var fail2banDatabase: String?
+    /// Bans for SSH that fail2ban restores from it when it starts.
+    public var fail2banBans: [Fail2banBan] = []
     public var boot = SSHDBoot(starts: BootLink(.sshdStarts, .cannotTell, "not evaluated"),
                                listens: BootLink(.listens, .cannotTell, "not evaluated"),
                                ports: [], addresses: [], login: BootLink(.login, .cannotTell, "not evaluated"))

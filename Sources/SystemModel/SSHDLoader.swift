@@ -9,6 +9,8 @@ struct SSHDContext {
     var packages: PackageDatabase
     var claims: [InterfaceClaim]
     var listeners: ServiceListeners
+    /// The time ban expiry is judged at.
+    var now: Int64 = SSHDModel.currentTime
 }
 
 extension SSHDModel {
@@ -22,7 +24,12 @@ extension SSHDModel {
         m.diagnostics += m.config.diagnostics
         let starts = m.evaluateStart(root, ctx)
         let (listens, ports, addresses) = m.evaluateListen(root, ctx)
-        let login = m.evaluateLogin(root)
+        m.loadFail2ban(root, ctx.units, now: ctx.now)
+        var login = m.evaluateLogin(root)
+        if login.state == .holds, !m.fail2banBans.isEmpty, let db = m.fail2banDatabase {
+            login.summary += "; fail2ban re-bans \(m.fail2banBans.count) address\(m.fail2banBans.count == 1 ? "" : "es") at start"
+            login.evidence.append(SourceLine(path: db, line: 0, text: ""))
+        }
         m.boot = SSHDBoot(starts: starts, listens: listens, ports: ports, addresses: addresses, login: login)
         return m
     }
@@ -251,8 +258,8 @@ extension SSHDModel {
         guard let st = root.stat(path) else { return .missing }
         guard st.kind == .regular else { return .unreadable("not a regular file") }
         if st.userID == 0 && st.permissions & 0o077 != 0 { return .unsafeMode(st.permissions) }
-        guard let b = root.bytes(path), !b.isEmpty else { return .unreadable("empty") }
-        guard contains(b, "PRIVATE KEY-----") else { return .unreadable("not a private key") }
+        // A zero-byte key (a keygen cut short by a full disk) cannot be parsed; other content is not judged.
+        guard st.size > 0 else { return .unreadable("empty") }
         return .usable
     }
 

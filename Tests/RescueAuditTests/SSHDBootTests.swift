@@ -176,3 +176,22 @@ private func variant(_ rule: String, _ name: String, _ edit: (URL) throws -> Voi
         #expect(!sh[1].source.text.contains("$y$"), "the hash never reaches evidence")
     }
 }
+
+/// The healthy roots: sshd starts, listens on 22 and someone gets in.
+@Suite struct SSHDHealthyRootTests {
+    @Test(arguments: HealthyRootTests.names)
+    func healthyRootsLetSomeoneIn(_ name: String) throws {
+        let s = SystemSnapshot.load(root: try TargetRoot(directory: HealthyRootTests.url(name).path))
+        let b = s.sshdAtBoot
+        #expect(b.starts.state == .holds, "\(name): \(b.starts)")
+        #expect(b.listens.state == .holds, "\(name): \(b.listens)")
+        #expect(b.ports.map(\.value) == [22], "\(name)")
+        if name.hasPrefix("debian") {
+            #expect(b.login.state == .holds, "\(name): \(b.login)")
+            #expect(s.sshd.linksLibwrap == nil, "the fixture's sshd is a 0-byte placeholder: libwrap cannot be known")
+        } else {
+            // The hand-written RHEL root has no /etc/passwd.
+            #expect(b.login.state == .cannotTell, "\(name): \(b.login)")
+        }
+    }
+}
