@@ -36,6 +36,15 @@ public struct SshLoginImpossible: Rule {
                sshd.accounts.contains(where: { $0.uid != 0 && $0.reasons.count == 1 && $0.reasons[0].hasPrefix("/etc/nologin") }) {
                 actions.append(ProposedAction(.moveAside(path: n.location.path), "Move /etc/nologin aside so users can log in"))
             }
+            // tcp wrappers: the lines that refuse sshd to every client go; what is left still applies.
+            let denyLines = Dictionary(grouping: sshd.hostsDenyAll) { $0.location.path }
+            for path in denyLines.keys.sorted() {
+                // A rule continued with a backslash spans lines this edit would split: left to a person.
+                guard let lines = denyLines[path], system.bytes(path) != nil,
+                      !lines.contains(where: { Text.trimmed($0.text).hasSuffix("\\") }) else { continue }
+                actions.append(ProposedAction(.editLines(path: path, edits: lines.map { .replace(line: $0.location.line, with: ["#" + $0.text]) }),
+                                              "Comment out the \(path) line\(lines.count == 1 ? "" : "s") that refuse\(lines.count == 1 ? "s" : "") sshd to every client"))
+            }
             if actions.isEmpty {
                 actions.append(ProposedAction(.manual(
                     description: "Give one account a way in: put a public key in its authorized_keys (mode 600, in a .ssh directory of mode 700 it owns), or change the sshd_config line that refuses it.",
