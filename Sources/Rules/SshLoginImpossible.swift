@@ -55,7 +55,9 @@ public struct SshLoginImpossible: Rule {
             }
             return [finding(.critical,
                 message: "Nobody can log in over SSH: \(Self.detail(login.summary)).",
-                atBoot: "sshd starts and answers, but refuses every login, so the machine is reachable only from its console.",
+                atBoot: sshd.hostsDenyAll.isEmpty
+                    ? "sshd starts and answers, but refuses every login, so the machine is reachable only from its console."
+                    : "sshd accepts each connection and closes it at once (tcp wrappers), so the machine is reachable only from its console.",
                 evidence: evidence, actions: actions)]
         }
         // Someone gets in, but an account's keys are ignored.
