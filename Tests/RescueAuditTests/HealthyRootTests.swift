@@ -18,11 +18,14 @@ import Testing
         "rhel9-ifcfg": ["ifcfg"],
     ]
 
-    /// The root, with the modes git does not keep (`<name>.modes`: host keys 600, shadow 640) put back.
+    /// The roots, each a copy with the modes git does not keep (`<name>.modes`:
+    /// host keys 600, shadow 640) put back; the checkout is not written to.
+    static let prepared: [String: URL] = Dictionary(uniqueKeysWithValues: names.map { name in
+        (name, ScenarioCopies.prepare(Repo.fixtures.appendingPathComponent("healthy").appendingPathComponent(name), rule: "healthy").0)
+    })
+
     static func url(_ name: String) -> URL {
-        let url = Repo.fixtures.appendingPathComponent("healthy").appendingPathComponent(name)
-        Scenario.applyModes(url)
-        return url
+        prepared[name] ?? Repo.fixtures.appendingPathComponent("healthy").appendingPathComponent(name)
     }
 
     static func snapshot(_ name: String) throws -> SystemSnapshot {

@@ -34,6 +34,14 @@ struct Scenario: CustomTestStringConvertible, Sendable {
         return out
     }()
 
+    /// The root of `rule/name` as the tests read it (a prepared copy when
+    /// the scenario has sidecars, see `ScenarioCopies`).
+    static func root(_ rule: String, _ name: String) throws -> URL {
+        let s = try #require(all.first { $0.rule == rule && $0.name == name }, "no scenario \(rule)/\(name)")
+        if let problem = s.unprepared { throw problem }
+        return s.url
+    }
+
     /// Records an issue when the scenario could not be prepared; true when
     /// the test should go on. A missing oracle skips outside CI only.
     func prepared(sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Bool {

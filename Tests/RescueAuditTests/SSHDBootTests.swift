@@ -5,15 +5,12 @@ import TargetAccess
 import Testing
 
 private func scenario(_ rule: String, _ name: String) throws -> SystemSnapshot {
-    let url = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests").appendingPathComponent(name)
-    Scenario.applyModes(url)
-    return SystemSnapshot.load(root: try TargetRoot(directory: url.path))
+    SystemSnapshot.load(root: try TargetRoot(directory: try Scenario.root(rule, name).path))
 }
 
 /// A copy of a scenario root, changed by `edit`, loaded.
 private func variant(_ rule: String, _ name: String, _ edit: (URL) throws -> Void) throws -> (SystemSnapshot, URL) {
-    let src = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests").appendingPathComponent(name)
-    Scenario.applyModes(src)
+    let src = try Scenario.root(rule, name)
     let dir = try makeTempDir("sshd-variant").appendingPathComponent("root")
     try copyTree(src, to: dir)
     try edit(dir)

@@ -44,6 +44,8 @@ enum ScenarioCopies {
             guard cp.status == 0 else { return (copy, Problem(description: "cp -a: \(cp.stderr)")) }
             for (mode, path) in lines(modes ?? "") {
                 guard let bits = Int(mode, radix: 8) else { return (copy, Problem(description: "\(sidecar(".modes").path): bad mode \(mode)")) }
+                // A path git could not keep (an empty directory) is not there to chmod.
+                guard (try? FileManager.default.attributesOfItem(atPath: copy.path + path)) != nil else { continue }
                 try FileManager.default.setAttributes([.posixPermissions: bits], ofItemAtPath: copy.path + path)
             }
             for (path, export) in lines(journals ?? "") {
