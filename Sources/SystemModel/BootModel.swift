@@ -187,7 +187,7 @@ public struct BootModel: Sendable {
                 let ports = sshd.ports.isEmpty ? [Located(22, SourceLine(path: "/etc/ssh/sshd_config", line: 0, text: ""))] : sshd.ports
                 for p in ports {
                     let chain = [i.interfaceLink, i.stackLink, addressLink(i, a), i.routeLinks[a.family] ?? i.addressLink,
-                                 firewallLink(s, family: a.family, port: p.value), sshd.starts, listensLink(s, sshd, a), sshd.login]
+                                 firewallLink(s, family: a.family, port: p.value, interface: i.name), sshd.starts, listensLink(s, sshd, a), sshd.login]
                     let e = BootEndpoint(interface: i.name, family: a.family, address: a.address, method: a.method, port: p.value, chain: chain)
                     if !model.endpoints.contains(e) { model.endpoints.append(e) }
                 }
@@ -255,7 +255,7 @@ public struct BootModel: Sendable {
         }
         if stack == .ifupdown {
             // A failing if-pre-up.d hook or pre-up restore makes ifup leave the interface down.
-            if let h = s.hooks.scripts.first(where: { $0.runner == .ifupdown && $0.phase == "pre-up" && $0.isRun && $0.problem?.fails == true }) {
+            if let h = s.hooks.scripts.first(where: { $0.runner == .ifupdown && $0.phase == "pre-up" && $0.isRun && s.hooks.failsAtBoot($0) }) {
                 addressLink = BootLink(.address, .broken, "\(h.path) fails before \(name) is configured (\(h.problem?.summary ?? "it fails")), so ifup leaves \(name) down",
                                        evidence: [h.evidence ?? SourceLine(path: h.path, line: 0, text: "")])
             } else if let f = s.firewall.failures.first(where: { $0.failure.stopsInterface }) {
@@ -319,11 +319,12 @@ public struct BootModel: Sendable {
         return BootLink(.address, .holds, words, evidence: [a.source])
     }
 
-    static func firewallLink(_ s: SystemSnapshot, family: AddressFamily, port: Int) -> BootLink {
+    static func firewallLink(_ s: SystemSnapshot, family: AddressFamily, port: Int, interface: String) -> BootLink {
         if !sshdUses(s, family) {
             return BootLink(.firewall, .holds, "not evaluated: sshd does not listen on \(family.displayName)")
         }
-        guard let v = s.firewall.verdict(.ssh(port: port), family) else {
+        let base = interface.split(separator: ":").first.map(String.init) ?? interface
+        guard let v = s.firewall.ssh(port: port, family, interface: base) ?? s.firewall.verdict(.ssh(port: port), family) else {
             return BootLink(.firewall, .cannotTell, "the firewall was not evaluated for tcp/\(port) over \(family.displayName)")
         }
         let names = v.perMechanism.map { s.firewall.mechanisms[$0.mechanism].name }
@@ -331,7 +332,7 @@ public struct BootModel: Sendable {
         switch v.answer {
         case .accepted:
             return BootLink(.firewall, .holds, names.isEmpty ? "no firewall loads \(family.displayName) rules at boot"
-                            : "the firewall loaded at boot\(by) accepts tcp/\(port) over \(family.displayName)", evidence: v.evidence)
+                            : "the firewall loaded at boot\(by) accepts tcp/\(port) on \(base) over \(family.displayName)", evidence: v.evidence)
         case .dropped:
             return BootLink(.firewall, .broken, "the firewall loaded at boot\(by) drops tcp/\(port) over \(family.displayName)", evidence: v.evidence)
         case .unknown:

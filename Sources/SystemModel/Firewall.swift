@@ -134,6 +134,8 @@ public struct FirewallVerdict: Sendable {
 public struct FirewallModel: Sendable {
     public var mechanisms: [FirewallMechanism] = []
     public var verdicts: [FirewallVerdict] = []
+    /// What it was loaded with, to ask further questions.
+    var context: FirewallContext?
 
     public init() {}
 
@@ -178,6 +180,7 @@ extension FirewallModel {
             model.mechanisms[i].files = Array(Set(model.mechanisms[i].files + built.files)).sorted()
         }
         model.verdicts = model.evaluateAll(context)
+        model.context = context
         FirewallFixes.attach(&model, files: files, context: context)
         return model
     }
@@ -216,7 +219,14 @@ extension FirewallModel {
         return ports.sorted()
     }
 
-    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, _ context: FirewallContext) -> FirewallVerdict {
+    /// SSH on `port` arriving on `interface`, through every firewall loaded at
+    /// boot: a rule that names the interface is decided for it.
+    public func ssh(port: Int, _ family: AddressFamily, interface: String) -> FirewallVerdict? {
+        guard let context else { return nil }
+        return evaluate(.ssh(port: port), family, context, interface: interface)
+    }
+
+    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, _ context: FirewallContext, interface: String? = nil) -> FirewallVerdict {
         var per: [MechanismVerdict] = []
         var port: Int? = nil
         let participants = mechanisms.indices.filter { mechanisms[$0].active && mechanisms[$0].build.covers(family) }
@@ -241,7 +251,7 @@ extension FirewallModel {
                 }
                 if let u = sawUnknown, v.answer != .dropped { v = u }
             } else {
-                v = m.build.evaluate(question, family, port: nil)
+                v = m.build.evaluate(question, family, port: nil, interface: interface)
             }
             if !m.notes.isEmpty && v.answer != .unknown {
                 v = FilterVerdict(answer: .unknown, evidence: v.evidence, notes: m.notes)
@@ -350,11 +360,14 @@ extension String {
 }
 
 /// The probe packet for a question.
-func probe(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?) -> ProbePacket {
+func probe(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?, interface: String? = nil) -> ProbePacket {
     switch question {
-    case .ssh(let p): ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: p, syn: true), state: "NEW")
-    case .loopback: ProbePacket(family: family, loopback: true, transport: .tcp(destinationPort: port, syn: true), state: "NEW")
-    case .ping: ProbePacket(family: family, loopback: false, transport: .echoRequest, state: "NEW")
-    case .established: ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: nil, syn: false), state: "ESTABLISHED")
+    case .ssh(let p):
+        var packet = ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: p, syn: true), state: "NEW")
+        packet.interface = interface
+        return packet
+    case .loopback: return ProbePacket(family: family, loopback: true, transport: .tcp(destinationPort: port, syn: true), state: "NEW")
+    case .ping: return ProbePacket(family: family, loopback: false, transport: .echoRequest, state: "NEW")
+    case .established: return ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: nil, syn: false), state: "ESTABLISHED")
     }
 }

@@ -41,10 +41,10 @@ struct MechanismBuild: Sendable {
         filters[family] != nil || firewalld != nil
     }
 
-    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?) -> FilterVerdict {
+    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?, interface: String? = nil) -> FilterVerdict {
         if let fw = firewalld { return fw.verdict(question, family) }
         guard let f = filters[family] else { return FilterVerdict(answer: .accepted, evidence: []) }
-        return f.evaluate(probe(question, family, port: port))
+        return f.evaluate(probe(question, family, port: port, interface: interface))
     }
 }
 

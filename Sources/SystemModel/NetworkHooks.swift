@@ -83,6 +83,9 @@ extension HookProblem {
 /// The network hook directories of a target, in the order their runners use.
 public struct NetworkHooks: Sendable {
     public var scripts: [HookScript] = []
+    /// The target has neither /bin nor /usr/bin: a trimmed copy of a root,
+    /// where a missing interpreter says nothing about the real system.
+    public var trimmedRoot = false
 
     public static let ifupdownDirectories: [(path: String, phase: String)] = [
         ("/etc/network/if-pre-up.d", "pre-up"), ("/etc/network/if-up.d", "up"),
@@ -97,6 +100,13 @@ public struct NetworkHooks: Sendable {
     /// The scripts of one directory, in run order.
     public func scripts(in directory: String) -> [HookScript] { scripts.filter { $0.directory == directory } }
 
+    /// Whether running the hook fails at boot (a missing interpreter on a trimmed copy says nothing).
+    public func failsAtBoot(_ s: HookScript) -> Bool {
+        guard let p = s.problem, p.fails else { return false }
+        if case .missingInterpreter = p, trimmedRoot { return false }
+        return true
+    }
+
     /// Why the hook at `path` does not get as far as the line `firstUse`
     /// at boot: it is not run, it cannot be executed, it stops earlier, or
     /// ifupdown's `run-parts --exit-on-error` stopped at an earlier hook of
@@ -108,13 +118,15 @@ public struct NetworkHooks: Sendable {
             case .missingInclude(let inc):
                 if let use = firstUse, inc.source.location.line > use { break }
                 return (p.summary, s.evidence)
+            case .missingInterpreter where trimmedRoot:
+                break
             default:
                 return (p.summary, s.evidence)
             }
         }
         if !s.isRun { return ("it is not run", s.evidence) }
         if s.runner == .ifupdown {
-            let earlier = scripts(in: s.directory).filter { $0.isRun && $0.problem?.fails == true && $0.name.utf8.lexicographicallyPrecedes(s.name.utf8) }
+            let earlier = scripts(in: s.directory).filter { $0.isRun && failsAtBoot($0) && $0.name.utf8.lexicographicallyPrecedes(s.name.utf8) }
             if let e = earlier.first {
                 return ("run-parts --exit-on-error stops at \(e.path) first (\(e.problem?.summary ?? "it fails"))", e.evidence)
             }
@@ -124,6 +136,7 @@ public struct NetworkHooks: Sendable {
 
     public static func load(_ root: TargetRoot) -> NetworkHooks {
         var out = NetworkHooks()
+        out.trimmedRoot = root.stat("/bin")?.kind != .directory && root.stat("/usr/bin")?.kind != .directory
         for (dir, phase) in ifupdownDirectories {
             out.scripts += scan(root, dir, phase: phase, runner: .ifupdown)
         }

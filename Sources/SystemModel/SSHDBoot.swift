@@ -85,6 +85,10 @@ extension SSHDBoot {
                 return BootLink(.sshdStarts, .holds, "the \(l.script) init script starts from \(l.linkPath)",
                                 evidence: [SourceLine(path: l.linkPath, line: 0, text: "-> \(l.linkTarget)")])
             }
+            if s.units.sysvLinks.isEmpty {
+                // As for the networking script (StackStatus): a root without any rc link is a trimmed copy.
+                return BootLink(.sshdStarts, .holds, "no rc links were found; assuming the ssh init script runs")
+            }
             return BootLink(.sshdStarts, .broken, "no /etc/rc?.d/S??ssh link starts sshd")
         case .other:
             return BootLink(.sshdStarts, .cannotTell, "the init system (\(s.initSystem.reason)) is not modelled, so whether sshd starts could not be decided")

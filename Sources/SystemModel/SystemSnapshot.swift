@@ -103,7 +103,8 @@ public struct SystemSnapshot: Sendable {
                     : d.location.path == ifupdown.mainPath ? .bootNetworkRejected : .partIgnored
                 return ConfigDiagnostic(d, format: "ifupdown", impact: impact)
             }
-            routes += IfupdownRoutes.defaultRoutes(ifupdown)
+            // Without ifupdown nothing reads the file: its gateways are never routes.
+            if inCharge { routes += IfupdownRoutes.defaultRoutes(ifupdown) }
             claims += IfupdownClaims.claims(ifupdown)
         }
         diagnostics += netplan.configDiagnostics + networkd.configDiagnostics + ifcfg.configDiagnostics
