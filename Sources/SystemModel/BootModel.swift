@@ -115,12 +115,17 @@ public struct Verdict: Sendable {
             for e in reachable where !labels.contains(e.label) { labels.append(e.label) }
             let atWords = labels.map { l in l.first == "[" || l.first?.isNumber == true ? "at " + l : "on " + l }
             var line = prefix + "reachable " + atWords.joined(separator: ", ")
-            var notLabels: [String] = []
-            for e in endpoints where !e.holds && !labels.contains(e.label) && !notLabels.contains(e.label) {
+            // The endpoints that are not reachable, grouped by the link that stops them.
+            var reasons: [String] = []
+            var byReason: [String: [String]] = [:]
+            for e in endpoints where !e.holds && !labels.contains(e.label) {
                 let why = (e.firstBroken ?? e.firstUnknown).map { ($0.state == .broken ? "" : "cannot tell: ") + $0.summary } ?? ""
-                notLabels.append(e.label + (why.isEmpty ? "" : " (\(why))"))
+                if byReason[why] == nil { reasons.append(why) }
+                if !(byReason[why] ?? []).contains(e.label) { byReason[why, default: []].append(e.label) }
             }
-            if !notLabels.isEmpty { line += "; not at " + notLabels.joined(separator: ", ") }
+            for why in reasons {
+                line += "; not at " + (byReason[why] ?? []).joined(separator: ", ") + (why.isEmpty ? "" : ": " + why)
+            }
             return Verdict(outcome: .reachable, line: line, chain: reachable[0].chain, endpoints: endpoints, bootStops: [])
         }
         let undecided = endpoints.filter { $0.firstBroken == nil }
@@ -360,7 +365,7 @@ public struct BootModel: Sendable {
                             evidence: sshd.addresses.map(\.source))
         }
         if sshd.addresses.contains(where: { $0.value == addr || $0.value == "[\(addr)]" }) { return sshd.listens }
-        return BootLink(.listens, .broken, "sshd listens only on \(sshd.addresses.map(\.value).joined(separator: ", ")), not on \(addr)",
+        return BootLink(.listens, .broken, "sshd listens only on \(sshd.addresses.map(\.value).joined(separator: ", "))",
                         evidence: sshd.addresses.map(\.source))
     }
 }
