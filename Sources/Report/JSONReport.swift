@@ -117,7 +117,22 @@ public enum JSONReport {
         var line: String
         var bootStops: [BootStopJSON]
         var chain: [LinkJSON2]
+        /// The boot transaction as far as the network is concerned, in order.
+        var steps: [StepJSON]
         var endpoints: [EndpointJSON]
+    }
+    struct StepJSON: Encodable {
+        var name: String; var phase: String; var runs: Bool; var succeeds: Bool?; var reason: String; var evidence: [EvidenceJSON]
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(phase, forKey: .phase)
+            try c.encode(runs, forKey: .runs)
+            try c.encode(succeeds, forKey: .succeeds)
+            try c.encode(reason, forKey: .reason)
+            try c.encode(evidence, forKey: .evidence)
+        }
+        enum CodingKeys: String, CodingKey { case name, phase, runs, succeeds, reason, evidence }
     }
     struct BootStopJSON: Encodable { var rule: String; var summary: String; var evidence: [EvidenceJSON] }
     struct LinkJSON2: Encodable { var kind: String; var state: String; var summary: String; var evidence: [EvidenceJSON] }
@@ -126,7 +141,7 @@ public enum JSONReport {
         var outcome: String; var chain: [LinkJSON2]
     }
 
-    static func verdict(_ v: Verdict) -> VerdictDocument {
+    static func verdict(_ v: Verdict, steps: [BootStep]) -> VerdictDocument {
         func ev(_ l: SourceLine) -> EvidenceJSON {
             EvidenceJSON(path: l.location.path, line: l.location.line > 0 ? l.location.line : nil, text: l.text, note: nil)
         }
@@ -137,6 +152,8 @@ public enum JSONReport {
             version: Verdict.version, outcome: v.outcome.rawValue, line: v.line,
             bootStops: v.bootStops.map { BootStopJSON(rule: $0.rule, summary: $0.summary, evidence: $0.evidence.map(ev)) },
             chain: v.chain.map(link),
+            steps: steps.map { StepJSON(name: $0.name, phase: $0.phase.name, runs: $0.runs, succeeds: $0.succeeds, reason: $0.reason,
+                                        evidence: $0.evidence.map(ev)) },
             endpoints: v.endpoints.map { e in
                 EndpointJSON(interface: e.interface, family: e.family.rawValue, address: e.address, method: e.method.rawValue, port: e.port,
                              outcome: e.holds ? "reachable" : e.firstBroken != nil ? "not-reachable" : "cannot-tell",
@@ -157,7 +174,7 @@ public enum JSONReport {
             tool: Tool(name: "rescue-audit", version: context.toolVersion, libblkid: context.libblkidVersion),
             target: Target(path: context.target, kind: context.kind.rawValue, device: context.device, uuid: context.uuid,
                            os: system.osName, auditedAt: context.auditedAt),
-            verdict: result.verdict.map(verdict),
+            verdict: result.verdict.map { verdict($0, steps: system.bootModel.steps) },
             summary: summary,
             facts: facts(system),
             findings: findings,

@@ -142,6 +142,41 @@ public struct Verdict: Sendable {
     }
 }
 
+/// One step of the boot transaction that matters for the network: a
+/// generator, a unit, udev's hotplug rule, a hook, a firewall restore.
+public struct BootStep: Hashable, Sendable {
+    /// When it runs, coarsely: the order the disk fixes.
+    public enum Phase: Int, Hashable, Sendable, Comparable {
+        /// systemd generators, before any unit.
+        case generators
+        /// Before network-pre.target: firewall restore units, ufw, nftables, firewalld.
+        case beforeNetwork
+        /// The network stacks, udev's ifup@ units, ifupdown's hooks and commands.
+        case network
+        /// After network.target: rc.local, sshd.
+        case afterNetwork
+
+        public static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
+        public var name: String {
+            switch self {
+            case .generators: "generators"
+            case .beforeNetwork: "before-network"
+            case .network: "network"
+            case .afterNetwork: "after-network"
+            }
+        }
+    }
+    public var name: String
+    public var phase: Phase
+    /// Something starts it at the next boot.
+    public var runs: Bool
+    /// It does its job when it runs; nil when that cannot be known offline.
+    public var succeeds: Bool?
+    /// One sentence: why it runs or not, and why it fails.
+    public var reason: String
+    public var evidence: [SourceLine]
+}
+
 /// What happens at the next boot, computed once from the snapshot: per
 /// interface the stack that brings it up, its addresses and routes; sshd;
 /// and, per endpoint, the chain that decides SSH. The firewall as loaded at
@@ -150,6 +185,8 @@ public struct BootModel: Sendable {
     public var interfaces: [BootInterface] = []
     public var sshd: SSHDBoot?
     public var endpoints: [BootEndpoint] = []
+    /// The boot transaction as far as the network is concerned, in phase order.
+    public var steps: [BootStep] = []
 
     public init() {}
 
@@ -187,6 +224,7 @@ public struct BootModel: Sendable {
 
         let sshd = s.sshdAtBoot
         model.sshd = sshd
+        model.steps = steps(s, sshd: sshd)
         for i in model.interfaces where i.stack != nil {
             for a in i.addresses {
                 let ports = sshd.ports.isEmpty ? [Located(22, SourceLine(path: "/etc/ssh/sshd_config", line: 0, text: ""))] : sshd.ports
@@ -207,6 +245,65 @@ public struct BootModel: Sendable {
                                                 port: sshd.ports.first?.value ?? 22, chain: chain))
         }
         return model
+    }
+
+    static func steps(_ s: SystemSnapshot, sshd: SSHDBoot) -> [BootStep] {
+        var out: [BootStep] = []
+        if !s.netplan.files.isEmpty {
+            let gen = s.units.netplanGenerator
+            out.append(BootStep(name: "netplan generator", phase: .generators, runs: gen != nil,
+                                succeeds: gen == nil ? nil : s.netplan.isAccepted,
+                                reason: gen == nil ? "netplan's generator is not on the target, so nothing reads /etc/netplan"
+                                    : s.netplan.isAccepted ? "\(gen ?? "") writes networkd or NetworkManager configuration from /etc/netplan"
+                                    : "netplan rejects its YAML, so the generator writes nothing", evidence: []))
+        }
+        let units: [NetworkStack: String] = [.ifupdown: "networking.service", .networkd: "systemd-networkd.service",
+                                             .networkManager: "NetworkManager.service", .ifcfg: "network.service"]
+        for st in s.stacks where st.stack != .netplan {
+            let runs = st.startsAtBoot && st.installed != false
+            var succeeds: Bool? = true
+            var reason = st.installed == false ? "its software is not installed" : st.reason
+            if st.stack == .ifupdown && runs {
+                if let d = s.diagnostics.first(where: { $0.format == "ifupdown" && $0.impact == .bootNetworkRejected }) {
+                    succeeds = false
+                    reason += "; ifup refuses \(d.diagnostic.location.path): \(d.diagnostic.message)"
+                } else if let h = s.hooks.scripts.first(where: { $0.runner == .ifupdown && $0.isRun && s.hooks.failsAtBoot($0) }) {
+                    succeeds = false
+                    reason += "; \(h.path) fails (\(h.problem?.summary ?? "")), so ifup reports failure"
+                }
+            }
+            out.append(BootStep(name: units[st.stack] ?? st.stack.rawValue, phase: .network, runs: runs, succeeds: runs ? succeeds : nil,
+                                reason: reason, evidence: []))
+        }
+        if let rule = s.ifupdownHotplugRule, let c = s.ifupdown, s.stackCanAct(InterfaceClaim(stack: .ifupdown, name: nil, autostart: true,
+                                                                                             source: SourceLine(path: c.mainPath, line: 0, text: ""))) {
+            for i in c.hotplugInterfaces where i.value != "lo" {
+                out.append(BootStep(name: "ifup@\(i.value).service", phase: .network, runs: true, succeeds: nil,
+                                    reason: "udev's \(rule) starts it when the card appears", evidence: [i.source]))
+            }
+        }
+        let ifupdownRuns = s.status(of: .ifupdown).map { $0.startsAtBoot && $0.installed != false } ?? false
+        let nmRuns = s.units.startsAtBoot("NetworkManager.service") != nil
+        for h in s.hooks.scripts where h.runner == .ifupdown ? ifupdownRuns : nmRuns {
+            let stopped = s.hooks.whyNotRun(h.path, firstUse: nil)
+            let fails = s.hooks.failsAtBoot(h)
+            out.append(BootStep(name: h.path, phase: .network, runs: h.isRun && (stopped == nil || fails),
+                                succeeds: h.isRun ? !fails : nil,
+                                reason: stopped?.why ?? "\(h.runner == .ifupdown ? "ifup" : "NetworkManager-dispatcher") runs it (\(h.phase))",
+                                evidence: h.evidence.map { [$0] } ?? []))
+        }
+        for m in s.firewall.mechanisms {
+            // A hook that restores nothing is already listed as the hook it is.
+            if !m.active, m.kind == .restoreScript, out.contains(where: { $0.name == m.name }) { continue }
+            let phase: BootStep.Phase = m.kind != .restoreScript ? .beforeNetwork : m.files.first == "/etc/rc.local" ? .afterNetwork : .network
+            out.append(BootStep(name: m.name, phase: phase, runs: m.active, succeeds: m.active ? m.failures.isEmpty : nil,
+                                reason: m.reason + (m.failures.isEmpty ? "" : "; " + m.failures.map { "`\($0.program)` of \($0.path) fails: \($0.message.split(separator: "\n").first.map(String.init) ?? "")" }.joined(separator: "; ")),
+                                evidence: Array(m.activation.prefix(2))))
+        }
+        out.append(BootStep(name: "sshd", phase: .afterNetwork, runs: sshd.starts.state != .broken,
+                            succeeds: sshd.starts.state == .cannotTell ? nil : sshd.starts.state == .holds,
+                            reason: sshd.starts.summary, evidence: sshd.starts.evidence))
+        return out.enumerated().sorted { a, b in a.element.phase != b.element.phase ? a.element.phase < b.element.phase : a.offset < b.offset }.map(\.element)
     }
 
     static func interface(_ s: SystemSnapshot, name: String, claims: [InterfaceClaim], active: [InterfaceClaim]) -> BootInterface {

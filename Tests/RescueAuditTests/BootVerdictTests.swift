@@ -1,4 +1,5 @@
 import Foundation
+import Parsers
 import Rules
 import SystemModel
 import TargetAccess
@@ -237,5 +238,33 @@ import Testing
         #expect(result.findings.contains { $0.rule == "firewall-blocks-ssh" && $0.severity == .critical })
         #expect(result.findings.contains { $0.rule == "conflicting-firewalls" }, "the conflict is still reported")
         #expect(result.verdict?.outcome == .notReachable)
+    }
+}
+
+/// The small parsers whose reads moved from rules into the snapshot.
+@Suite struct SmallConfigParserTests {
+    @Test func resolvConfNameservers() {
+        let lines = ResolvConfParser.nameservers(Array("# nameserver 9.9.9.9\nsearch example.org\nnameserver 192.0.2.53\nnameserver\n".utf8), path: "/etc/resolv.conf")
+        #expect(lines.map(\.location.line) == [3])
+    }
+
+    @Test func cloudInitNetworkDisabled() {
+        #expect(CloudConfigParser.disablesNetwork(Array("network: {config: disabled}\n".utf8)))
+        #expect(CloudConfigParser.disablesNetwork(Array("network:\n  config: \"disabled\"\n".utf8)))
+        #expect(!CloudConfigParser.disablesNetwork(Array("# network: {config: disabled}\nnetwork:\n  version: 2\n".utf8)))
+    }
+
+    /// The boot transaction names the hook that cannot run, and why.
+    @Test func stepsNameTheBrokenHook() throws {
+        let root = Repo.rules.appendingPathComponent("firewall-blocks-ssh/tests/netfilter-persistent-drop-crlf-hook.fail")
+        let s = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        let steps = s.bootModel.steps
+        let hook = try #require(steps.first { $0.name == "/etc/network/if-up.d/iptables" })
+        #expect(hook.succeeds == false && hook.reason.contains("carriage return"))
+        #expect(steps.filter { $0.name == "/etc/network/if-up.d/iptables" }.count == 1)
+        let np = try #require(steps.firstIndex { $0.name == "netfilter-persistent" })
+        let net = try #require(steps.firstIndex { $0.name == "networking.service" })
+        #expect(np < net, "netfilter-persistent restores before network-pre.target")
+        #expect(steps.last?.name == "sshd")
     }
 }
