@@ -100,6 +100,8 @@ public struct Verdict: Sendable {
     public var bootStops: [BootStop]
 
     public static let prefix = "SSH after the next boot: "
+    /// How many endpoints (and causes) the one line names.
+    static let maxShown = 8
 
     /// Judges the endpoints: reachable when one chain holds throughout, NOT
     /// reachable when every chain has a broken link (the first one is named),
@@ -112,20 +114,27 @@ public struct Verdict: Sendable {
         let reachable = endpoints.filter(\.holds)
         if !reachable.isEmpty {
             var labels: [String] = []
-            for e in reachable where !labels.contains(e.label) { labels.append(e.label) }
+            var seen = Set<String>()
+            for e in reachable where seen.insert(e.label).inserted { labels.append(e.label) }
+            // One line: a machine with thousands of addresses names the first few.
+            let more = labels.count > maxShown ? labels.count - maxShown : 0
+            labels = Array(labels.prefix(maxShown))
             let atWords = labels.map { l in l.first == "[" || l.first?.isNumber == true ? "at " + l : "on " + l }
-            var line = prefix + "reachable " + atWords.joined(separator: ", ")
+            var line = prefix + "reachable " + atWords.joined(separator: ", ") + (more > 0 ? " and \(more) more" : "")
             // The endpoints that are not reachable, grouped by the link that stops them.
             var reasons: [String] = []
             var byReason: [String: [String]] = [:]
-            for e in endpoints where !e.holds && !labels.contains(e.label) {
+            for e in endpoints where !e.holds && seen.insert(e.label).inserted {
                 let why = (e.firstBroken ?? e.firstUnknown).map { ($0.state == .broken ? "" : "cannot tell: ") + $0.summary } ?? ""
                 if byReason[why] == nil { reasons.append(why) }
-                if !(byReason[why] ?? []).contains(e.label) { byReason[why, default: []].append(e.label) }
+                byReason[why, default: []].append(e.label)
             }
-            for why in reasons {
-                line += "; not at " + (byReason[why] ?? []).joined(separator: ", ") + (why.isEmpty ? "" : ": " + why)
+            for why in reasons.prefix(maxShown) {
+                let those = byReason[why] ?? []
+                line += "; not at " + those.prefix(maxShown).joined(separator: ", ") + (those.count > maxShown ? " and \(those.count - maxShown) more" : "")
+                    + (why.isEmpty ? "" : ": " + why)
             }
+            if reasons.count > maxShown { line += "; and \(reasons.count - maxShown) more causes" }
             return Verdict(outcome: .reachable, line: line, chain: reachable[0].chain, endpoints: endpoints, bootStops: [])
         }
         let undecided = endpoints.filter { $0.firstBroken == nil }
@@ -187,6 +196,8 @@ public struct BootModel: Sendable {
     public var endpoints: [BootEndpoint] = []
     /// The boot transaction as far as the network is concerned, in phase order.
     public var steps: [BootStep] = []
+    /// Configuration of interfaces that another stack brings up (see `isStale`).
+    public var staleClaims: Set<InterfaceClaim> = []
 
     public init() {}
 
@@ -197,10 +208,7 @@ public struct BootModel: Sendable {
     public func interface(_ name: String) -> BootInterface? { interfaces.first { $0.name == name } }
 
     /// The interface's configuration that no stack acts on, when another stack brings it up.
-    public func isStale(_ claim: InterfaceClaim) -> Bool {
-        guard let i = interfaces.first(where: { $0.stale.contains { $0.claim == claim } }) else { return false }
-        return i.stack != nil && i.stackLink.state == .holds
-    }
+    public func isStale(_ claim: InterfaceClaim) -> Bool { staleClaims.contains(claim) }
 
     /// The DHCP clients ifupdown knows (inet.defn: dhclient, pump, udhcpc, dhcpcd), by package and by program.
     static let dhcpClientPackages = ["isc-dhcp-client", "dhcpcd-base", "dhcpcd5", "dhcpcd", "udhcpc", "pump"]
@@ -209,7 +217,9 @@ public struct BootModel: Sendable {
 
     static func build(_ s: SystemSnapshot) -> BootModel {
         var model = BootModel()
-        let active = s.activeClaims
+        let active = Set(s.activeClaims)
+        var routesByDevice: [String: [DefaultRoute]] = [:]
+        for r in s.defaultRoutes { routesByDevice[r.device.split(separator: ":").first.map(String.init) ?? r.device, default: []].append(r) }
         var order: [String] = []
         var byName: [String: [InterfaceClaim]] = [:]
         for c in s.claims where c.autostart && !c.isLoopback && !(c.isVendorDefault && !active.contains(c)) {
@@ -219,12 +229,15 @@ public struct BootModel: Sendable {
         }
         for name in order {
             guard let claims = byName[name] else { continue }
-            model.interfaces.append(interface(s, name: name, claims: claims, active: active))
+            let i = interface(s, name: name, claims: claims, active: active, routes: routesByDevice[name] ?? [])
+            if i.stack != nil && i.stackLink.state == .holds { model.staleClaims.formUnion(i.stale.map(\.claim)) }
+            model.interfaces.append(i)
         }
 
         let sshd = s.sshdAtBoot
         model.sshd = sshd
         model.steps = steps(s, sshd: sshd)
+        var seenEndpoints = Set<BootEndpoint>()
         for i in model.interfaces where i.stack != nil {
             for a in i.addresses {
                 let ports = sshd.ports.isEmpty ? [Located(22, SourceLine(path: "/etc/ssh/sshd_config", line: 0, text: ""))] : sshd.ports
@@ -232,7 +245,7 @@ public struct BootModel: Sendable {
                     let chain = [i.interfaceLink, i.stackLink, addressLink(i, a), i.routeLinks[a.family] ?? i.addressLink,
                                  firewallLink(s, family: a.family, port: p.value, interface: i.name), sshd.starts, listensLink(s, sshd, a), sshd.login]
                     let e = BootEndpoint(interface: i.name, family: a.family, address: a.address, method: a.method, port: p.value, chain: chain)
-                    if !model.endpoints.contains(e) { model.endpoints.append(e) }
+                    if seenEndpoints.insert(e).inserted { model.endpoints.append(e) }
                 }
             }
         }
@@ -306,7 +319,8 @@ public struct BootModel: Sendable {
         return out.enumerated().sorted { a, b in a.element.phase != b.element.phase ? a.element.phase < b.element.phase : a.offset < b.offset }.map(\.element)
     }
 
-    static func interface(_ s: SystemSnapshot, name: String, claims: [InterfaceClaim], active: [InterfaceClaim]) -> BootInterface {
+    static func interface(_ s: SystemSnapshot, name: String, claims: [InterfaceClaim], active: Set<InterfaceClaim>,
+                          routes deviceRoutes: [DefaultRoute]) -> BootInterface {
         let acting = claims.filter { active.contains($0) }
         let stack = acting.first?.stack
         let mine = acting.filter { $0.stack == stack }
@@ -373,10 +387,7 @@ public struct BootModel: Sendable {
         }
 
         var routeLinks: [AddressFamily: BootLink] = [:]
-        let routes = s.defaultRoutes.filter { r in
-            let base = r.device.split(separator: ":").first.map(String.init) ?? r.device
-            return base == name && r.stack == stack?.rawValue
-        }
+        let routes = deviceRoutes.filter { $0.stack == stack?.rawValue }
         for family in [AddressFamily.ipv4, .ipv6] where addresses.contains(where: { $0.family == family }) {
             if let r = routes.first(where: { $0.family == family }) {
                 routeLinks[family] = BootLink(.defaultRoute, .holds, "default route via \(r.gateway ?? "the link") on \(name)", evidence: [r.evidence])
@@ -426,7 +437,9 @@ public struct BootModel: Sendable {
             return BootLink(.firewall, .holds, "not evaluated: sshd does not listen on \(family.displayName)")
         }
         let base = interface.split(separator: ":").first.map(String.init) ?? interface
-        guard let v = s.firewall.ssh(port: port, family, interface: base) ?? s.firewall.verdict(.ssh(port: port), family) else {
+        // Only a rule that names an interface makes the generic answer unknown; then ask for this one.
+        let generic = s.firewall.verdict(.ssh(port: port), family)
+        guard let v = generic?.answer == .unknown ? s.firewall.ssh(port: port, family, interface: base) ?? generic : generic else {
             return BootLink(.firewall, .cannotTell, "the firewall was not evaluated for tcp/\(port) over \(family.displayName)")
         }
         let names = v.perMechanism.map { s.firewall.mechanisms[$0.mechanism].name }

@@ -268,3 +268,24 @@ import Testing
         #expect(steps.last?.name == "sshd")
     }
 }
+
+/// A target with thousands of interfaces gets one line of bounded size.
+@Suite struct VerdictLineBoundTests {
+    @Test func manyAddressesNameTheFirstFew() throws {
+        let root = try BootVerdictTests.baseImage()
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        var text = "auto lo\niface lo inet loopback\n"
+        for i in 0..<300 {
+            text += "auto ens\(i + 3)\niface ens\(i + 3) inet static\n\taddress 10.\(i / 250).\(i % 250).1/24\n"
+            if i == 0 { text += "\tgateway 10.0.0.254\n" }
+        }
+        try write(text, to: root.appendingPathComponent("etc/network/interfaces"))
+        let s = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        #expect(s.bootModel.interfaces.count == 300)
+        let v = try #require(AuditResult.run(s).verdict)
+        #expect(v.endpoints.count == 300)
+        #expect(v.outcome == .reachable)
+        #expect(v.line.contains("and 292 more"), "\(v.line.prefix(300))")
+        #expect(v.line.utf8.count < 1000)
+    }
+}
