@@ -258,6 +258,8 @@ struct NftRuleset: Sendable {
     var notes: [Diagnostic] = []
     /// Where a file was included from.
     var includedBy: [String: SourceLine] = [:]
+    /// A `flush ruleset` removes every table, iptables-nft's included.
+    var flushesRuleset = false
 
     static func key(_ family: String, _ name: String) -> String { family + " " + name }
 
@@ -298,6 +300,7 @@ struct NftRuleset: Sendable {
                 for m in matches { read(m, files: files, defines: &defines, depth: depth + 1, includedBy: src) }
             case .flushRuleset:
                 tables = [:]
+                flushesRuleset = true
             case .flushTable(let fam, let name, _):
                 if var t = tables[Self.key(fam, name)] {
                     for c in t.order { t.chains[c]?.rules = [] }

@@ -17,6 +17,8 @@ public struct ProbePacket: Hashable, Sendable {
     public var transport: Transport
     /// The conntrack state: `NEW` or `ESTABLISHED`.
     public var state: String
+    /// The interface it arrives on, when the question is about one (not lo).
+    public var interface: String? = nil
 
     public init(family: AddressFamily, loopback: Bool, transport: Transport, state: String) {
         self.family = family
@@ -459,6 +461,10 @@ struct StageEvaluator {
         }
         // Another interface, whose name we do not know: only lo is ruled out.
         if pattern == "lo" { return .no }
+        if let name = packet.interface {
+            if pattern.hasSuffix("+") { return name.hasPrefix(pattern.dropLast()) ? .yes : .no }
+            return pattern == name ? .yes : .no
+        }
         return .unknown
     }
 

@@ -52,6 +52,20 @@ struct Scenario: CustomTestStringConvertible, Sendable {
         return (environment, environment.blockDevices != nil ? .image : .directory)
     }
 
+    /// `<scenario>.expect` next to the root: what the whole audit must say,
+    /// one line each: `finding RULE SEVERITY`, `no-finding RULE`,
+    /// `verdict OUTCOME` (reachable, not-reachable, cannot-tell) and
+    /// `verdict-line TEXT` (the verdict line, exactly).
+    var expectations: [(key: String, value: String)] {
+        let url = url.deletingLastPathComponent().appendingPathComponent(name + ".expect")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, !line.hasPrefix("#") else { return nil }
+            return (String(parts[0]), String(parts[1]))
+        }
+    }
+
     func audit() throws -> AuditResult {
         let root = try TargetRoot(directory: url.path)
         let (environment, kind) = try self.environment()
@@ -76,6 +90,47 @@ struct Scenario: CustomTestStringConvertible, Sendable {
             let severe = result.findings.filter { $0.severity >= .high }
             #expect(severe.isEmpty, "a passing scenario has no critical or high finding: \(severe.map(\.rule))")
         }
+    }
+
+    /// The scenarios that reproduce a whole story (the two systems of the
+    /// boot-verdict issue...) state every finding and the verdict they expect.
+    @Test(arguments: Scenario.all.filter { !$0.expectations.isEmpty })
+    func scenarioExpectations(_ s: Scenario) throws {
+        let result = try s.audit()
+        let verdict = try #require(result.verdict)
+        for (key, value) in s.expectations {
+            switch key {
+            case "finding":
+                let parts = value.split(separator: " ").map(String.init)
+                #expect(result.findings.contains { $0.rule == parts[0] && $0.severity.rawValue == parts.last },
+                        "\(s.testDescription): expected \(value); got \(result.findings.map { "\($0.rule) \($0.severity.rawValue)" })")
+            case "no-finding":
+                #expect(!result.findings.contains { $0.rule == value }, "\(s.testDescription): \(value) should not be reported")
+            case "verdict":
+                #expect(verdict.outcome.rawValue == value, "\(s.testDescription): \(verdict.line)")
+            case "verdict-line":
+                #expect(verdict.line == value)
+            default:
+                Issue.record("\(s.testDescription): unknown expectation \(key)")
+            }
+        }
+    }
+
+    /// Rule order never matters: every scenario gives the same findings with
+    /// the rules run backwards, each order on a freshly loaded snapshot.
+    @Test(arguments: Scenario.all)
+    func ruleOrderDoesNotMatter(_ s: Scenario) throws {
+        func run(_ rules: [any Rule.Type]) throws -> [String] {
+            let root = try TargetRoot(directory: s.url.path)
+            let (environment, kind) = try s.environment()
+            let result = AuditResult.run(SystemSnapshot.load(root: root, kind: kind, environment: environment), rules: rules)
+            return result.findings.map { f in
+                "\(f.rule) \(f.severity.rawValue) \(f.message) " + f.evidence.map { "\($0.path):\($0.line ?? 0)" }.joined(separator: ",")
+            }.sorted() + [result.verdict?.line ?? ""]
+        }
+        let forward = try run(RuleRegistry.all)
+        let backward = try run(RuleRegistry.all.reversed())
+        #expect(forward == backward, "\(s.testDescription): findings depend on rule order")
     }
 
     @Test func everyRuleFolderHasAnImplementationAndTheReverse() {
