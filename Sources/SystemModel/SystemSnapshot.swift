@@ -75,7 +75,7 @@ public struct SystemSnapshot: Sendable {
         }
 
         let ifupdown = IfupdownLoader.load(root)
-        let netplan = NetplanLoader.load(root)
+        let netplan = NetplanLoader.load(root, packages: packages)
         let networkd = NetworkdLoader.load(root)
         let ifcfg = IfcfgLoader.load(root)
         let networkManager = NetworkManagerLoader.load(root)
