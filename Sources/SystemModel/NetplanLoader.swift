@@ -76,11 +76,21 @@ public enum NetplanLoader {
     /// `packages` names the netplan release installed on the target: the
     /// keys it knows are the ones that count (see `NetplanParser.parse`).
     public static func load(_ root: TargetRoot, packages: PackageDatabase = .none) -> NetplanConfig {
-        var config = NetplanConfig()
-        config.netplanInstalled = generatorPaths.contains { root.exists($0) }
-        config.version = ["netplan.io", "libnetplan1", "libnetplan0"].lazy
+        load(root, version: installedVersion(packages))
+    }
+
+    /// The netplan release the package database names (netplan.io, else its library).
+    public static func installedVersion(_ packages: PackageDatabase) -> NetplanVersion? {
+        ["netplan.io", "libnetplan1", "libnetplan0"].lazy
             .compactMap { packages.package($0).flatMap { $0.filesPresent ? $0.version : nil } }
             .compactMap { NetplanVersion(debianVersion: $0) }.first
+    }
+
+    /// Reads the configuration as netplan `version` would (nil: the newest known).
+    public static func load(_ root: TargetRoot, version: NetplanVersion?) -> NetplanConfig {
+        var config = NetplanConfig()
+        config.netplanInstalled = generatorPaths.contains { root.exists($0) }
+        config.version = version
 
         // name → (winning path, paths it hides)
         var chosen: [String: (path: String, shadows: [String])] = [:]
