@@ -331,6 +331,12 @@ public enum NetworkdLoader {
             switch section.name {
             case "Address":
                 if let a = one.value("Address", "Address") { address(a) }
+                // `Peer=`: a point-to-point address; the kernel adds a route to the
+                // peer on the link, so the peer is reachable as a gateway.
+                if let p = one.value("Address", "Peer"), IPText.split(p.value).valid {
+                    routes.append(RouteFact(family: p.value.contains(":") ? .ipv6 : .ipv4, destination: p.value,
+                                            gateway: nil, metric: nil, source: p.source))
+                }
             case "Route":
                 let gw = one.value("Route", "Gateway")?.value
                 let dest = one.value("Route", "Destination")?.value
