@@ -5,7 +5,9 @@ enum IfupdownClaims {
     static func claims(_ config: IfupdownConfig) -> [InterfaceClaim] {
         let boot = config.bootInterfaces
         return config.stanzas.compactMap { stanza in
-            let family: AddressFamily? = stanza.family == "inet" ? .ipv4 : stanza.family == "inet6" ? .ipv6 : nil
+            var family: AddressFamily? = stanza.family == "inet" ? .ipv4 : stanza.family == "inet6" ? .ipv6 : nil
+            // ifupdown2 / ifupdown-ng: `iface swp1` without a family; the address says which.
+            if stanza.family.isEmpty, let a = stanza.value("address") { family = a.value.contains(":") ? .ipv6 : .ipv4 }
             guard let family else { return nil }
             var addresses: [AddressFact] = []
             if let a = stanza.value("address") {

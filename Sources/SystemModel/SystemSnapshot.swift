@@ -74,7 +74,7 @@ public struct SystemSnapshot: Sendable {
             defaultNetworking = ShellAssignments.dictionary(ShellAssignments.parse(bytes, path: "/etc/default/networking").assignments)
         }
 
-        let ifupdown = IfupdownLoader.load(root)
+        let ifupdown = IfupdownLoader.load(root, dialect: IfupdownLoader.dialect(root, packages: packages, osID: osRelease["ID"]))
         let netplan = NetplanLoader.load(root, packages: packages)
         let networkd = NetworkdLoader.load(root)
         let ifcfg = IfcfgLoader.load(root)
