@@ -77,9 +77,11 @@ public struct SystemSnapshot: Sendable {
         let ifupdown = IfupdownLoader.load(root, dialect: IfupdownLoader.dialect(root, packages: packages, osID: osRelease["ID"]))
         let netplan = NetplanLoader.load(root, packages: packages)
         let networkd = NetworkdLoader.load(root)
-        let ifcfg = IfcfgLoader.load(root)
+        var ifcfg = IfcfgLoader.load(root)
         let networkManager = NetworkManagerLoader.load(root)
         let units = UnitEnablement.load(root)
+        // RHEL 8/9: NetworkManager's ifcfg-rh plugin reads the ifcfg files at boot.
+        ifcfg.readByNetworkManager = units.startsAtBoot("NetworkManager.service") != nil
         let listeners = ServiceListeners.load(root)
         var routes: [DefaultRoute] = []
         var claims: [InterfaceClaim] = []
