@@ -43,6 +43,14 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]
         ),
 
+        /** SQLite, to read fail2ban's ban database from bytes already read
+         through the confined reader (deserialized read-only in memory). */
+        .systemLibrary(
+            name: "CSQLite",
+            path: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
         /** C shims for the calls Swift cannot make itself: variadic ones
          (syscall, ioctl) and kernel structs (open_how, loop_config). */
         .target(
@@ -77,7 +85,7 @@ let package = Package(
         .target(
             name: "Parsers",
             dependencies: [
-                "CCompress", "CYAML",
+                "CCompress", "CYAML", "CSQLite",
             ]
         ),
 

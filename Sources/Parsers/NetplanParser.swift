@@ -193,8 +193,8 @@ public struct NetplanDevice: Hashable, Sendable {
 public struct NetplanIssue: Hashable, Sendable {
     public var diagnostic: Diagnostic
     /// True when `netplan generate` refuses the file, and with it the whole
-    /// configuration; false when netplan reads it and only we cannot (for
-    /// instance a duplicate key, which libyaml allows and Yams does not).
+    /// configuration; false when netplan reads it and only we cannot (a file
+    /// the confined reader skipped).
     public var rejectedByNetplan: Bool
 
     public init(diagnostic: Diagnostic, rejectedByNetplan: Bool) {
