@@ -432,7 +432,8 @@ enum MechanismBuilder {
                 continue
             }
             let file = IptablesSaveParser.parse(bytes, path: load.path, family: fam, noflush: load.noflush,
-                                                existingChains: load.noflush ? state.userChains : [:])
+                                                existingChains: load.noflush ? state.userChains : [:],
+                                                backend: backend(files.root, fam))
             b.layouts[load.path] = IptablesLayout(file, noflush: load.noflush)
             if let f = file.failure {
                 b.failures.append(failure(f, file: file, bytes: bytes, load: load))
@@ -447,6 +448,19 @@ enum MechanismBuilder {
         return b
     }
 
+    /// The implementation behind the target's `iptables-restore`: the
+    /// alternatives link (Debian), else the command's own link (RHEL:
+    /// `xtables-nft-multi`); legacy when neither says.
+    static func backend(_ root: TargetRoot, _ family: IptablesFamily) -> IptablesBackend {
+        let name = family.restoreProgram
+        for path in ["/etc/alternatives/\(name)", "/usr/sbin/\(name)", "/sbin/\(name)"] {
+            guard let target = root.readlink(path) else { continue }
+            if target.contains("nft") { return .nft }
+            if target.contains("legacy") { return .legacy }
+        }
+        return .legacy
+    }
+
     /// A restore failure, with the minimal fix when there is a safe one:
     /// a missing COMMIT at the end of the file is appended.
     static func failure(_ f: IptablesFailure, file: IptablesRestoreFile, bytes: [UInt8], load: IptablesLoad) -> RestoreFailure {
@@ -455,7 +469,8 @@ enum MechanismBuilder {
             var fixed = bytes
             if let last = fixed.last, last != 0x0A { fixed.append(0x0A) }
             fixed += Array("COMMIT\n".utf8)
-            let again = IptablesSaveParser.parse(fixed, path: load.path, family: file.family, noflush: load.noflush)
+            let again = IptablesSaveParser.parse(fixed, path: load.path, family: file.family, noflush: load.noflush,
+                                                 backend: file.backend)
             if again.failure == nil {
                 fixes.append(FirewallEdit(change: .append(path: load.path, lines: ["COMMIT"]),
                                           summary: "Append the missing COMMIT line to \(load.path)"))

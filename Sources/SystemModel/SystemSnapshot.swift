@@ -86,12 +86,14 @@ public struct SystemSnapshot: Sendable {
             defaultNetworking = ShellAssignments.dictionary(ShellAssignments.parse(bytes, path: "/etc/default/networking").assignments)
         }
 
-        let ifupdown = IfupdownLoader.load(root)
-        let netplan = NetplanLoader.load(root)
+        let ifupdown = IfupdownLoader.load(root, dialect: IfupdownLoader.dialect(root, packages: packages, osID: osRelease["ID"]))
+        let netplan = NetplanLoader.load(root, packages: packages)
         let networkd = NetworkdLoader.load(root)
-        let ifcfg = IfcfgLoader.load(root)
+        var ifcfg = IfcfgLoader.load(root)
         let networkManager = NetworkManagerLoader.load(root)
         let units = UnitEnablement.load(root)
+        // RHEL 8/9: NetworkManager's ifcfg-rh plugin reads the ifcfg files at boot.
+        ifcfg.readByNetworkManager = units.startsAtBoot("NetworkManager.service") != nil
         let listeners = ServiceListeners.load(root)
         var routes: [DefaultRoute] = []
         var claims: [InterfaceClaim] = []
