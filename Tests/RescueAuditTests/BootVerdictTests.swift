@@ -34,7 +34,7 @@ import Testing
         Row(variant: "iptables-drop", observed: .notReachable, brokenAt: "firewall"),
     ]
 
-    static let healthy = Repo.fixtures.appendingPathComponent("healthy/debian12-ifupdown")
+    static let healthy = HealthyRootTests.url("debian12-ifupdown")  // a copy with .modes applied
 
     /// The boot-check image: the healthy root with the installer's DHCP
     /// stanza and netfilter-persistent restoring an accept-all rules.v4.
