@@ -14,7 +14,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: - The C and syscall layer
@@ -33,6 +32,14 @@ let package = Package(
             name: "CCompress",
             path: "CCompress",
             providers: [.apt(["zlib1g-dev", "libzstd-dev", "liblzma-dev", "liblz4-dev"])]
+        ),
+
+        /** nettle's SHA-256 (the audited hash of every file the plan touches).
+         Linked statically (`libnettle.a`, 40 KB) by TargetAccess. */
+        .systemLibrary(
+            name: "CNettle",
+            path: "CNettle",
+            providers: [.apt(["nettle-dev"])]
         ),
 
         /** C shims for the calls Swift cannot make itself: variadic ones
@@ -55,10 +62,8 @@ let package = Package(
          resolved inside the target, only regular files are read, with a cap. */
         .target(
             name: "TargetAccess",
-            dependencies: [
-                "RescueSys",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            dependencies: ["RescueSys", "CNettle"],
+            linkerSettings: [.linkedLibrary(":libnettle.a")]
         ),
 
         // MARK: - Parsers

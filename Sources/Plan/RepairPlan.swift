@@ -1,4 +1,4 @@
-import Crypto
+import TargetAccess
 
 /// A step of the plan, ready for the script: file contents are final bytes
 /// with the SHA-256 expected before and after.
@@ -69,11 +69,6 @@ public struct RepairPlan: Sendable {
     public var manualActions: [PlannedAction] {
         actions.filter { if case .manual = $0.operation { true } else { false } }
     }
-}
-
-/// Lowercase hex SHA-256.
-public func sha256Hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-    SHA256.hash(data: Array(bytes)).map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
 }
 
 /// Builds the plan: merges every edit of a file into one write, refuses

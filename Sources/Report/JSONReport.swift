@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Plan
 import Rules
 import SystemModel
@@ -128,10 +127,7 @@ public enum JSONReport {
             }),
             skipped: system.root.skippedReads.map { Skipped(path: $0.path, reason: $0.reason) },
             notes: context.notes)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(doc) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        return (try? JSONText.encode(doc)) ?? "{}"
     }
 
     static func uniqueIDs(_ refs: [PlanReference]) -> [String] {

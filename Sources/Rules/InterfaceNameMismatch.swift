@@ -39,7 +39,7 @@ public struct InterfaceNameMismatch: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         let configured = Self.configuredNames(system)
         guard !configured.isEmpty else { return [] }
-        let naming = InterfaceNaming.load(system.root, networkd: system.networkd, boot: system.boot)
+        let naming = system.naming
         if let hardware = system.environment.hardware {
             return exact(system, naming, configured, hardware)
         }
@@ -96,6 +96,9 @@ public struct InterfaceNameMismatch: Rule {
     // MARK: - Without the hardware
 
     private func generic(_ system: SystemSnapshot, _ naming: InterfaceNaming, _ configured: [Configured]) -> [Finding] {
+        // Only predictable names, and the root renames every card to one: no
+        // finding can follow, whatever the initramfs does, so it is not read.
+        if !configured.contains(where: { Self.isKernelStyle($0.name) }), naming.genericRename(naming.root) != nil { return [] }
         let renames = naming.genericRenames
         var findings: [Finding] = []
         let kernelNames = configured.filter { Self.isKernelStyle($0.name) && naming.pin(for: $0.name) == nil }

@@ -51,6 +51,10 @@ public struct SystemSnapshot: Sendable {
     public var packageTransactions: PackageTransactions = .none
     /// The default boot entry and whether its kernel, initrd and modules exist.
     public var boot: BootConfiguration = .none
+    /// What names the network cards get at boot: the kernel command line,
+    /// udev's rules and .link files in the root and in the initramfs (read
+    /// once, and only when a rule asks about it).
+    public var naming: InterfaceNaming = .none
     /// Failure signatures of the last boot in syslog and the journal.
     public var lastBootLogs: LastBootLogs = .none
     /// The firewalls restored at boot and what they do with SSH, loopback, ping and established traffic.
@@ -117,6 +121,7 @@ public struct SystemSnapshot: Sendable {
         snapshot.diagnostics += snapshot.fstab.diagnostics.map { ConfigDiagnostic($0, format: "fstab", impact: .tolerated) }
         snapshot.packageTransactions = PackageTransactions.load(root)
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
+        snapshot.naming = InterfaceNaming.load(root, networkd: networkd, boot: snapshot.boot)
         snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
         let ifup = snapshot.stacks.first { $0.stack == .ifupdown }

@@ -1,4 +1,5 @@
 import Plan
+import TargetAccess
 import Testing
 
 @Suite struct PlanTests {

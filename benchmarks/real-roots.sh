@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Times whole `rescue-audit audit` runs on real Debian 12 roots, built with
+# debootstrap from Debian's packages (the healthy ifupdown root of
+# scripts/make-healthy-roots.sh, plus linux-image-amd64 and initramfs-tools):
+#
+#   zstd    the root as the kernel's postinst leaves it: Debian 12's default
+#           initramfs (COMPRESS=zstd, MODULES=most)
+#   gzip    the same root whose initramfs is the same cpio archive compressed
+#           with `gzip -n -6`, as mkinitramfs does with COMPRESS=gzip
+#   none    the same root without /boot and /initrd.img: a container's root
+#
+# Each root is audited as a directory and as a disk image (GPT, one ext4
+# partition made with mkfs.ext4 -d). RUNS whole-process runs each (default
+# 7): median and max wall time, peak RSS (/usr/bin/time -f %M).
+#
+#   benchmarks/real-roots.sh [RUNS]     (as root; debootstrap takes minutes the
+#                                        first time, the roots are kept under
+#                                        $ROOTS_WORK, default /var/tmp/rescue-audit-realroots)
+# Targets (issue 14): zstd <= 150 ms and <= 40 MiB, gzip <= 300 ms, none <= 30 ms.
+set -euo pipefail
+RUNS=${1:-7}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+export ROOTS_WORK=${ROOTS_WORK:-/var/tmp/rescue-audit-realroots}
+# shellcheck source=scripts/make-healthy-roots.sh
+. "$HERE/scripts/make-healthy-roots.sh"
+need_root
+need_tool debootstrap debootstrap
+need_tool zstd zstd
+
+SCRATCH=${SCRATCH:-$HERE/.build-release}
+if [ -z "${BIN:-}" ]; then
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product rescue-audit >/dev/null
+    BIN="$SCRATCH/release/rescue-audit"
+fi
+
+BASE=$WORK/bench-debian12-kernel
+mkdir -p "$WORK"
+bootstrap "$BASE" "$IFUPDOWN_PACKAGES,linux-image-amd64,initramfs-tools"
+configure_ifupdown "$BASE" >/dev/null 2>&1
+INITRD=$(printf '%s\n' "$BASE"/boot/initrd.img-* | sort -V | tail -n 1)
+[ -f "$INITRD" ] || { echo "$0: no initramfs in $BASE/boot" >&2; exit 1; }
+
+# The three variants share the base's files through hard links (cp -al).
+variant() { # NAME
+    local d=$WORK/bench-$1
+    rm -rf "$d"
+    cp -al "$BASE" "$d"
+    case $1 in
+        zstd) ;;
+        gzip)
+            rm -f "$d/boot/${INITRD##*/}"
+            zstd -dcq "$INITRD" | gzip -n -6 >"$d/boot/${INITRD##*/}" ;;
+        none)
+            rm -rf "$d/boot" "$d/initrd.img" "$d/initrd.img.old" "$d/vmlinuz" "$d/vmlinuz.old" ;;
+    esac
+}
+
+# A GPT image with the root on one ext4 partition.
+image() { # DIR IMG
+    local size
+    size=$(( $(du -sm "$1" | cut -f1) * 13 / 10 + 256 ))
+    rm -f "$2" "$2.fs"
+    truncate -s "$((size + 2))M" "$2"
+    printf 'label: gpt\nstart=1MiB, type=linux, name=root\n' | sfdisk -q "$2" >/dev/null
+    truncate -s "${size}M" "$2.fs"
+    mkfs.ext4 -q -F -d "$1" "$2.fs"
+    dd if="$2.fs" of="$2" bs=1M seek=1 conv=notrunc,sparse status=none
+    rm -f "$2.fs"
+}
+
+TMP=$(mktemp -d /var/tmp/rescue-audit-realbench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+# measure LABEL TARGET_MS COMMAND...: RUNS whole-process runs after one warm-up.
+measure() {
+    local label=$1 target=$2 n=0
+    shift 2
+    "$@" >/dev/null 2>&1 || [ $? -eq 1 ]
+    : >"$TMP/times"
+    while [ $n -lt "$RUNS" ]; do
+        local start end
+        start=$(date +%s%N)
+        /usr/bin/time -f '%M' -o "$TMP/rss" "$@" >/dev/null 2>&1 || [ $? -eq 1 ]
+        end=$(date +%s%N)
+        echo "$(( (end - start) / 1000 )) $(tail -n 1 "$TMP/rss")" >>"$TMP/times"
+        n=$((n + 1))
+    done
+    sort -n "$TMP/times" | awk -v runs="$RUNS" -v label="$label" -v target="$target" '
+        { t[NR] = $1 / 1000; if ($2 > rss) rss = $2 }
+        END {
+            median = t[int((NR + 1) / 2)]
+            printf "%-40s runs %d  median %7.1f ms  max %7.1f ms  max RSS %5.1f MiB  (target <= %d ms: %s)\n",
+                label, runs, median, t[NR], rss / 1024, target, median <= target ? "ok" : "MISSED"
+        }'
+}
+
+for v in zstd gzip none; do variant "$v"; done
+echo "initramfs: $(stat -c %s "$INITRD") bytes zstd, $(stat -c %s "$WORK/bench-gzip/boot/${INITRD##*/}") bytes gzip, $(zstd -dcq "$INITRD" | wc -c) bytes unpacked" >&2
+for v in zstd gzip none; do
+    case $v in zstd) t=150 ;; gzip) t=300 ;; none) t=30 ;; esac
+    measure "audit DIR   ($v initramfs)" "$t" "$BIN" audit "$WORK/bench-$v" --format json
+done
+for v in zstd gzip none; do
+    case $v in zstd) t=150 ;; gzip) t=300 ;; none) t=30 ;; esac
+    image "$WORK/bench-$v" "$TMP/$v.img"
+    measure "audit IMAGE ($v initramfs)" "$t" "$BIN" audit "$TMP/$v.img" --format json
+    rm -f "$TMP/$v.img"
+done
