@@ -11,6 +11,7 @@ public enum JSONText {
         let encoder = TreeEncoder(box: ValueBox())
         try value.encode(to: encoder)
         var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
         write(encoder.box.value ?? .object(ObjectBox()), indent: 0, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
@@ -29,9 +30,9 @@ public enum JSONText {
 
     static func write(_ v: Value, indent: Int, into out: inout [UInt8]) {
         switch v {
-        case .null: out += Array("null".utf8)
-        case .bool(let b): out += Array((b ? "true" : "false").utf8)
-        case .number(let n): out += Array(n.utf8)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let n): out.append(contentsOf: n.utf8)
         case .string(let s): writeString(s, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
@@ -52,7 +53,7 @@ public enum JSONText {
                 if i > 0 { out += [UInt8(ascii: ","), 10] }
                 pad(indent + 2, &out)
                 writeString(key, into: &out)
-                out += Array(" : ".utf8)
+                out.append(contentsOf: " : ".utf8)
                 write(o.items[key]?.value ?? .null, indent: indent + 2, into: &out)
             }
             out.append(10)
@@ -62,12 +63,18 @@ public enum JSONText {
     }
 
     static func pad(_ n: Int, _ out: inout [UInt8]) {
-        out += repeatElement(UInt8(ascii: " "), count: n)
+        for _ in 0..<n { out.append(0x20) }
     }
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
@@ -77,7 +84,10 @@ public enum JSONText {
             case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
             case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
             case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
+            case 0..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 15)])
             default: out.append(b)
             }
         }

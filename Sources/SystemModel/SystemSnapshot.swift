@@ -41,6 +41,8 @@ public struct SystemSnapshot: Sendable {
     public var defaultNetworking: [String: ShellAssignments.Assignment]
     /// Every default route the target installs at boot, across stacks.
     public var defaultRoutes: [DefaultRoute]
+    /// ifupdown's `allow-hotplug` names and the udev rule that starts them.
+    public var ifupdownHotplug = IfupdownHotplug(rule: nil, names: [])
     /// Syntax and include problems of every parsed file.
     public var diagnostics: [ConfigDiagnostic]
     /// Probed devices, filesystem health and hardware, when the target kind has them.
@@ -117,6 +119,7 @@ public struct SystemSnapshot: Sendable {
             units: units, listeners: listeners, claims: claims,
             defaultNetworking: defaultNetworking, defaultRoutes: routes, diagnostics: diagnostics)
         snapshot.environment = environment
+        snapshot.ifupdownHotplug = SystemSnapshot.ifupdownHotplug(root: root, initSystem: initSystem, units: units, ifupdown: ifupdown)
         snapshot.fstab = FstabConfig.load(root)
         snapshot.diagnostics += snapshot.fstab.diagnostics.map { ConfigDiagnostic($0, format: "fstab", impact: .tolerated) }
         snapshot.packageTransactions = PackageTransactions.load(root)
