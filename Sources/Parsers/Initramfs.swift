@@ -106,9 +106,8 @@ public enum Initramfs {
         var out = InitramfsContents()
         var pos = 0
         var decompressed = 0
-        defer { out.decompressedBytes = decompressed }
         scan: while pos < size {
-            guard let head = source(pos, 64 << 10), !head.isEmpty else {
+            guard let head = Segment(start: pos, size: size - pos, source: source).bytes(0, 64 << 10), !head.isEmpty else {
                 out.error = "the file could not be read at offset \(pos)"
                 break scan
             }
@@ -172,6 +171,7 @@ public enum Initramfs {
         out.modules = parser.modules
         out.networkModules = parser.networkModules
         out.topLevelLinks = parser.topLevelLinks
+        out.decompressedBytes = decompressed
         if out.error == nil, out.segments.isEmpty { out.error = "no cpio archive in it" }
         return out
     }
@@ -182,10 +182,18 @@ public enum Initramfs {
         var size: Int
         var source: ByteSource
 
-        /// Up to `count` bytes at `offset` within the segment; nil on a read error.
+        /// `count` bytes at `offset` within the segment (fewer only at its
+        /// end), however few each read of the source gives; nil on a read error.
         func bytes(_ offset: Int, _ count: Int) -> [UInt8]? {
             guard offset < size else { return [] }
-            return source(start + offset, min(count, size - offset))
+            let want = min(count, size - offset)
+            var out: [UInt8] = []
+            while out.count < want {
+                guard let b = source(start + offset + out.count, want - out.count) else { return nil }
+                if b.isEmpty { break }
+                out += b.prefix(want - out.count)
+            }
+            return out
         }
     }
 

@@ -107,6 +107,10 @@ public enum JSONReport {
     struct Skipped: Encodable { var path: String; var reason: String }
 
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
+        (try? JSONText.encode(document(result, system: system, context: context))) ?? "{}"
+    }
+
+    static func document(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> Document {
         var summary: [String: Int] = [:]
         for s in Severity.allCases { summary[s.rawValue] = result.findings.filter { $0.severity == s }.count }
         let findings = result.findings.enumerated().map { i, f in
@@ -127,7 +131,7 @@ public enum JSONReport {
             }),
             skipped: system.root.skippedReads.map { Skipped(path: $0.path, reason: $0.reason) },
             notes: context.notes)
-        return (try? JSONText.encode(doc)) ?? "{}"
+        return doc
     }
 
     static func uniqueIDs(_ refs: [PlanReference]) -> [String] {

@@ -121,12 +121,6 @@ public struct InterfaceNaming: Sendable {
                           maskedLinks: [], nameRules: [], modules: nil, hasNetworkDrivers: true),
         initramfs: LazyInitramfs { .notFound("the boot configuration was not read") })
 
-    /// Starts reading the initramfs on another thread, so that it overlaps
-    /// the rest of the audit; whoever asks first waits for that read.
-    public func prefetchInitramfs() {
-        let source = initramfsSource
-        Task.detached(priority: .userInitiated) { _ = source.status }
-    }
 
     // MARK: - With the hardware known
 
