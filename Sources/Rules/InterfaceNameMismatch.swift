@@ -52,10 +52,13 @@ public struct InterfaceNameMismatch: Rule {
         let acting = Set(system.stacks.filter(\.inCharge).map(\.stack))
         var byName: [String: Configured] = [:]
         var order: [String] = []
+        // (name, line) pairs noted, so a card with 20,000 aliases is not a quadratic scan.
+        struct Noted: Hashable { var name: String; var line: SourceLine }
+        var noted: Set<Noted> = []
         func note(_ name: String, _ line: SourceLine, claim: InterfaceClaim? = nil) {
             guard isKernelStyle(name) || isPredictable(name) else { return }
             if byName[name] == nil { byName[name] = Configured(name: name); order.append(name) }
-            if !byName[name]!.lines.contains(line) { byName[name]!.lines.append(line) }
+            if noted.insert(Noted(name: name, line: line)).inserted { byName[name]!.lines.append(line) }
             if let claim {
                 byName[name]!.claims.append(claim)
                 if let m = claim.macAddress ?? claim.match?.macAddress { byName[name]!.mac = byName[name]!.mac ?? m.lowercased() }
