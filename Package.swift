@@ -42,6 +42,14 @@ let package = Package(
             providers: [.apt(["nettle-dev"])]
         ),
 
+        /** SQLite, to read fail2ban's ban database from bytes already read
+         through the confined reader (deserialized read-only in memory). */
+        .systemLibrary(
+            name: "CSQLite",
+            path: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
         /** C shims for the calls Swift cannot make itself: variadic ones
          (syscall, ioctl) and kernel structs (open_how, loop_config). */
         .target(
@@ -75,6 +83,7 @@ let package = Package(
             name: "Parsers",
             dependencies: [
                 "CCompress",
+                "CSQLite",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
