@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Parsers
 import Plan
 import Rules
@@ -162,6 +161,10 @@ public enum JSONReport {
     }
 
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
+        (try? JSONText.encode(document(result, system: system, context: context))) ?? "{}"
+    }
+
+    static func document(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> Document {
         var summary: [String: Int] = [:]
         for s in Severity.allCases { summary[s.rawValue] = result.findings.filter { $0.severity == s }.count }
         let findings = result.findings.enumerated().map { i, f in
@@ -183,10 +186,7 @@ public enum JSONReport {
             }),
             skipped: system.root.skippedReads.map { Skipped(path: $0.path, reason: $0.reason) },
             notes: context.notes)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(doc) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        return doc
     }
 
     static func uniqueIDs(_ refs: [PlanReference]) -> [String] {

@@ -1,5 +1,6 @@
 import Plan
 import Rules
+import TargetAccess
 
 /// The repair script: a POSIX `sh` program (dash and busybox `sh` run it)
 /// that carries out the automatic steps of the plan on the target mounted

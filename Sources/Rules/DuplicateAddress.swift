@@ -10,12 +10,14 @@ public struct DuplicateAddress: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         var byAddress: [IPAddress: [(claim: InterfaceClaim, fact: AddressFact)]] = [:]
         var order: [IPAddress] = []
+        struct Place: Hashable { var ip: IPAddress; var location: SourceLocation }
+        var places: Set<Place> = []
         for claim in system.persistedClaims where !claim.isLoopback {
             for fact in claim.addresses {
                 guard let ip = IPAddress(fact.address), !ip.isLoopback, !ip.isUnspecified else { continue }
                 if byAddress[ip] == nil { order.append(ip) }
                 // The same line seen twice (a fact both a stanza and its hook report) is one configuration.
-                if byAddress[ip, default: []].contains(where: { $0.fact.source.location == fact.source.location }) { continue }
+                guard places.insert(Place(ip: ip, location: fact.source.location)).inserted else { continue }
                 byAddress[ip, default: []].append((claim, fact))
             }
         }

@@ -39,7 +39,7 @@ public struct InterfaceNameMismatch: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         let configured = Self.configuredNames(system)
         guard !configured.isEmpty else { return [] }
-        let naming = InterfaceNaming.load(system.root, networkd: system.networkd, boot: system.boot)
+        let naming = system.naming
         if let hardware = system.environment.hardware {
             return exact(system, naming, configured, hardware)
         }
@@ -52,10 +52,13 @@ public struct InterfaceNameMismatch: Rule {
         let acting = Set(system.stacks.filter(\.inCharge).map(\.stack))
         var byName: [String: Configured] = [:]
         var order: [String] = []
+        // (name, line) pairs noted, so a card with 20,000 aliases is not a quadratic scan.
+        struct Noted: Hashable { var name: String; var line: SourceLine }
+        var noted: Set<Noted> = []
         func note(_ name: String, _ line: SourceLine, claim: InterfaceClaim? = nil) {
             guard isKernelStyle(name) || isPredictable(name) else { return }
             if byName[name] == nil { byName[name] = Configured(name: name); order.append(name) }
-            if !byName[name]!.lines.contains(line) { byName[name]!.lines.append(line) }
+            if noted.insert(Noted(name: name, line: line)).inserted { byName[name]!.lines.append(line) }
             if let claim {
                 byName[name]!.claims.append(claim)
                 if let m = claim.macAddress ?? claim.match?.macAddress { byName[name]!.mac = byName[name]!.mac ?? m.lowercased() }
@@ -96,6 +99,9 @@ public struct InterfaceNameMismatch: Rule {
     // MARK: - Without the hardware
 
     private func generic(_ system: SystemSnapshot, _ naming: InterfaceNaming, _ configured: [Configured]) -> [Finding] {
+        // Only predictable names, and the root renames every card to one: no
+        // finding can follow, whatever the initramfs does, so it is not read.
+        if !configured.contains(where: { Self.isKernelStyle($0.name) }), naming.genericRename(naming.root) != nil { return [] }
         let renames = naming.genericRenames
         var findings: [Finding] = []
         let kernelNames = configured.filter { Self.isKernelStyle($0.name) && naming.pin(for: $0.name) == nil }

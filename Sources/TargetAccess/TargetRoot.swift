@@ -1,4 +1,3 @@
-import Crypto
 import Glibc
 import RescueSys
 import Synchronization
@@ -35,12 +34,7 @@ public struct TargetFile: Sendable {
     public let status: FileStatus
 
     /// SHA-256 of the bytes as audited, lowercase hex.
-    public var sha256: String {
-        SHA256.hash(data: bytes).map { byte in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-    }
+    public var sha256: String { sha256Hex(bytes) }
 }
 
 /// What reading one target path gave.
