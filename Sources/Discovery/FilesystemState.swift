@@ -57,8 +57,14 @@ public struct TargetFilesystem: Codable, Sendable, Equatable {
                 guard xfs.hasInternalLog else {
                     return TargetFilesystem(mountPoint: mountPoint, volume: volume, ext: nil, xfsLog: nil, unreadable: "the XFS log is on an external device, which was not read")
                 }
-                let base = volume.offset + xfs.logOffset
-                let log = XFSLogState.find(length: xfs.logLength) { offset, count in try? fd.read(count: count, at: base + offset) }
+                guard let logOffset = xfs.logOffset, case (let base, false) = volume.offset.addingReportingOverflow(logOffset) else {
+                    return TargetFilesystem(mountPoint: mountPoint, volume: volume, ext: nil, xfsLog: nil,
+                                            unreadable: "the XFS superblock places its log outside any possible offset (sb_logstart \(xfs.logStart))")
+                }
+                let log = XFSLogState.find(length: xfs.logLength) { offset, count in
+                    guard case (let at, false) = base.addingReportingOverflow(offset) else { return nil }
+                    return try? fd.read(count: count, at: at)
+                }
                 return TargetFilesystem(mountPoint: mountPoint, volume: volume, ext: nil, xfsLog: log,
                                         unreadable: log == nil ? "the XFS log could not be read" : nil)
             }

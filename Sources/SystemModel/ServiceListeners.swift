@@ -87,6 +87,25 @@ public struct ServiceListeners: Sendable {
         return bytes
     }
 
+    /// An included file, read within `budget`: nil, with a diagnostic at the
+    /// include line, for a file that includes itself (every one of these
+    /// servers stops at a nesting limit, so it refuses the configuration)
+    /// and once the budget is spent (the audit cannot tell what follows).
+    private mutating func readIncluded(_ root: TargetRoot, _ path: String, at include: SourceLine, service: String,
+                                       budget: inout ExpansionBudget) -> [UInt8]? {
+        if budget.isCycle(path) {
+            diagnostics.append(Diagnostic(include.location, text: include.text,
+                message: "\(budget.cycleMessage(path)): \(service) refuses to start with this configuration (nested includes past its limit)."))
+            return nil
+        }
+        guard !budget.exhausted, let bytes = read(root, path) else { return nil }
+        guard budget.take(bytes: bytes.count) else {
+            diagnostics.append(Diagnostic(include.location, text: include.text, message: "\(service): " + budget.exhaustedMessage + "."))
+            return nil
+        }
+        return bytes
+    }
+
     private mutating func loadHosts(_ root: TargetRoot) {
         guard let bytes = read(root, "/etc/hosts") else { return }
         let parsed = HostsParser.parse(bytes, path: "/etc/hosts")
@@ -100,7 +119,9 @@ public struct ServiceListeners: Sendable {
         let main = "/etc/ssh/sshd_config"
         guard let bytes = read(root, main) else { return }
         var directives: [SshdDirective] = []
-        collectSshd(root, bytes, path: main, startsInMatch: false, depth: 0, into: &directives)
+        var budget = ExpansionBudget()
+        budget.enter(main)
+        collectSshd(root, bytes, path: main, startsInMatch: false, depth: 0, budget: &budget, into: &directives)
 
         var ports: [Located<Int>] = []
         var addresses: [(ListenSpec, SourceLine)] = []
@@ -164,7 +185,7 @@ public struct ServiceListeners: Sendable {
     /// are under /etc/ssh; glob matches are read in lexical order. An
     /// Include inside a Match block makes the included lines part of it.
     private mutating func collectSshd(_ root: TargetRoot, _ bytes: [UInt8], path: String, startsInMatch: Bool, depth: Int,
-                                      into out: inout [SshdDirective]) {
+                                      budget: inout ExpansionBudget, into out: inout [SshdDirective]) {
         let file = SshdConfigParser.parse(bytes, path: path, startsInMatch: startsInMatch)
         diagnostics += file.diagnostics
         for d in file.directives {
@@ -177,8 +198,10 @@ public struct ServiceListeners: Sendable {
             for pattern in d.arguments {
                 let absolute = pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern
                 for included in glob(root, absolute) {
-                    guard let b = read(root, included) else { continue }
-                    collectSshd(root, b, path: included, startsInMatch: d.inMatch, depth: depth + 1, into: &out)
+                    guard let b = readIncluded(root, included, at: d.source, service: "sshd", budget: &budget) else { continue }
+                    budget.enter(included)
+                    collectSshd(root, b, path: included, startsInMatch: d.inMatch, depth: depth + 1, budget: &budget, into: &out)
+                    budget.leave()
                 }
             }
         }
@@ -200,7 +223,13 @@ public struct ServiceListeners: Sendable {
         // postfix's default is `all`.
         let interfacesSource = sources["inet_interfaces"] ?? SourceLine(path: mainPath, line: 0, text: "")
         var interfaces: [String?] = [nil]
-        if let value = params["inet_interfaces"], let words = PostfixParser.inetInterfaces(PostfixParser.expand(value, params)) {
+        if let value = params["inet_interfaces"], PostfixParser.expand(value, params) == nil {
+            diagnostics.append(Diagnostic(interfacesSource.location, text: interfacesSource.text,
+                message: "inet_interfaces nests $macros more than \(PostfixParser.maxDepth) deep (a macro that names itself: postfix stops with \"unreasonable macro call nesting\") or expands past \(PostfixParser.maxLength / 1024) KiB; the audit cannot tell where postfix listens."))
+            return
+        }
+        if let value = params["inet_interfaces"], let expanded = PostfixParser.expand(value, params),
+           let words = PostfixParser.inetInterfaces(expanded) {
             interfaces = words.flatMap { w -> [String?] in
                 switch w.lowercased() {
                 case "loopback-only": ["127.0.0.1", "::1"]
@@ -288,7 +317,9 @@ public struct ServiceListeners: Sendable {
         var directives: [NginxDirective] = []
         var servers: [NginxServerBlock] = []
         var nextBlock = 0
-        collectNginx(root, bytes, path: main, context: [], depth: 0, nextBlock: &nextBlock, directives: &directives, servers: &servers)
+        var budget = ExpansionBudget()
+        budget.enter(main)
+        collectNginx(root, bytes, path: main, context: [], depth: 0, budget: &budget, nextBlock: &nextBlock, directives: &directives, servers: &servers)
         var withListen: Set<Int> = []
         for d in directives where d.name == "listen" {
             guard let arg = d.arguments.first else {
@@ -313,7 +344,7 @@ public struct ServiceListeners: Sendable {
     }
 
     private mutating func collectNginx(_ root: TargetRoot, _ bytes: [UInt8], path: String, context: [String], depth: Int,
-                                       nextBlock: inout Int, directives: inout [NginxDirective], servers: inout [NginxServerBlock]) {
+                                       budget: inout ExpansionBudget, nextBlock: inout Int, directives: inout [NginxDirective], servers: inout [NginxServerBlock]) {
         let file = NginxConfigParser.parse(bytes, path: path, context: context, firstBlock: nextBlock)
         nextBlock += file.servers.count
         diagnostics += file.diagnostics
@@ -328,12 +359,14 @@ public struct ServiceListeners: Sendable {
                     message: "Include of a missing file: nginx refuses the configuration."))
             }
             for included in matches {
-                guard let b = read(root, included) else { continue }
+                guard let b = readIncluded(root, included, at: d.source, service: "nginx", budget: &budget) else { continue }
                 // An included file's directives sit where the include is; a
                 // server block opened in it belongs to that file alone, but a
                 // listen in a file included inside a server block is that server's.
                 let before = directives.count
-                collectNginx(root, b, path: included, context: d.context, depth: depth + 1,
+                budget.enter(included)
+                defer { budget.leave() }
+                collectNginx(root, b, path: included, context: d.context, depth: depth + 1, budget: &budget,
                              nextBlock: &nextBlock, directives: &directives, servers: &servers)
                 if let block = d.block {
                     for k in before..<directives.count where directives[k].block == nil { directives[k].block = block }
@@ -363,7 +396,9 @@ public struct ServiceListeners: Sendable {
             guard let bytes = read(root, main) else { continue }
             var directives: [ApacheDirective] = []
             var serverRoot = c.serverRoot
-            collectApache(root, bytes, path: main, sections: [], serverRoot: &serverRoot, depth: 0, into: &directives)
+            var budget = ExpansionBudget()
+            budget.enter(main)
+            collectApache(root, bytes, path: main, service: c.service, sections: [], serverRoot: &serverRoot, depth: 0, budget: &budget, into: &directives)
             for d in directives where d.name.lowercased() == "listen" {
                 guard let arg = d.arguments.first, let spec = ApacheConfigParser.listen(arg) else {
                     diagnostics.append(Diagnostic(d.source.location, text: d.source.text,
@@ -378,8 +413,8 @@ public struct ServiceListeners: Sendable {
         }
     }
 
-    private mutating func collectApache(_ root: TargetRoot, _ bytes: [UInt8], path: String, sections: [String],
-                                        serverRoot: inout String, depth: Int, into out: inout [ApacheDirective]) {
+    private mutating func collectApache(_ root: TargetRoot, _ bytes: [UInt8], path: String, service: String, sections: [String],
+                                        serverRoot: inout String, depth: Int, budget: inout ExpansionBudget, into out: inout [ApacheDirective]) {
         let parsed = ApacheConfigParser.parse(bytes, path: path)
         diagnostics += parsed.diagnostics
         for var d in parsed.directives {
@@ -399,8 +434,10 @@ public struct ServiceListeners: Sendable {
                     message: "Include of a missing file: httpd refuses to start with this configuration."))
             }
             for included in matches {
-                guard let b = read(root, included) else { continue }
-                collectApache(root, b, path: included, sections: d.sections, serverRoot: &serverRoot, depth: depth + 1, into: &out)
+                guard let b = readIncluded(root, included, at: d.source, service: service, budget: &budget) else { continue }
+                budget.enter(included)
+                collectApache(root, b, path: included, service: service, sections: d.sections, serverRoot: &serverRoot, depth: depth + 1, budget: &budget, into: &out)
+                budget.leave()
             }
         }
     }

@@ -267,6 +267,27 @@ public final class TargetRoot: Sendable {
         return try? fd.status()
     }
 
+    /// Where a symlink at `path` leads inside the target, following the last
+    /// component through every link (40 at most, as the kernel), with `..`
+    /// stopping at the root: the target path of the file a write through the
+    /// link would change. Nil when `path` is not a symlink or the chain
+    /// dangles or loops.
+    public func symlinkDestination(_ path: String) -> String? {
+        var current = Self.normalize(path)
+        var hops = 0
+        while let link = lstat(current)?.linkTarget {
+            hops += 1
+            guard hops <= 40 else { return nil }
+            let base = link.hasPrefix("/") ? "" : split(current).0
+            var parts: [String] = []
+            for c in Self.components(base + "/" + link) where c != "." {
+                if c == ".." { _ = parts.popLast() } else { parts.append(c) }
+            }
+            current = "/" + parts.joined(separator: "/")
+        }
+        return hops == 0 || !exists(current) ? nil : current
+    }
+
     /// readlink of a target path (the last component is not followed).
     public func readlink(_ path: String) -> String? { lstat(path)?.linkTarget }
 
