@@ -23,10 +23,10 @@ public struct TargetFilesystem: Codable, Sendable, Equatable {
         var out: [String] = []
         var device = volume.source
         if volume.offset != 0 {
-            out.append("losetup --find --show --offset \(volume.offset)\(volume.size > 0 ? " --sizelimit \(volume.size)" : "") \(shellQuote(volume.source))   # prints /dev/loopN")
+            out.append("losetup --find --show --offset \(volume.offset)\(volume.size > 0 ? " --sizelimit \(volume.size)" : "") \(shellWord(volume.source))   # prints /dev/loopN")
             device = "/dev/loopN"
         } else {
-            device = shellQuote(device)
+            device = shellWord(device)
         }
         switch fs {
         case "xfs":

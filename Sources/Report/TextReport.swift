@@ -64,6 +64,9 @@ enum Summary {
 
     static func facts(_ s: SystemSnapshot) -> [String] {
         var lines: [String] = []
+        for fs in s.unreplayedJournals {
+            lines.append("WARNING: the \(fs.fsType) journal of \(fs.mountPoint) holds writes that were not replayed: this audit describes the disk as it was before them; the next mount or e2fsck replays them, and the boot may read something else.")
+        }
         lines.append("init: \(s.initSystem.kind.rawValue) (\(s.initSystem.reason))")
         if let c = s.ifupdown {
             let version = s.packages.package("ifupdown")?.version.map { " \($0)" } ?? (s.packages.isKnown ? " (not installed)" : "")

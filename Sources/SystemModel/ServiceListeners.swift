@@ -98,11 +98,12 @@ public struct ServiceListeners: Sendable {
                 message: "\(budget.cycleMessage(path)): \(service) refuses to start with this configuration (nested includes past its limit)."))
             return nil
         }
-        guard !budget.exhausted, let bytes = read(root, path) else { return nil }
+        guard !budget.exhausted, let bytes = root.bytes(path) else { return nil }
         guard budget.take(bytes: bytes.count) else {
             diagnostics.append(Diagnostic(include.location, text: include.text, message: "\(service): " + budget.exhaustedMessage + "."))
             return nil
         }
+        files.append(path)
         return bytes
     }
 

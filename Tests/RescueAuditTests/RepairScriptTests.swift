@@ -1,4 +1,5 @@
 import Foundation
+import Parsers
 @testable import Plan
 @testable import Report
 @testable import Rules
@@ -43,7 +44,7 @@ func manifest(_ root: URL, excluding: [String] = ["/var/backups/rescue-audit"]) 
 }
 
 /// Runs `shellcheck -s sh` on a script; a missing shellcheck fails in CI.
-func expectShellcheckClean(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectShellcheckClean(_ path: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
     guard let sc = which("shellcheck") else {
         #expect(!mustRunPrivileged, "shellcheck is not installed (Debian package shellcheck)", sourceLocation: sourceLocation)
         return
@@ -444,7 +445,7 @@ func makeComposite(_ root: URL) throws {
         ]), summary: "Enable x;reboot", rules: ["r"]))
         actions.append(PlannedAction(id: "A\(nasty.count + 2)", operation: .chroot(command: ["/bin/sh", "-c", "touch \(pwned)"], why: "why\nrm -rf /", undoable: false),
                                      summary: "chroot $(touch \(pwned))", rules: ["r"]))
-        actions.append(PlannedAction(id: "A\(nasty.count + 3)", operation: .manual(description: "desc\nreboot", commands: ["ip a\n$(touch \(pwned))"]),
+        actions.append(PlannedAction(id: "A\(nasty.count + 3)", operation: .manual(description: "desc\nreboot", commands: [ShellCommand(words: [.literal("ip a\n$(touch \(pwned))")])]),
                                      summary: "manual\nreboot", rules: ["r"]))
         let finding = Finding(rule: "r\nreboot", severity: .high, message: "m", atBoot: "b", evidence: [])
         let plan = RepairPlan(actions: actions, conflicts: [PlanConflict(path: "/etc/a\nreboot", rules: ["x"], message: "no\n$(touch \(pwned))")],
