@@ -1,3 +1,4 @@
+@testable import Discovery
 import Foundation
 @testable import Parsers
 import Plan
@@ -258,5 +259,34 @@ import Testing
         #expect(system.unreplayedJournals.map(\.mountPoint) == ["/"])
         let result = AuditResult.run(system)
         #expect(result.findings.contains { $0.rule == FilesystemNeedsCheck.id && $0.message.contains("not yet replayed") })
+    }
+}
+
+/// `rescue-audit devices` and discovery errors print target bytes (labels,
+/// PARTLABELs, OS names) through `printable()`.
+@Suite struct HostileDeviceTextTests {
+    @Test func devicesListingEscapesLabelsAndNames() {
+        let esc = "\u{1B}]0;owned\u{07}\u{202E}"
+        let report = DeviceReport(
+            devices: [
+                ProbedDevice(path: "/srv/disk.img", kind: .image, size: 1 << 30, partitionTable: "gpt", partitionTableUUID: "aaaa",
+                             partitions: [
+                                ProbedPartition(number: 1, start: 1 << 20, size: 100 << 20, type: "0fc63daf-8483-4772-8e79-3d69d8477de4",
+                                                partUUID: "p1", partLabel: "part" + esc, device: nil,
+                                                filesystem: FilesystemInfo(type: "ext4", uuid: "u1", label: "root" + esc, version: nil,
+                                                                           usage: "filesystem", unlockHint: nil)),
+                             ],
+                             filesystem: nil, error: nil),
+            ],
+            rootCandidates: [], notes: ["note" + esc])
+        let text = renderDevicesText(report)
+        #expect(!text.unicodeScalars.contains { ($0 != "\n" && Text.isControl($0)) || Text.isBidiOrSeparator($0) })
+        #expect(text.contains("LABEL=root\\x1b]0;owned\\x07\\u{202E}"))
+        #expect(text.contains("PARTLABEL=part\\x1b"))
+    }
+
+    @Test func discoveryErrorsEscapeTargetText() {
+        let e = DiscoveryError.notFound(path: "/srv/\u{1B}[2Jx\u{202E}", reason: "r")
+        #expect(!e.description.unicodeScalars.contains { Text.isControl($0) || Text.isBidiOrSeparator($0) })
     }
 }
