@@ -28,13 +28,15 @@ public func renderDevicesText(_ report: DeviceReport) -> String {
         lines.append("No root filesystem found.")
     } else {
         lines.append("Root filesystem candidates:")
+        let volumes = DeviceProber.volumes(report.devices)
         for c in report.rootCandidates {
             var line = "  \(c.volume.name)  \(c.volume.filesystem.type)"
             if let sub = c.subvolume { line += " subvol=\(sub)" }
             let os = [c.osName, c.osVersion].compactMap { $0 }.joined(separator: " ")
             if !os.isEmpty { line += "  \(os)" }
             line += "  (score \(c.score): \(c.evidence.joined(separator: ", ")))"
-            if c.volume.selector != c.volume.name { line += "  --root \(c.volume.selector)" }
+            let selector = c.volume.selector(among: volumes)
+            if selector != c.volume.name { line += "  --root \(selector)" }
             lines.append(line)
         }
         if report.rootCandidates.count > 1 { lines.append("Choose one with --root DEVICE.") }

@@ -42,7 +42,7 @@ public enum TextReport {
             }
             out.append("")
         }
-        out += Summary.planLines(result.plan, target: context.target).map(printable)
+        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target]).map(printable)
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -114,13 +114,14 @@ enum Summary {
         return lines
     }
 
-    static func planLines(_ plan: RepairPlan, target: String) -> [String] {
+    /// `target`: the arguments that name the audited root again.
+    static func planLines(_ plan: RepairPlan, target: [String]) -> [String] {
         var out: [String] = []
         let auto = plan.automaticActions.count, manual = plan.manualActions.count
         out.append("Repair plan: \(auto) automatic step\(auto == 1 ? "" : "s"), \(manual) manual step\(manual == 1 ? "" : "s").")
         for c in plan.conflicts { out.append("  refused: \(c.message)") }
         if auto > 0 {
-            out.append("Write the repair script with: rescue-audit plan \(shellWord(target)) -o repair.sh")
+            out.append("Write the repair script with: rescue-audit plan \((target.map { shellWord($0) } + ["-o", "repair.sh"]).joined(separator: " "))")
         }
         return out
     }
