@@ -396,6 +396,8 @@ func makeComposite(_ root: URL) throws {
 
         let undo = bk.appendingPathComponent("undo.sh").path
         try expectShellcheckClean(undo)
+        let undoText = try String(contentsOfFile: undo, encoding: .utf8)
+        #expect(!undoText.unicodeScalars.contains { ($0 != "\n" && $0 != "\t" && Text.isControl($0)) || Text.isBidiOrSeparator($0) })
         let u = try runUndo(undo, shell: shell)
         #expect(u.status == 0, "\(u.stdout)\(u.stderr)")
         #expect(withoutBackupParents(try manifest(root), original: original) == original, "undo.sh restores the tree, removing created directories")
@@ -433,7 +435,7 @@ func makeComposite(_ root: URL) throws {
         let root = work.appendingPathComponent("root")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
         let pwned = "/tmp/pwned-\(UUID().uuidString)"
-        let nasty = ["'", "\"", "$(touch \(pwned))", "`touch \(pwned)`", "a\nb", "with space", ";reboot", "-rf", "${IFS}", "\\", "%s%n"]
+        let nasty = ["'", "\"", "$(touch \(pwned))", "`touch \(pwned)`", "a\nb", "with space", ";reboot", "-rf", "${IFS}", "\\", "%s%n", "esc\u{1B}]0;t\u{07}\u{202E}bidi"]
         var actions: [PlannedAction] = []
         var expected: [String: [UInt8]] = [:]
         for (i, n) in nasty.enumerated() {
@@ -456,6 +458,9 @@ func makeComposite(_ root: URL) throws {
         let context = ReportContext(toolVersion: "t\nreboot", libblkidVersion: "", target: "/mnt/x'\n$(touch \(pwned))", kind: .directory,
                                     auditedAt: "now\nreboot")
         let script = try ScriptUnderTest(RepairScript.render(AuditResult(findings: [finding], plan: plan), context: context, osName: "Debian\nreboot"), in: work)
+
+        // `cat repair.sh` is safe: no raw control or bidi character from a value (issue 20).
+        #expect(!script.text.unicodeScalars.contains { ($0 != "\n" && $0 != "\t" && Text.isControl($0)) || Text.isBidiOrSeparator($0) })
 
         // The header is comments only: no value's newline ends a comment.
         let header = script.text.split(separator: "\n", omittingEmptySubsequences: false).prefix { $0 != "set -eu" }.dropFirst()
