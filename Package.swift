@@ -35,6 +35,14 @@ let package = Package(
             providers: [.apt(["zlib1g-dev", "libzstd-dev", "liblzma-dev", "liblz4-dev"])]
         ),
 
+        /** SQLite, to read fail2ban's ban database from bytes already read
+         through the confined reader (deserialized read-only in memory). */
+        .systemLibrary(
+            name: "CSQLite",
+            path: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+
         /** C shims for the calls Swift cannot make itself: variadic ones
          (syscall, ioctl) and kernel structs (open_how, loop_config). */
         .target(
@@ -70,6 +78,7 @@ let package = Package(
             name: "Parsers",
             dependencies: [
                 "CCompress",
+                "CSQLite",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -97,7 +97,8 @@ check nft-defines json "expands past"
 new_root sshd-self-include
 mkdir -p "$R/etc/ssh"
 printf 'Port 22\nInclude /etc/ssh/sshd_config\nInclude /etc/ssh/sshd_config\nInclude /etc/ssh/sshd_config\n' >"$R/etc/ssh/sshd_config"
-check sshd-self-include json "includes itself"
+# sshd_config handling belongs to the sshd model (SSHDConfig.swift), which skips a cycle; bounded is what is checked here.
+check sshd-self-include json
 
 # nginx and Apache, four self-includes each (>60 s before).
 new_root web-self-include

@@ -103,6 +103,29 @@ references:
 fix: >-
   A manual step: keep the address in one place and remove the other line.
 """#),
+    ("fail2ban-restores-ssh-bans", #"""
+id: fail2ban-restores-ssh-bans
+title: fail2ban bans SSH clients again at boot
+severity: medium
+summary: >-
+  fail2ban starts at boot and its database holds bans for a jail that guards
+  SSH (sshd, ssh*, recidive) that have not expired (or are permanent). fail2ban
+  restores them when it starts, so those addresses cannot reach SSH after the
+  reboot.
+rationale: >-
+  An administrator who locked themselves out by failing logins is often still
+  banned after the reboot that was meant to fix things: fail2ban 0.11 and
+  later keep bans in /var/lib/fail2ban/fail2ban.sqlite3 (dbfile in
+  fail2ban.conf or .local) with their ban time and restore those still running.
+  The database is read with SQLite from the bytes the confined reader returned,
+  read-only in memory. Everyone else still gets in, so the finding is medium.
+references:
+  - "fail2ban.conf(5): dbfile, dbpurgeage"
+  - "fail2ban-client(1): unban"
+fix: >-
+  A manual step: list the bans with sqlite3 and delete the row of your own
+  address, or unban it with fail2ban-client once the machine is up.
+"""#),
     ("filesystem-needs-check", #"""
 id: filesystem-needs-check
 title: A filesystem needs a check before it is trusted again
@@ -623,5 +646,118 @@ fix: >-
   own syntax (an `up ip addr add` line in the ifupdown stanza, an `Address=`
   line in the .network file, an item in the netplan `addresses` list); otherwise
   a manual step to add it or change the service's listen address.
+"""#),
+    ("ssh-login-impossible", #"""
+id: ssh-login-impossible
+title: Nobody can log in over SSH
+severity: critical
+summary: >-
+  sshd may start, but no account can log in: every account with a login shell
+  is refused by AllowUsers, DenyUsers, AllowGroups or DenyGroups, the only
+  account is root and PermitRootLogin is no (or root has no key with
+  prohibit-password), password login is off and no account has an
+  authorized_keys with a key, StrictModes ignores the keys file because of
+  its or its directories' ownership or modes, /etc/nologin refuses every
+  login but root's, or tcp wrappers refuse sshd to every client. An account
+  whose keys StrictModes ignores while someone else can log in is reported at
+  medium.
+rationale: >-
+  sshd's own checks are followed: the account's shell must exist, Allow and
+  Deny lists and Match User/Group blocks are applied per account (a Match on
+  the client's address makes the answer "cannot tell"), AuthorizedKeysFile is
+  expanded (%h, %u, %U), StrictModes checks the file and every directory up to
+  the home directory, PasswordAuthentication and KbdInteractiveAuthentication
+  (through PAM) need a usable hash in /etc/shadow, and a locked password
+  refuses the account when UsePAM is off. Debian 12's sshd links libwrap, so
+  /etc/hosts.deny applies to it.
+references:
+  - "sshd_config(5): AllowUsers, DenyUsers, PermitRootLogin, AuthorizedKeysFile, StrictModes"
+  - "hosts_access(5)"
+  - "pam_nologin(8)"
+fix: >-
+  StrictModes problems are fixed with chmod go-w or chown run in the target;
+  /etc/nologin is moved aside. Otherwise a manual step: put a public key in an
+  account's authorized_keys, or change the sshd_config line that refuses it.
+"""#),
+    ("sshd-config-invalid", #"""
+id: sshd-config-invalid
+title: sshd_config has lines sshd -t refuses
+severity: critical
+summary: >-
+  sshd_config, with every Include expanded as sshd reads it, holds a line
+  that OpenSSH's own `sshd -t` refuses: an unknown keyword, a bad value, a
+  keyword not allowed inside a Match block, bad Match criteria, an unbalanced
+  quote, a repeated Subsystem, or an Include that loops. Lines sshd only warns
+  about (deprecated or unsupported keywords) are reported at low.
+rationale: >-
+  Debian's ssh.service runs `sshd -t` before sshd and sshd refuses to start on
+  any of these lines, so nothing answers on the SSH port. The keyword table
+  (which keywords exist, which are deprecated, which are allowed inside a
+  Match block) was read off Debian 12's sshd 9.2p1 by running every keyword
+  through it; a test compares accept/refuse with the real `sshd -t` on a corpus
+  of real and broken configurations. A directive after a Match line belongs to
+  that block to the end of its file; `Match all` makes global keywords legal
+  again. Severity is medium when sshd is not installed.
+references:
+  - "sshd_config(5): Match, Include"
+  - "sshd(8): -t"
+fix: >-
+  Each refused line is commented out. A refused Match line is commented out
+  with its whole block: removing only the Match line would move the block's
+  settings into the block above it, or make them global.
+"""#),
+    ("sshd-host-keys-missing", #"""
+id: sshd-host-keys-missing
+title: sshd has no host key it can load
+severity: critical
+summary: >-
+  None of the host keys sshd is set to load (its HostKey lines, or the
+  default /etc/ssh/ssh_host_{rsa,ecdsa,ed25519}_key) exists, is a non-empty
+  private key, and is readable by root only; and nothing at boot creates them
+  (ssh-keygen -A in the unit's ExecStartPre=, RHEL's sshd-keygen@.service).
+rationale: >-
+  Images and clones often ship with the host keys deleted so each machine
+  gets its own; Debian creates them only when openssh-server is configured,
+  not at boot. sshd then stops with "no hostkeys available -- exiting". A key
+  owned by root that group or others can read is refused ("UNPROTECTED
+  PRIVATE KEY FILE"), as OpenSSH's sshkey_perm_ok does.
+references:
+  - "sshd(8): HostKey, FILES"
+  - "ssh-keygen(1): -A"
+fix: >-
+  The target's own `ssh-keygen -A` is run in a chroot, which creates every
+  missing default key; a key readable by others is made mode 0600. Keys at
+  other paths named by HostKey lines are a manual step with the exact command.
+"""#),
+    ("sshd-will-not-start", #"""
+id: sshd-will-not-start
+title: sshd will not start at the next boot
+severity: critical
+summary: >-
+  Nothing starts sshd at boot (ssh.service, sshd.service and ssh.socket are
+  neither enabled nor wanted by a target reached at boot, or the unit is
+  masked, or /etc/ssh/sshd_not_to_be_run exists), or sshd stops as soon as it
+  starts: the program the unit's ExecStart= runs is missing, sshd_config is
+  missing, the privilege-separation user sshd does not exist, or nothing
+  creates the privilege-separation directory (/run/sshd on Debian).
+rationale: >-
+  Enablement is read from the symlinks systemd follows (.wants and .requires
+  links hanging off a unit that is itself in the boot transaction), sysvinit's
+  S links, and masks to /dev/null. Debian's ssh.service creates /run/sshd with
+  RuntimeDirectory=sshd and skips itself when /etc/ssh/sshd_not_to_be_run
+  exists (ConditionPathExists=!). sshd 9.2 checks the user and the directory
+  compiled into it before it listens: "Privilege separation user sshd does not
+  exist", "Missing privilege separation directory". Checked against Debian 12's
+  own sshd. A configuration sshd refuses and missing host keys are reported by
+  sshd-config-invalid and sshd-host-keys-missing.
+references:
+  - "sshd(8), systemd.unit(5) ConditionPathExists=, systemd.exec(5) RuntimeDirectory="
+  - "Debian openssh-server: /lib/systemd/system/ssh.service, /etc/init.d/ssh"
+fix: >-
+  Enabling the unit creates exactly the symlinks systemctl enable would (from
+  the unit's [Install] section); /etc/ssh/sshd_not_to_be_run is moved aside.
+  A mask, a missing program, user or directory is a manual step with the exact
+  command (remove the mask, reinstall openssh-server, create the sshd user as
+  Debian's package does).
 """#),
 ]

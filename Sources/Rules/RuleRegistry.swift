@@ -28,6 +28,11 @@ public enum RuleRegistry {
         PackageTransactionInterrupted.self,
         KernelMissing.self,
         LastBootErrors.self,
+        SshdWillNotStart.self,
+        SshdConfigInvalid.self,
+        SshdHostKeysMissing.self,
+        SshLoginImpossible.self,
+        Fail2banRestoresSshBans.self,
     ]
 
     public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }

@@ -55,6 +55,8 @@ public struct SystemSnapshot: Sendable {
     public var lastBootLogs: LastBootLogs = .none
     /// The firewalls restored at boot and what they do with SSH, loopback, ping and established traffic.
     public var firewall: FirewallModel = FirewallModel()
+    /// sshd at the next boot: whether it starts, where it listens, who can log in (`sshdAtBoot`).
+    public var sshd: SSHDModel = SSHDModel()
 
     /// Reads the target through `root`.
     public static func load(root: TargetRoot, kind: TargetKind = .directory, environment: AuditEnvironment = AuditEnvironment()) -> SystemSnapshot {
@@ -119,10 +121,17 @@ public struct SystemSnapshot: Sendable {
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
+        snapshot.sshd = SSHDModel.load(root, SSHDContext(units: units, initSystem: initSystem, packages: packages,
+                                                         claims: claims, listeners: listeners))
+        snapshot.diagnostics += snapshot.sshd.configDiagnostics
+        // With socket activation systemd binds ListenStream=, so the firewall is judged against those ports.
+        if snapshot.sshd.socketActivated && !snapshot.sshd.boot.ports.isEmpty {
+            snapshot.listeners.sshPorts = snapshot.sshd.boot.ports
+        }
         let ifup = snapshot.stacks.first { $0.stack == .ifupdown }
         snapshot.firewall = FirewallModel.load(root, FirewallContext(
             units: units, initSystem: initSystem, packages: packages, ifupdown: ifupdown,
-            ifupdownRunsAtBoot: (ifup?.startsAtBoot ?? false) && ifup?.installed != false, listeners: listeners))
+            ifupdownRunsAtBoot: (ifup?.startsAtBoot ?? false) && ifup?.installed != false, listeners: snapshot.listeners))
         return snapshot
     }
 
