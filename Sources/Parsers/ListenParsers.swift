@@ -333,7 +333,7 @@ public enum AmavisConfigParser {
         for (i, line) in Text.lines(bytes).enumerated() {
             let code = stripComment(line)
             for name in names {
-                guard let r = code.range(of: "$" + name) else { continue }
+                guard let r = code.firstRange(of: "$" + name) else { continue }
                 let after = code[r.upperBound...]
                 // `$inet_socket_port_foo` is another variable.
                 if let c = after.first, c.isLetter || c.isNumber || c == "_" { continue }

@@ -7,6 +7,14 @@ import SystemModel
 public enum MarkdownReport {
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
         var out: [String] = []
+        if let v = result.verdict {
+            out.append("**\(inline(v.line))**")
+            out.append("")
+            out.append("```")
+            for l in Summary.chainLines(v) { out.append(printable(l).replacingOccurrences(of: "```", with: "`\u{200B}``")) }
+            out.append("```")
+            out.append("")
+        }
         out.append("# rescue-audit report: \(inline(context.target))")
         out.append("")
         out.append("- Audited: \(context.auditedAt) by rescue-audit \(context.toolVersion)")

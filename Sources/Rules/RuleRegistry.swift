@@ -43,6 +43,8 @@ public enum RuleRegistry {
 public struct AuditResult: Sendable {
     public var findings: [Finding]
     public var plan: RepairPlan
+    /// Will SSH reach the machine after the next boot (nil only for results built by hand).
+    public var verdict: Verdict? = nil
 
     /// Runs `rules` (all by default) on the snapshot.
     public static func run(_ system: SystemSnapshot, rules: [any Rule.Type] = RuleRegistry.all) -> AuditResult {
@@ -64,7 +66,7 @@ public struct AuditResult: Sendable {
             }
         }
         let plan = PlanBuilder.build(requests, fileBytes: { system.bytes($0) })
-        return AuditResult(findings: findings, plan: plan)
+        return AuditResult(findings: findings, plan: plan, verdict: BootVerdict.judge(system, findings))
     }
 
     /// An edit of a file that is a symlink (interfaces -> interfaces.real)
