@@ -1,3 +1,4 @@
+import Parsers
 import TargetAccess
 
 /// A step of the plan, ready for the script: file contents are final bytes
@@ -10,7 +11,7 @@ public enum PlannedOperation: Hashable, Sendable {
     case createSymlink(SymlinkSpec)
     case enableUnit(unit: String, links: [SymlinkSpec])
     case chroot(command: [String], why: String, undoable: Bool)
-    case manual(description: String, commands: [String])
+    case manual(description: String, commands: [ShellCommand])
 }
 
 /// One action of the plan, with the id findings refer to.

@@ -24,6 +24,8 @@ public enum JSONReport {
     struct Tool: Encodable { var name: String; var version: String; var libblkid: String }
     struct Target: Encodable {
         var path: String; var kind: String; var device: String?; var uuid: String?; var os: String?; var auditedAt: String
+        /// Mount points whose journal or log holds writes the audit did not see (not replayed).
+        var unreplayedJournals: [String]
     }
     struct Facts: Encodable {
         var os: [String: String]
@@ -176,7 +178,8 @@ public enum JSONReport {
             schemaVersion: schemaVersion,
             tool: Tool(name: "rescue-audit", version: context.toolVersion, libblkid: context.libblkidVersion),
             target: Target(path: context.target, kind: context.kind.rawValue, device: context.device, uuid: context.uuid,
-                           os: system.osName, auditedAt: context.auditedAt),
+                           os: system.osName, auditedAt: context.auditedAt,
+                           unreplayedJournals: system.unreplayedJournals.map(\.mountPoint)),
             verdict: result.verdict.map { verdict($0, steps: system.bootModel.steps) },
             summary: summary,
             facts: facts(system),
@@ -266,7 +269,7 @@ public enum JSONReport {
             j.undoable = undoable
         case .manual(let d, let c):
             j.description = d
-            j.commands = c
+            j.commands = c.map(\.text)
         }
         return j
     }

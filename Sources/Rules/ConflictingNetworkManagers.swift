@@ -26,7 +26,7 @@ public struct ConflictingNetworkManagers: Rule {
                     evidence: [Evidence(i.claim.source, note: "ONBOOT=yes, NM_CONTROLLED unset or yes"),
                                .fact("/etc/systemd/system", "network.service and NetworkManager.service are both enabled")],
                     actions: [ProposedAction(.manual(description: "Let one service own \(i.device): set NM_CONTROLLED=no in \(i.path), or disable network.service.",
-                                                     commands: ["${EDITOR:-vi} \(rootPath(i.path))"]),
+                                                     commands: ["${EDITOR:-vi} \(path: i.path)"]),
                                              "Let one service own \(i.device)")]))
             }
         }
@@ -144,7 +144,7 @@ public struct ConflictingNetworkManagers: Rule {
             atBoot: "Both bring \(name) up: the second flushes or duplicates the first one's addresses and routes, and which configuration wins depends on start order.",
             evidence: evidence,
             actions: [ProposedAction(.manual(description: "Choose the stack that owns \(name) and remove its configuration from the other (move the file aside or delete the stanza).",
-                                             commands: [a.source.location.path, b.source.location.path].map { "${EDITOR:-vi} \(rootPath($0))" }),
+                                             commands: [a.source.location.path, b.source.location.path].map { "${EDITOR:-vi} \(path: $0)" }),
                                      "Let one stack own \(name)")])
     }
 }

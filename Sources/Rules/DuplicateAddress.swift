@@ -35,7 +35,7 @@ public struct DuplicateAddress: Rule {
                 evidence: uses.map { Evidence($0.fact.source, note: "\(ip.text) on \($0.claim.displayName) (\($0.claim.stack.rawValue))") },
                 actions: [ProposedAction(
                     .manual(description: "Keep \(ip.text) in one place: remove it from the other configuration (or give that interface its own address).",
-                            commands: uses.dropFirst().map { "${EDITOR:-vi} \(rootPath($0.fact.source.location.path))   # line \($0.fact.source.location.line)" }),
+                            commands: uses.dropFirst().map { "${EDITOR:-vi} \(path: $0.fact.source.location.path)   # line \($0.fact.source.location.line)" }),
                     "Keep \(ip.text) in one place")]))
         }
         return findings

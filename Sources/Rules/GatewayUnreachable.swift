@@ -105,7 +105,7 @@ public struct GatewayUnreachable: Rule {
                 "Replace the gateway line in \(path) by a host route to \(gateway.text) on \(device) and a default route through it")]
         default:
             return [ProposedAction(.manual(description: "Check the gateway \(gateway.text): correct it to an address inside the interface's prefix, or mark the route on-link (netplan `on-link: true`, networkd `GatewayOnLink=yes`).",
-                                           commands: ["${EDITOR:-vi} \(rootPath(path))   # line \(line)"]),
+                                           commands: ["${EDITOR:-vi} \(path: path)   # line \(line)"]),
                                    "Correct the gateway of \(claim.displayName) or mark it on-link")]
         }
     }

@@ -159,7 +159,7 @@ public struct InterfaceNameMismatch: Rule {
         var evidence = names.flatMap { c in c.lines.prefix(3).map { Evidence($0, note: "\(c.name) is a predictable name") } }
         evidence += off
         let list = names.map(\.name).joined(separator: ", ")
-        let commands = naming.commandLine.disablesPredictableNames
+        let commands: [ShellCommand] = naming.commandLine.disablesPredictableNames
             ? ["# remove net.ifnames=0 from GRUB_CMDLINE_LINUX in \"$ROOT/etc/default/grub\", then:", "chroot \"$ROOT\" update-grub"]
             : ["rm -- \"$ROOT/etc/systemd/network/99-default.link\" \"$ROOT/etc/udev/rules.d/80-net-setup-link.rules\"", "chroot \"$ROOT\" update-initramfs -u -k all"]
         return finding(names.contains(where: \.carriesTraffic) ? .critical : .high,
@@ -200,7 +200,7 @@ public struct InterfaceNameMismatch: Rule {
             }
             if actions.isEmpty {
                 actions.append(ProposedAction(.manual(description: "Rename \(c.name) in the configuration to the name of the card it is meant for: \(finals.map { "\($0.nic.mac ?? "?") will be \($0.name)" }.joined(separator: ", ")).",
-                                                      commands: c.lines.map { "${EDITOR:-vi} \(rootPath($0.location.path))   # line \($0.location.line)" }),
+                                                      commands: c.lines.map { "${EDITOR:-vi} \(path: $0.location.path)   # line \($0.location.line)" }),
                                               "Rename \(c.name) to the card's real name"))
             }
             let names = finals.map(\.name).joined(separator: ", ")
@@ -339,7 +339,7 @@ public struct InterfaceNameMismatch: Rule {
         let predictableInUse = Self.configuredNames(system).contains { Self.isPredictable($0.name) }
         if predictableInUse {
             return [ProposedAction(.manual(description: "The configuration mixes kernel names and predictable names; rename \(names.map(\.name).joined(separator: ", ")) to the cards' predictable names (see `ip link` on the running machine or audit with --hardware).",
-                                           commands: names.flatMap(\.lines).map { "${EDITOR:-vi} \(rootPath($0.location.path))   # line \($0.location.line)" }),
+                                           commands: names.flatMap(\.lines).map { "${EDITOR:-vi} \(path: $0.location.path)   # line \($0.location.line)" }),
                                    "Rename the kernel-style names")]
         }
         var actions: [ProposedAction] = []

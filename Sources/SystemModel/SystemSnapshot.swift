@@ -163,6 +163,11 @@ public struct SystemSnapshot: Sendable {
     /// The audited bytes of a target file (cached by the reader).
     public func bytes(_ path: String) -> [UInt8]? { root.bytes(path) }
 
+    /// The target's filesystems whose journal or log was not replayed for the
+    /// audit: what the report says of files on them may be older than what
+    /// the next boot reads (a fact for the verdict to qualify "reachable").
+    public var unreplayedJournals: [FilesystemHealth] { environment.filesystems.filter(\.hasUnreplayedJournal) }
+
     /// PRETTY_NAME, or NAME and VERSION_ID, of the target's os-release.
     public var osName: String? {
         osRelease["PRETTY_NAME"] ?? osRelease["NAME"].map { n in osRelease["VERSION_ID"].map { "\(n) \($0)" } ?? n }

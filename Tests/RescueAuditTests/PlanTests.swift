@@ -1,3 +1,4 @@
+import Parsers
 @testable import Plan
 import TargetAccess
 import Testing
