@@ -2,7 +2,7 @@
 ARG SWIFT_IMAGE=swift:6.1-bookworm
 FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libblkid-dev pkg-config zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libyaml-dev libsqlite3-dev \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libblkid-dev pkg-config zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libyaml-dev nettle-dev libsqlite3-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # The manifest names the test target too, so the whole tree is copied (.dockerignore trims it).

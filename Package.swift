@@ -13,7 +13,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: - The C and syscall layer
@@ -41,6 +40,14 @@ let package = Package(
             path: "CYAML",
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
+        ),
+
+        /** nettle's SHA-256 (the audited hash of every file the plan touches).
+         Linked statically (`libnettle.a`, 40 KB) by TargetAccess. */
+        .systemLibrary(
+            name: "CNettle",
+            path: "CNettle",
+            providers: [.apt(["nettle-dev"])]
         ),
 
         /** SQLite, to read fail2ban's ban database from bytes already read
@@ -71,10 +78,8 @@ let package = Package(
          resolved inside the target, only regular files are read, with a cap. */
         .target(
             name: "TargetAccess",
-            dependencies: [
-                "RescueSys",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            dependencies: ["RescueSys", "CNettle"],
+            linkerSettings: [.linkedLibrary(":libnettle.a")]
         ),
 
         // MARK: - Parsers

@@ -14,8 +14,10 @@ set -eu
 RUNS=${1:-15}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SCRATCH=${SCRATCH:-$HERE/.build-release}
-swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product rescue-audit >/dev/null
-BIN="$SCRATCH/release/rescue-audit"
+if [ -z "${BIN:-}" ]; then
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product rescue-audit >/dev/null
+    BIN="$SCRATCH/release/rescue-audit"
+fi
 
 WORK=$(mktemp -d /var/tmp/rescue-audit-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT INT TERM

@@ -24,7 +24,7 @@
 # Run as root:  scripts/make-healthy-roots.sh [NAME...]   (default: all three)
 # Not run in CI (debootstrap takes minutes): the committed trees are the fixtures.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib-debootstrap.sh
 . "$REPO/scripts/lib-debootstrap.sh"
 OUT=$REPO/Tests/RescueAuditTests/Fixtures/healthy
@@ -572,4 +572,5 @@ main() {
     done
 }
 
-main "$@"
+# Sourced (benchmarks/real-roots.sh reuses configure_ifupdown): define only.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main "$@"

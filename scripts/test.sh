@@ -22,3 +22,5 @@ fi
 bash scripts/fetch-oracles.sh
 swift build --build-tests
 swift test --skip-build
+# Hostile roots through the built CLI, 10 s and 400 MiB each (issue 20).
+bash scripts/adversarial.sh .build/debug/rescue-audit

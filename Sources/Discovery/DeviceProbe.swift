@@ -1,3 +1,5 @@
+import Parsers
+
 import Glibc
 import RescueSys
 
@@ -118,9 +120,9 @@ public enum DeviceProber {
         guard let type = values["TYPE"] else { return nil }
         // Inside an image, the container must first get a read-only loop device.
         let attach = image.flatMap { img in partition.map { p in
-            "losetup --read-only --find --show --offset \(p.start) --sizelimit \(p.size) \(shellQuote(img))"
+            "losetup --read-only --find --show --offset \(p.start) --sizelimit \(p.size) \(shellWord(img))"
         } }
-        let dev = attach == nil ? shellQuote(device) : "/dev/loopN"
+        let dev = attach == nil ? shellWord(device) : "/dev/loopN"
         let hint: String?
         switch type {
         case "LVM2_member":
@@ -214,13 +216,6 @@ public enum DeviceProber {
 func readSysfs(_ path: String) -> String? {
     guard let fd = try? sysOpen(path, [.readOnly, .closeOnExec]), let bytes = try? fd.readAll(limit: 4096) else { return nil }
     return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: " \n\t")
-}
-
-/// Quotes a word for POSIX sh when it needs it.
-func shellQuote(_ s: String) -> String {
-    let safe = s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:@,".contains($0) }
-    if safe && !s.isEmpty { return s }
-    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
 extension String {

@@ -1,3 +1,5 @@
+import Parsers
+
 /// Why a target could not be found, probed or mounted. Each case names the
 /// path or device, and its description says what to do next.
 public enum DiscoveryError: Error, Sendable, CustomStringConvertible {
@@ -37,7 +39,11 @@ public enum DiscoveryError: Error, Sendable, CustomStringConvertible {
     /// The `--keep-mounted` directory cannot be used.
     case keepMountedDirectory(path: String, reason: String)
 
-    public var description: String {
+    /// One line for the terminal: OS names, labels and paths come from the
+    /// target or the command line, so control and bidi characters are escaped.
+    public var description: String { printable(sentence) }
+
+    var sentence: String {
         switch self {
         case .notFound(let path, let reason):
             return "Cannot examine \(path) (\(reason)); give an existing root directory, block device or disk image."

@@ -23,10 +23,10 @@ public struct TargetFilesystem: Codable, Sendable, Equatable {
         var out: [String] = []
         var device = volume.source
         if volume.offset != 0 {
-            out.append("losetup --find --show --offset \(volume.offset)\(volume.size > 0 ? " --sizelimit \(volume.size)" : "") \(shellQuote(volume.source))   # prints /dev/loopN")
+            out.append("losetup --find --show --offset \(volume.offset)\(volume.size > 0 ? " --sizelimit \(volume.size)" : "") \(shellWord(volume.source))   # prints /dev/loopN")
             device = "/dev/loopN"
         } else {
-            device = shellQuote(device)
+            device = shellWord(device)
         }
         switch fs {
         case "xfs":
@@ -57,8 +57,14 @@ public struct TargetFilesystem: Codable, Sendable, Equatable {
                 guard xfs.hasInternalLog else {
                     return TargetFilesystem(mountPoint: mountPoint, volume: volume, ext: nil, xfsLog: nil, unreadable: "the XFS log is on an external device, which was not read")
                 }
-                let base = volume.offset + xfs.logOffset
-                let log = XFSLogState.find(length: xfs.logLength) { offset, count in try? fd.read(count: count, at: base + offset) }
+                guard let logOffset = xfs.logOffset, case (let base, false) = volume.offset.addingReportingOverflow(logOffset) else {
+                    return TargetFilesystem(mountPoint: mountPoint, volume: volume, ext: nil, xfsLog: nil,
+                                            unreadable: "the XFS superblock places its log outside any possible offset (sb_logstart \(xfs.logStart))")
+                }
+                let log = XFSLogState.find(length: xfs.logLength) { offset, count in
+                    guard case (let at, false) = base.addingReportingOverflow(offset) else { return nil }
+                    return try? fd.read(count: count, at: at)
+                }
                 return TargetFilesystem(mountPoint: mountPoint, volume: volume, ext: nil, xfsLog: log,
                                         unreadable: log == nil ? "the XFS log could not be read" : nil)
             }

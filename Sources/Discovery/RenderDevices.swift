@@ -1,31 +1,33 @@
+import Parsers
+
 /// The plain-text listing `rescue-audit devices` prints: each device, its
 /// partitions and signatures, the commands that open containers, then the
 /// root candidates and notes.
 public func renderDevicesText(_ report: DeviceReport) -> String {
-    var out = ""
+    var lines: [String] = []
     for d in report.devices {
         var head = "\(d.path)  \(d.kind.rawValue)  \(humanSize(d.size))"
         if let pt = d.partitionTable { head += "  \(pt) partition table" + (d.partitionTableUUID.map { " \($0)" } ?? "") }
         if let fs = d.filesystem { head += "  " + describe(fs) }
-        out += head + "\n"
-        if let error = d.error { out += "    ! \(error)\n" }
-        if let hint = d.filesystem?.unlockHint { out += "    → \(hint)\n" }
+        lines.append(head)
+        if let error = d.error { lines.append("    ! \(error)") }
+        if let hint = d.filesystem?.unlockHint { lines.append("    → \(hint)") }
         for p in d.partitions {
             var line = "  \(p.number)  \(p.device ?? "")\(p.device == nil ? "" : "  ")start \(humanSize(p.start))  size \(humanSize(p.size))"
             if let t = p.type { line += "  type \(partitionTypeName(t))" }
             if let u = p.partUUID { line += "  PARTUUID=\(u)" }
             if let l = p.partLabel, !l.isEmpty { line += "  PARTLABEL=\(l)" }
             line += "  " + (p.filesystem.map(describe) ?? "(no filesystem found)")
-            out += line + "\n"
-            if let hint = p.filesystem?.unlockHint { out += "      → \(hint)\n" }
+            lines.append(line)
+            if let hint = p.filesystem?.unlockHint { lines.append("      → \(hint)") }
         }
     }
-    if report.devices.isEmpty { out += "No block devices found.\n" }
-    out += "\n"
+    if report.devices.isEmpty { lines.append("No block devices found.") }
+    lines.append("")
     if report.rootCandidates.isEmpty {
-        out += "No root filesystem found.\n"
+        lines.append("No root filesystem found.")
     } else {
-        out += "Root filesystem candidates:\n"
+        lines.append("Root filesystem candidates:")
         let volumes = DeviceProber.volumes(report.devices)
         for c in report.rootCandidates {
             var line = "  \(c.volume.name)  \(c.volume.filesystem.type)"
@@ -35,12 +37,13 @@ public func renderDevicesText(_ report: DeviceReport) -> String {
             line += "  (score \(c.score): \(c.evidence.joined(separator: ", ")))"
             let selector = c.volume.selector(among: volumes)
             if selector != c.volume.name { line += "  --root \(selector)" }
-            out += line + "\n"
+            lines.append(line)
         }
-        if report.rootCandidates.count > 1 { out += "Choose one with --root DEVICE.\n" }
+        if report.rootCandidates.count > 1 { lines.append("Choose one with --root DEVICE.") }
     }
-    for note in report.notes { out += "Note: \(note)\n" }
-    return out
+    for note in report.notes { lines.append("Note: \(note)") }
+    // Labels, PARTLABELs and OS names are target bytes: no control or bidi character reaches the terminal.
+    return lines.map(printable).joined(separator: "\n") + "\n"
 }
 
 func describe(_ fs: FilesystemInfo) -> String {

@@ -206,7 +206,7 @@ public enum TargetOpener {
             }
             let (desc, more) = try mountTree(candidate, volumes: volumes, mounter: mounter, at: keepMounted, kind: kind, source: target)
             notes += more + mounter.notes
-            var commands = ["umount -R \(shellQuote(keepMounted))"]
+            var commands = ["umount -R \(shellWord(keepMounted))"]
             // The loops detach by themselves at unmount (AUTOCLEAR); the
             // losetup lines are for when something else keeps one open.
             commands += mounter.mounted.map { "losetup -d \($0.loopDevice) 2>/dev/null || true" }

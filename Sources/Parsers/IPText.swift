@@ -46,10 +46,20 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     public var isV6: Bool { bytes.count == 16 }
 
     /// Parses an address without prefix; nil when inet_pton refuses it.
-    /// A `%zone` suffix on IPv6 link-local addresses is dropped.
+    /// A `%zone` suffix is accepted on IPv6 addresses only, and only when it
+    /// is an interface name (at most 15 of `[A-Za-z0-9_.-]`, as the kernel's
+    /// dev_valid_name and inet_pton's scope ids allow): `10.9.9.1%$(…)` is
+    /// not an address, so it never reaches a command or a script as one.
     public init?(_ s: String) {
-        let plain = s.split(separator: "%", maxSplits: 1).first.map(String.init) ?? s
+        let parts = s.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)
+        let plain = parts.first.map(String.init) ?? s
         let v6 = plain.contains(":")
+        if parts.count == 2 {
+            let zone = parts[1]
+            guard v6, !zone.isEmpty, zone.utf8.count <= 15, zone != ".", zone != "..",
+                  zone.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) })
+            else { return nil }
+        }
         var buf = [UInt8](repeating: 0, count: 16)
         guard plain.withCString({ inet_pton(v6 ? AF_INET6 : AF_INET, $0, &buf) }) == 1 else { return nil }
         bytes = v6 ? buf : Array(buf.prefix(4))

@@ -34,6 +34,10 @@ public struct InitramfsContents: Sendable {
     public var topLevelLinks: [String: String] = [:]
     /// Why the archive could not be read to its end; nil when it was.
     public var error: String?
+    /// How many bytes its compressed segments gave (what counts against a budget).
+    public var decompressedBytes = 0
+
+    public init() {}
 
     /// It carries network drivers, so cards appear (and are named) while it runs.
     public var hasNetworkDrivers: Bool { !networkModules.isEmpty }
@@ -80,65 +84,117 @@ public enum Initramfs {
         public init() {}
     }
 
+    /// Random access to the initramfs: up to `count` bytes at `offset`
+    /// (fewer at the end of the file), nil when reading failed. The parser
+    /// does no I/O itself; the caller reads the file (through the confined
+    /// reader) a chunk at a time, so the file is never held whole.
+    public typealias ByteSource = (_ offset: Int, _ count: Int) -> [UInt8]?
+
+    /// Reads an initramfs held in memory (tests, small files).
     public static func read(_ bytes: [UInt8], limits: Limits = Limits(), want: @escaping (String) -> Bool) -> InitramfsContents {
+        read(size: bytes.count, limits: limits, source: { offset, count in
+            guard offset >= 0, offset <= bytes.count else { return nil }
+            return Array(bytes[offset..<min(bytes.count, offset + max(0, count))])
+        }, want: want)
+    }
+
+    /// Reads an initramfs of `size` bytes from `source`, streaming every
+    /// segment through its decompressor and the cpio reader. Only the members
+    /// `want` selects are kept (and the module names, from the paths).
+    public static func read(size: Int, limits: Limits = Limits(), source: @escaping ByteSource, want: @escaping (String) -> Bool) -> InitramfsContents {
         var parser = CpioStream(limits: limits, want: want)
         var out = InitramfsContents()
         var pos = 0
         var decompressed = 0
-        bytes.withUnsafeBufferPointer { all in
-            while pos < all.count {
-                if all[pos] == 0 { pos += 1; continue }
-                guard out.segments.count < limits.maxSegments else {
-                    out.error = "more than \(limits.maxSegments) archive segments"
-                    return
-                }
-                let rest = UnsafeBufferPointer(rebasing: all[pos...])
-                let format = compression(rest)
-                if format == "cpio" {
-                    let before = parser.entries
-                    parser.restart()
-                    let used = parser.feed(rest, stopAtForeignData: true)
-                    if let e = parser.error { out.error = "cpio archive at offset \(pos): \(e)"; return }
-                    if !parser.atBoundary { out.error = "cpio archive at offset \(pos) is truncated"; return }
-                    out.segments.append(InitramfsSegment(offset: pos, format: "cpio", entries: parser.entries - before))
-                    pos += used
-                    continue
-                }
-                guard let format else {
-                    out.error = "unrecognised data at offset \(pos) (neither cpio nor a known compression)"
-                    return
-                }
+        scan: while pos < size {
+            guard let head = Segment(start: pos, size: size - pos, source: source).bytes(0, 64 << 10), !head.isEmpty else {
+                out.error = "the file could not be read at offset \(pos)"
+                break scan
+            }
+            if head[0] == 0 {
+                pos += head.firstIndex { $0 != 0 } ?? head.count
+                continue
+            }
+            guard out.segments.count < limits.maxSegments else {
+                out.error = "more than \(limits.maxSegments) archive segments"
+                break scan
+            }
+            let format = head.withUnsafeBufferPointer { compression($0) }
+            if format == "cpio" {
                 let before = parser.entries
                 parser.restart()
-                var sinkError: String?
-                let result = decompress(format, rest) { chunk in
-                    decompressed += chunk.count
-                    if decompressed > limits.maxDecompressed {
-                        sinkError = "more than \(limits.maxDecompressed >> 20) MiB when decompressed"
-                        return false
+                let start = pos
+                while pos < size {
+                    guard let chunk = source(pos, chunkSize), !chunk.isEmpty else {
+                        out.error = "the file could not be read at offset \(pos)"
+                        break scan
                     }
-                    _ = parser.feed(chunk, stopAtForeignData: false)
-                    if let e = parser.error { sinkError = e; return false }
-                    return true
+                    let used = chunk.withUnsafeBufferPointer { parser.feed($0, stopAtForeignData: true) }
+                    pos += used
+                    if let e = parser.error { out.error = "cpio archive at offset \(start): \(e)"; break scan }
+                    if used < chunk.count { break }
                 }
-                if let e = sinkError ?? parser.error { out.error = "\(format) archive at offset \(pos): \(e)"; return }
-                switch result {
-                case .failure(let e):
-                    out.error = "\(format) archive at offset \(pos): \(e.message)"
-                    return
-                case .success(let used):
-                    if !parser.atBoundary { out.error = "\(format) archive at offset \(pos) ends inside a cpio entry"; return }
-                    out.segments.append(InitramfsSegment(offset: pos, format: format, entries: parser.entries - before))
-                    pos += max(used, 1)
+                if !parser.atBoundary { out.error = "cpio archive at offset \(start) is truncated"; break scan }
+                out.segments.append(InitramfsSegment(offset: start, format: "cpio", entries: parser.entries - before))
+                continue
+            }
+            guard let format else {
+                out.error = "unrecognised data at offset \(pos) (neither cpio nor a known compression)"
+                break scan
+            }
+            let before = parser.entries
+            parser.restart()
+            var sinkError: String?
+            let segment = Segment(start: pos, size: size - pos, source: source)
+            let result = decompress(format, segment) { chunk in
+                decompressed += chunk.count
+                if decompressed > limits.maxDecompressed {
+                    sinkError = "more than \(limits.maxDecompressed >> 20) MiB when decompressed"
+                    return false
                 }
+                _ = parser.feed(chunk, stopAtForeignData: false)
+                if let e = parser.error { sinkError = e; return false }
+                return true
+            }
+            if let e = sinkError ?? parser.error { out.error = "\(format) archive at offset \(pos): \(e)"; break scan }
+            switch result {
+            case .failure(let e):
+                out.error = "\(format) archive at offset \(pos): \(e.message)"
+                break scan
+            case .success(let used):
+                if !parser.atBoundary { out.error = "\(format) archive at offset \(pos) ends inside a cpio entry"; break scan }
+                out.segments.append(InitramfsSegment(offset: pos, format: format, entries: parser.entries - before))
+                pos += max(used, 1)
             }
         }
         out.members = parser.members
         out.modules = parser.modules
         out.networkModules = parser.networkModules
         out.topLevelLinks = parser.topLevelLinks
+        out.decompressedBytes = decompressed
         if out.error == nil, out.segments.isEmpty { out.error = "no cpio archive in it" }
         return out
+    }
+
+    /// The rest of the file from one segment's start, read a chunk at a time.
+    struct Segment {
+        var start: Int
+        var size: Int
+        var source: ByteSource
+
+        /// `count` bytes at `offset` within the segment (fewer only at its
+        /// end), however few each read of the source gives; nil on a read error.
+        func bytes(_ offset: Int, _ count: Int) -> [UInt8]? {
+            guard offset < size else { return [] }
+            let want = min(count, size - offset)
+            var out: [UInt8] = []
+            while out.count < want {
+                guard let b = source(start + offset + out.count, want - out.count) else { return nil }
+                if b.isEmpty { break }
+                out += b.prefix(want - out.count)
+            }
+            return out
+        }
     }
 
     /// `./usr/lib/x` and `/usr/lib/x` as `usr/lib/x`.
@@ -168,7 +224,7 @@ public enum Initramfs {
 
     /// Decompresses one stream from the start of `input`, handing each chunk
     /// to `sink` (which returns false to stop); returns the input bytes used.
-    static func decompress(_ format: String, _ input: UnsafeBufferPointer<UInt8>,
+    static func decompress(_ format: String, _ input: Segment,
                            sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
         switch format {
         case "gzip": gunzip(input, sink)
@@ -181,85 +237,130 @@ public enum Initramfs {
 
     static let chunkSize = 256 << 10
 
-    static func gunzip(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
-        guard let base = input.baseAddress else { return .failure(DecompressError(message: "empty")) }
+    /// A fixed input buffer refilled from the segment: the decompressors keep
+    /// pointers into it between calls, so it is not a Swift array.
+    final class InputWindow {
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: Initramfs.chunkSize)
+        /// Segment offset of buffer[0], and how many bytes it holds.
+        var offset = 0
+        var count = 0
+        var failed = false
+        deinit { buffer.deallocate() }
+
+        /// Loads the chunk at segment offset `at`; false at the end or on an error.
+        func load(_ input: Segment, at: Int) -> Bool {
+            guard let b = input.bytes(at, buffer.count) else { failed = true; return false }
+            guard !b.isEmpty else { return false }
+            _ = buffer.initialize(from: b)
+            offset = at
+            count = b.count
+            return true
+        }
+    }
+
+    static func gunzip(_ input: Segment, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
         var s = z_stream()
         guard ra_gzip_init(&s) == Z_OK else { return .failure(DecompressError(message: "zlib could not start")) }
         defer { inflateEnd(&s) }
-        var out = [UInt8](repeating: 0, count: chunkSize)
-        var fed = 0
+        let window = InputWindow()
+        let out = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunkSize)
+        defer { out.deallocate() }
+        var next = 0
+        var atEnd = false
         while true {
-            if s.avail_in == 0 && fed < input.count {
-                let n = min(input.count - fed, Int(UInt32.max >> 1))
-                s.next_in = UnsafeMutablePointer(mutating: base + fed)
-                s.avail_in = UInt32(n)
-                fed += n
+            if s.avail_in == 0 && !atEnd {
+                if window.load(input, at: next) {
+                    s.next_in = window.buffer.baseAddress
+                    s.avail_in = UInt32(window.count)
+                    next += window.count
+                } else {
+                    if window.failed { return .failure(DecompressError(message: "the file could not be read")) }
+                    atEnd = true
+                }
             }
-            let (ret, produced) = out.withUnsafeMutableBufferPointer { o -> (Int32, Int) in
-                s.next_out = o.baseAddress
-                s.avail_out = UInt32(o.count)
-                let r = inflate(&s, Z_NO_FLUSH)
-                return (r, o.count - Int(s.avail_out))
-            }
-            if produced > 0, !(out.withUnsafeBufferPointer { sink(UnsafeBufferPointer(rebasing: $0[0..<produced])) }) {
+            s.next_out = out.baseAddress
+            s.avail_out = UInt32(out.count)
+            let ret = inflate(&s, Z_NO_FLUSH)
+            let produced = out.count - Int(s.avail_out)
+            if produced > 0, !sink(UnsafeBufferPointer(rebasing: out[0..<produced])) {
                 return .failure(DecompressError(message: "stopped"))
             }
-            if ret == Z_STREAM_END { return .success(fed - Int(s.avail_in)) }
-            if ret == Z_BUF_ERROR && s.avail_in == 0 && fed >= input.count { return .failure(DecompressError(message: "the gzip stream is truncated")) }
+            if ret == Z_STREAM_END { return .success(next - Int(s.avail_in)) }
+            if ret == Z_BUF_ERROR && s.avail_in == 0 && atEnd { return .failure(DecompressError(message: "the gzip stream is truncated")) }
             if ret != Z_OK && ret != Z_BUF_ERROR { return .failure(DecompressError(message: "corrupt gzip data (zlib error \(ret))")) }
         }
     }
 
-    static func unzstd(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
-        guard let base = input.baseAddress, let ctx = ZSTD_createDCtx() else { return .failure(DecompressError(message: "zstd could not start")) }
+    static func unzstd(_ input: Segment, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
+        guard let ctx = ZSTD_createDCtx() else { return .failure(DecompressError(message: "zstd could not start")) }
         defer { ZSTD_freeDCtx(ctx) }
         // The kernel accepts windows up to 128 MiB; refuse larger ones rather than allocate them.
         _ = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 27)
-        var inBuf = ZSTD_inBuffer(src: UnsafeRawPointer(base), size: input.count, pos: 0)
-        var out = [UInt8](repeating: 0, count: chunkSize)
+        let window = InputWindow()
+        let out = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunkSize)
+        defer { out.deallocate() }
+        var inBuf = ZSTD_inBuffer(src: UnsafeRawPointer(window.buffer.baseAddress), size: 0, pos: 0)
+        var next = 0
+        var atEnd = false
         var frameDone = false
         while true {
+            if inBuf.pos >= inBuf.size && !atEnd {
+                if window.load(input, at: next) {
+                    inBuf = ZSTD_inBuffer(src: UnsafeRawPointer(window.buffer.baseAddress), size: window.count, pos: 0)
+                    next += window.count
+                } else {
+                    if window.failed { return .failure(DecompressError(message: "the file could not be read")) }
+                    atEnd = true
+                }
+            }
+            let used = next - (inBuf.size - inBuf.pos)
             if frameDone {
                 // Consecutive zstd frames belong to the same segment.
-                let rest = UnsafeBufferPointer(rebasing: input[inBuf.pos...])
-                guard compression(rest) == "zstd" else { return .success(inBuf.pos) }
+                guard let peek = input.bytes(used, 4), peek.withUnsafeBufferPointer({ compression($0) }) == "zstd" else { return .success(used) }
                 frameDone = false
             }
-            let (ret, produced) = out.withUnsafeMutableBufferPointer { o -> (Int, Int) in
-                var outBuf = ZSTD_outBuffer(dst: UnsafeMutableRawPointer(o.baseAddress), size: o.count, pos: 0)
-                let r = ZSTD_decompressStream(ctx, &outBuf, &inBuf)
-                return (r, outBuf.pos)
-            }
+            var outBuf = ZSTD_outBuffer(dst: UnsafeMutableRawPointer(out.baseAddress), size: out.count, pos: 0)
+            let ret = ZSTD_decompressStream(ctx, &outBuf, &inBuf)
             if ZSTD_isError(ret) != 0 {
                 return .failure(DecompressError(message: "corrupt zstd data (\(String(cString: ZSTD_getErrorName(ret))))"))
             }
-            if produced > 0, !(out.withUnsafeBufferPointer { sink(UnsafeBufferPointer(rebasing: $0[0..<produced])) }) {
+            let produced = outBuf.pos
+            if produced > 0, !sink(UnsafeBufferPointer(rebasing: out[0..<produced])) {
                 return .failure(DecompressError(message: "stopped"))
             }
             if ret == 0 { frameDone = true; continue }
-            if inBuf.pos >= inBuf.size && produced < chunkSize { return .failure(DecompressError(message: "the zstd stream is truncated")) }
+            if atEnd && inBuf.pos >= inBuf.size && produced < out.count { return .failure(DecompressError(message: "the zstd stream is truncated")) }
         }
     }
 
-    static func unxz(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
-        guard let base = input.baseAddress else { return .failure(DecompressError(message: "empty")) }
+    static func unxz(_ input: Segment, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
         var s = lzma_stream()
         guard ra_xz_init(&s, 256 << 20) == LZMA_OK else { return .failure(DecompressError(message: "liblzma could not start")) }
         defer { lzma_end(&s) }
-        s.next_in = base
-        s.avail_in = input.count
-        var out = [UInt8](repeating: 0, count: chunkSize)
+        let window = InputWindow()
+        let out = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunkSize)
+        defer { out.deallocate() }
+        var next = 0
+        var atEnd = false
         while true {
-            let (ret, produced) = out.withUnsafeMutableBufferPointer { o -> (lzma_ret, Int) in
-                s.next_out = o.baseAddress
-                s.avail_out = o.count
-                let r = lzma_code(&s, s.avail_in == 0 ? LZMA_FINISH : LZMA_RUN)
-                return (r, o.count - s.avail_out)
+            if s.avail_in == 0 && !atEnd {
+                if window.load(input, at: next) {
+                    s.next_in = UnsafePointer(window.buffer.baseAddress)
+                    s.avail_in = window.count
+                    next += window.count
+                } else {
+                    if window.failed { return .failure(DecompressError(message: "the file could not be read")) }
+                    atEnd = true
+                }
             }
-            if produced > 0, !(out.withUnsafeBufferPointer { sink(UnsafeBufferPointer(rebasing: $0[0..<produced])) }) {
+            s.next_out = out.baseAddress
+            s.avail_out = out.count
+            let ret = lzma_code(&s, atEnd ? LZMA_FINISH : LZMA_RUN)
+            let produced = out.count - s.avail_out
+            if produced > 0, !sink(UnsafeBufferPointer(rebasing: out[0..<produced])) {
                 return .failure(DecompressError(message: "stopped"))
             }
-            if ret == LZMA_STREAM_END { return .success(input.count - s.avail_in) }
+            if ret == LZMA_STREAM_END { return .success(next - s.avail_in) }
             if ret != LZMA_OK {
                 return .failure(DecompressError(message: ret == LZMA_BUF_ERROR ? "the xz stream is truncated" : "corrupt xz data (liblzma error \(ret.rawValue))"))
             }
@@ -268,34 +369,35 @@ public enum Initramfs {
 
     /// lz4's legacy frame, which the kernel and `lz4 -l` use: a magic number,
     /// then blocks of at most 8 MiB, each with its compressed size in front.
-    static func unlz4Legacy(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
+    static func unlz4Legacy(_ input: Segment, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
         let magic: UInt32 = 0x184C2102
         let blockMax = 8 << 20
         let bound = Int(LZ4_compressBound(Int32(blockMax)))
-        func le32(_ at: Int) -> UInt32 {
-            UInt32(input[at]) | UInt32(input[at + 1]) << 8 | UInt32(input[at + 2]) << 16 | UInt32(input[at + 3]) << 24
-        }
         var pos = 4
         var blocks = 0
-        var out = [UInt8](repeating: 0, count: blockMax)
-        while pos + 4 <= input.count {
-            let size = le32(pos)
+        let out = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: blockMax)
+        defer { out.deallocate() }
+        while pos + 4 <= input.size {
+            guard let head = input.bytes(pos, 4), head.count == 4 else { return .failure(DecompressError(message: "the file could not be read")) }
+            let size = UInt32(head[0]) | UInt32(head[1]) << 8 | UInt32(head[2]) << 16 | UInt32(head[3]) << 24
             if size == magic { pos += 4; continue }
             let n = Int(size)
-            if n == 0 || n > bound || pos + 4 + n > input.count {
+            if n == 0 || n > bound || pos + 4 + n > input.size {
                 // No end marker: what follows is the next segment (or padding).
                 if blocks > 0 { return .success(pos) }
                 return .failure(DecompressError(message: "the lz4 stream is truncated or corrupt"))
             }
-            let produced = out.withUnsafeMutableBufferPointer { o -> Int32 in
-                input.baseAddress!.advanced(by: pos + 4).withMemoryRebound(to: CChar.self, capacity: n) { src in
-                    o.baseAddress!.withMemoryRebound(to: CChar.self, capacity: blockMax) { dst in
-                        LZ4_decompress_safe(src, dst, Int32(n), Int32(blockMax))
+            guard let block = input.bytes(pos + 4, n), block.count == n else { return .failure(DecompressError(message: "the file could not be read")) }
+            let produced = block.withUnsafeBufferPointer { src -> Int32 in
+                guard let s = src.baseAddress, let d = out.baseAddress else { return -1 }
+                return s.withMemoryRebound(to: CChar.self, capacity: n) { sp in
+                    d.withMemoryRebound(to: CChar.self, capacity: blockMax) { dp in
+                        LZ4_decompress_safe(sp, dp, Int32(n), Int32(blockMax))
                     }
                 }
             }
             guard produced >= 0 else { return .failure(DecompressError(message: "corrupt lz4 block at offset \(pos)")) }
-            if produced > 0, !(out.withUnsafeBufferPointer { sink(UnsafeBufferPointer(rebasing: $0[0..<Int(produced)])) }) {
+            if produced > 0, !sink(UnsafeBufferPointer(rebasing: out[0..<Int(produced)])) {
                 return .failure(DecompressError(message: "stopped"))
             }
             blocks += 1

@@ -92,7 +92,7 @@ public final class JournalFile {
 
     /// `count` bytes at `offset` through the block cache; nil past the end or the budget.
     func bytes(_ offset: Int64, _ count: Int) -> [UInt8]? {
-        guard offset >= 0, count >= 0, offset + Int64(count) <= size else { return nil }
+        guard offset >= 0, count >= 0, count <= Int(clamping: size), offset <= size - Int64(count) else { return nil }
         if count == 0 { return [] }
         var out: [UInt8] = []
         out.reserveCapacity(count)
@@ -128,7 +128,8 @@ public final class JournalFile {
         guard offset % 8 == 0, offset >= header.headerSize, offset < UInt64(size),
               let h = bytes(Int64(offset), 16) else { return nil }
         let size = LittleEndianBytes(h).u64(8)
-        guard h[0] == type.rawValue, size >= 16, offset + size <= UInt64(self.size) else { return nil }
+        // `size` is the file's word: compared by subtraction, so a value near 2^64 cannot overflow.
+        guard h[0] == type.rawValue, size >= 16, size <= UInt64(self.size) - offset else { return nil }
         return (h[1], Int(size))
     }
 
@@ -151,7 +152,7 @@ public final class JournalFile {
                 let o = width == 4 ? UInt64(r.u32(8 + i * 4)) : r.u64(8 + i * 8)
                 if o == 0 { break }
                 out.append(o)
-                if out.count >= Int(header.nEntries) { break }
+                if UInt64(out.count) >= header.nEntries { break }
             }
             // The chain only goes forward; anything else is corruption.
             guard following > next else { break }

@@ -252,15 +252,36 @@ public enum PostfixParser {
         return out
     }
 
-    /// Expands `$name` and `${name}` from the parameters (one level deeper
-    /// per reference, up to a limit against loops).
-    public static func expand(_ value: String, _ params: [String: String], depth: Int = 0) -> String {
-        guard depth < 8, value.contains("$") else { return value }
+    /// Expands `$name` and `${name}` from the parameters. Nil when postfix
+    /// would stop with "unreasonable macro call nesting" (a macro that names
+    /// itself, or nesting past `maxDepth`) or when the result would pass
+    /// `maxLength` characters (`a = $a$a…` doubles at each level): the audit
+    /// does not build what it cannot use.
+    public static func expand(_ value: String, _ params: [String: String]) -> String? {
+        var left = maxLength
+        return expand(value, params, depth: 0, left: &left)
+    }
+
+    /// postfix's own limit (mac_expand.c) is 100 levels; real configurations use two or three.
+    public static let maxDepth = 100
+    public static let maxLength = 64 * 1024
+
+    static func expand(_ value: String, _ params: [String: String], depth: Int, left: inout Int) -> String? {
+        guard value.contains("$") else {
+            left -= value.count
+            return left >= 0 ? value : nil
+        }
+        guard depth < maxDepth else { return nil }
         var out = ""
         var chars = Array(value)[...]
         while let c = chars.first {
             chars = chars.dropFirst()
-            guard c == "$" else { out.append(c); continue }
+            guard c == "$" else {
+                left -= 1
+                guard left >= 0 else { return nil }
+                out.append(c)
+                continue
+            }
             var name = ""
             if chars.first == "{" || chars.first == "(" {
                 let close: Character = chars.first == "{" ? "}" : ")"
@@ -270,7 +291,10 @@ public enum PostfixParser {
             } else {
                 while let d = chars.first, d.isLetter || d.isNumber || d == "_" { name.append(d); chars = chars.dropFirst() }
             }
-            out += expand(params[name] ?? "", params, depth: depth + 1)
+            // Each reference costs one, so macros that expand to nothing still end.
+            left -= 1
+            guard left >= 0, let inner = expand(params[name] ?? "", params, depth: depth + 1, left: &left) else { return nil }
+            out += inner
         }
         return out
     }

@@ -105,6 +105,17 @@ public enum NftParser {
     /// Parses one file. `defines` carries `define`d variables across the
     /// files of one ruleset, in include order.
     public static func parse(_ bytes: [UInt8], path: String, defines: inout [String: [NftToken]]) -> NftFile {
+        var expansion = maxExpansion
+        return parse(bytes, path: path, defines: &defines, expansionLeft: &expansion)
+    }
+
+    /// Words that `$name` substitution may add to one ruleset, all files
+    /// together. Defines nest (`define b = { $a, $a }`), so a few short lines
+    /// can stand for billions of words; past this the rest is not expanded.
+    public static let maxExpansion = 1 << 20
+
+    /// Parses one file, with `expansionLeft` words of substitution still allowed (shared by the files of one ruleset).
+    public static func parse(_ bytes: [UInt8], path: String, defines: inout [String: [NftToken]], expansionLeft: inout Int) -> NftFile {
         var file = NftFile(path: path, statements: [], errors: [], notes: [])
         let lines = Text.lines(bytes)
         let (rawTokens, lexError) = tokenize(bytes, lines: lines)
@@ -112,8 +123,9 @@ public enum NftParser {
             file.errors.append(Diagnostic(SourceLocation(path: path, line: lexError.line), text: line(lines, lexError.line),
                                           message: "nft: \(lexError.message); nft -f loads nothing from this file"))
         }
-        var p = Cursor(tokens: rawTokens, path: path, lines: lines)
+        var p = Cursor(tokens: rawTokens, path: path, lines: lines, expansionLeft: expansionLeft)
         p.parseTop(&file, &defines)
+        expansionLeft = p.expansionLeft
         return file
     }
 
@@ -218,6 +230,7 @@ public enum NftParser {
         var tokens: [NftToken]
         var path: String
         var lines: [String]
+        var expansionLeft: Int
         var i = 0
 
         var atEnd: Bool { i >= tokens.count }
@@ -246,12 +259,22 @@ public enum NftParser {
         }
 
         /// Replaces `$name` words by the define's tokens.
-        func substitute(_ tokens: [NftToken], _ defines: [String: [NftToken]], errors: inout [Diagnostic]) -> [NftToken] {
+        mutating func substitute(_ tokens: [NftToken], _ defines: [String: [NftToken]], errors: inout [Diagnostic]) -> [NftToken] {
             var out: [NftToken] = []
             for t in tokens {
                 if t.kind == .word, t.text.hasPrefix("$") {
                     let name = String(t.text.dropFirst())
                     if let value = defines[name] {
+                        guard value.count <= expansionLeft else {
+                            if expansionLeft >= 0 {
+                                errors.append(Diagnostic(SourceLocation(path: path, line: t.line), text: NftParser.line(lines, t.line),
+                                                         message: "nft: $\(name) expands past \(NftParser.maxExpansion) words in this ruleset (defines nested inside defines); the audit does not expand it and cannot tell what this ruleset loads"))
+                            }
+                            expansionLeft = -1
+                            out.append(t)
+                            continue
+                        }
+                        expansionLeft -= value.count
                         out += value.map { NftToken(kind: $0.kind, text: $0.text, line: t.line, startsLine: false) }
                     } else {
                         errors.append(Diagnostic(SourceLocation(path: path, line: t.line), text: NftParser.line(lines, t.line),
@@ -404,7 +427,7 @@ public enum NftParser {
         }
 
         /// `define name = value`, `redefine`, `undefine name`.
-        func define(_ stmt: [NftToken], _ src: SourceLine, _ file: inout NftFile, _ defines: inout [String: [NftToken]]) {
+        mutating func define(_ stmt: [NftToken], _ src: SourceLine, _ file: inout NftFile, _ defines: inout [String: [NftToken]]) {
             if stmt.first?.text == "undefine" {
                 if stmt.count >= 2 { defines[stmt[1].text] = nil }
             } else if stmt.count >= 4, stmt[2].text == "=" {

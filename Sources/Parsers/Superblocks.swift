@@ -112,11 +112,17 @@ public struct XFSSuperblock: Sendable, Equatable {
     public var hasInternalLog: Bool { logStart != 0 }
 
     /// Byte offset of the internal log from the start of the filesystem
-    /// (XFS_FSB_TO_DADDR: allocation group and block within it).
-    public var logOffset: Int64 {
+    /// (XFS_FSB_TO_DADDR: allocation group and block within it); nil when
+    /// the superblock's numbers do not fit in a 64-bit offset (a hostile or
+    /// corrupt superblock such as `sb_logstart = 0xFFFF…`).
+    public var logOffset: Int64? {
         let ag = logStart >> UInt64(agBlockLog)
         let block = logStart & ((UInt64(1) << UInt64(agBlockLog)) - 1)
-        return Int64((ag * agBlocks + block) * UInt64(blockSize))
+        let (agStart, o1) = ag.multipliedReportingOverflow(by: agBlocks)
+        let (fsBlock, o2) = agStart.addingReportingOverflow(block)
+        let (bytes, o3) = fsBlock.multipliedReportingOverflow(by: UInt64(blockSize))
+        guard !o1, !o2, !o3, bytes <= UInt64(Int64.max) else { return nil }
+        return Int64(bytes)
     }
 
     public var logLength: Int64 { Int64(logBlocks) * Int64(blockSize) }

@@ -1,3 +1,5 @@
+import Parsers
+
 /// A change to one line range of a text file, as audited.
 public struct LineEdit: Hashable, Sendable, Codable {
     /// First line replaced (1-based). For a pure insertion, the line the new
@@ -53,7 +55,7 @@ public enum RepairAction: Hashable, Sendable {
     /// Runs a command inside the target with /proc, /sys, /dev and /run bound.
     case chroot(command: [String], why: String, undoable: Bool)
     /// A step a person must do, with the exact commands.
-    case manual(description: String, commands: [String])
+    case manual(description: String, commands: [ShellCommand])
 
     /// The target file this action writes, if any.
     public var path: String? {

@@ -1,4 +1,5 @@
-import Crypto
+import Parsers
+import TargetAccess
 
 /// A step of the plan, ready for the script: file contents are final bytes
 /// with the SHA-256 expected before and after.
@@ -10,7 +11,7 @@ public enum PlannedOperation: Hashable, Sendable {
     case createSymlink(SymlinkSpec)
     case enableUnit(unit: String, links: [SymlinkSpec])
     case chroot(command: [String], why: String, undoable: Bool)
-    case manual(description: String, commands: [String])
+    case manual(description: String, commands: [ShellCommand])
 }
 
 /// One action of the plan, with the id findings refer to.
@@ -69,11 +70,6 @@ public struct RepairPlan: Sendable {
     public var manualActions: [PlannedAction] {
         actions.filter { if case .manual = $0.operation { true } else { false } }
     }
-}
-
-/// Lowercase hex SHA-256.
-public func sha256Hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-    SHA256.hash(data: Array(bytes)).map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
 }
 
 /// Builds the plan: merges every edit of a file into one write, refuses
@@ -158,6 +154,29 @@ public enum PlanBuilder {
     }
 
     /// Applies every request for one file to its audited bytes.
+    /// Whether two of the edits overlap as the pairwise check in `merge`
+    /// defines it: removed ranges that intersect, two insertions at one line,
+    /// or an insertion strictly inside a removed range.
+    static func anyOverlap(_ edits: [LineEdit]) -> Bool {
+        let removals = edits.filter { $0.removeCount > 0 }.sorted { $0.line < $1.line }
+        var reach: [Int] = []  // the furthest end among removals[0...k]
+        var end = Int.min
+        for r in removals {
+            if r.line < end { return true }
+            end = max(end, r.line + r.removeCount)
+            reach.append(end)
+        }
+        var insertions = Set<Int>()
+        for e in edits where e.removeCount == 0 {
+            if !insertions.insert(e.line).inserted { return true }
+            // Removals that start before the insertion's line: does one reach past it?
+            var lo = 0, hi = removals.count
+            while lo < hi { let mid = (lo + hi) / 2; if removals[mid].line < e.line { lo = mid + 1 } else { hi = mid } }
+            if lo > 0 && reach[lo - 1] > e.line { return true }
+        }
+        return false
+    }
+
     private static func merge(path: String, _ reqs: [ActionRequest], original: [UInt8]?) -> Result<PlannedOperation, PlanConflict> {
         var edits: [(LineEdit, String)] = []
         var appended: [String] = []
@@ -188,8 +207,12 @@ public enum PlanBuilder {
         }
         // Deduplicate identical edits, then refuse overlaps that differ.
         var unique: [(LineEdit, String)] = []
-        for e in edits where !unique.contains(where: { $0.0 == e.0 }) { unique.append(e) }
-        for i in unique.indices {
+        var seenEdits = Set<LineEdit>()
+        for e in edits where seenEdits.insert(e.0).inserted { unique.append(e) }
+        // Thousands of edits (a gateway line in each of 20,000 aliases) are
+        // checked in n log n; only when some pair overlaps is the first one looked for.
+        let overlapping = anyOverlap(unique.map(\.0))
+        for i in unique.indices where overlapping {
             for j in unique.indices where j > i {
                 let a = unique[i].0, b = unique[j].0
                 let overlap = a.range.overlaps(b.range) || (a.removeCount == 0 && b.removeCount == 0 && a.line == b.line)

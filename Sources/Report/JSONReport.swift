@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Parsers
 import Plan
 import Rules
@@ -25,6 +24,8 @@ public enum JSONReport {
     struct Tool: Encodable { var name: String; var version: String; var libblkid: String }
     struct Target: Encodable {
         var path: String; var kind: String; var device: String?; var uuid: String?; var os: String?; var auditedAt: String
+        /// Mount points whose journal or log holds writes the audit did not see (not replayed).
+        var unreplayedJournals: [String]
     }
     struct Facts: Encodable {
         var os: [String: String]
@@ -162,6 +163,10 @@ public enum JSONReport {
     }
 
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
+        (try? JSONText.encode(document(result, system: system, context: context))) ?? "{}"
+    }
+
+    static func document(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> Document {
         var summary: [String: Int] = [:]
         for s in Severity.allCases { summary[s.rawValue] = result.findings.filter { $0.severity == s }.count }
         let findings = result.findings.enumerated().map { i, f in
@@ -173,7 +178,8 @@ public enum JSONReport {
             schemaVersion: schemaVersion,
             tool: Tool(name: "rescue-audit", version: context.toolVersion, libblkid: context.libblkidVersion),
             target: Target(path: context.target, kind: context.kind.rawValue, device: context.device, uuid: context.uuid,
-                           os: system.osName, auditedAt: context.auditedAt),
+                           os: system.osName, auditedAt: context.auditedAt,
+                           unreplayedJournals: system.unreplayedJournals.map(\.mountPoint)),
             verdict: result.verdict.map { verdict($0, steps: system.bootModel.steps) },
             summary: summary,
             facts: facts(system),
@@ -183,10 +189,7 @@ public enum JSONReport {
             }),
             skipped: system.root.skippedReads.map { Skipped(path: $0.path, reason: $0.reason) },
             notes: context.notes)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(doc) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        return doc
     }
 
     static func uniqueIDs(_ refs: [PlanReference]) -> [String] {
@@ -266,7 +269,7 @@ public enum JSONReport {
             j.undoable = undoable
         case .manual(let d, let c):
             j.description = d
-            j.commands = c
+            j.commands = c.map(\.text)
         }
         return j
     }

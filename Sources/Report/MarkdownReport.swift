@@ -1,3 +1,4 @@
+import Parsers
 import Plan
 import Rules
 import SystemModel

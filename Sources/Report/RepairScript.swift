@@ -1,5 +1,7 @@
+import Parsers
 import Plan
 import Rules
+import TargetAccess
 
 /// The repair script: a POSIX `sh` program (dash and busybox `sh` run it)
 /// that carries out the automatic steps of the plan on the target mounted
@@ -18,22 +20,9 @@ public enum RepairScript {
     }
 }
 
-/// A value as one `sh` word that the shell takes as data: single-quoted, with
-/// `'` as `'\''`. `$` and backquotes are written as `"\$"` and `"\`"` between
-/// the single-quoted parts (still plain data), so nothing in the script looks
-/// like an expansion that was meant to run, to a reader or to shellcheck.
-func shQuote(_ s: String) -> String {
-    var out = "'"
-    for c in s.unicodeScalars {
-        switch c {
-        case "'": out += #"'\''"#
-        case "$": out += #"'"\$"'"#
-        case "`": out += #"'"\`"'"#
-        default: out.unicodeScalars.append(c)
-        }
-    }
-    return out + "'"
-}
+/// A value as one `sh` word that the shell takes as data: the project's one
+/// quoting function (`shellWord`), always quoted.
+func shQuote(_ s: String) -> String { shellWord(s, alwaysQuote: true) }
 
 /// Bytes as `printf` statements that write exactly those bytes, one per line
 /// of the file so the script stays readable. Only plain printable ASCII is

@@ -1,3 +1,4 @@
+import Parsers
 import Plan
 import Rules
 import SystemModel
@@ -31,22 +32,6 @@ public struct ReportContext: Sendable {
         self.auditedAt = auditedAt
         self.notes = notes
     }
-}
-
-/// Terminal-safe text: control characters from the target (an ANSI escape in
-/// a config line, a carriage return) are shown as `\xNN`, never sent raw.
-func printable(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for scalar in s.unicodeScalars {
-        if scalar.value < 0x20 && scalar != "\t" || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value) {
-            let v = scalar.value
-            out += "\\x" + (v < 16 ? "0" : "") + String(v, radix: 16)
-        } else {
-            out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
 }
 
 extension Evidence {

@@ -90,6 +90,9 @@ enum Summary {
 
     static func facts(_ s: SystemSnapshot) -> [String] {
         var lines: [String] = []
+        for fs in s.unreplayedJournals {
+            lines.append("WARNING: the \(fs.fsType) journal of \(fs.mountPoint) holds writes that were not replayed: this audit describes the disk as it was before them; the next mount or e2fsck replays them, and the boot may read something else.")
+        }
         lines.append("init: \(s.initSystem.kind.rawValue) (\(s.initSystem.reason))")
         if let c = s.ifupdown {
             let version = s.packages.package("ifupdown")?.version.map { " \($0)" } ?? (s.packages.isKnown ? " (not installed)" : "")
@@ -144,7 +147,7 @@ enum Summary {
         out.append("Repair plan: \(auto) automatic step\(auto == 1 ? "" : "s"), \(manual) manual step\(manual == 1 ? "" : "s").")
         for c in plan.conflicts { out.append("  refused: \(c.message)") }
         if auto > 0 {
-            out.append("Write the repair script with: rescue-audit plan \((target.map(shellWord) + ["-o", "repair.sh"]).joined(separator: " "))")
+            out.append("Write the repair script with: rescue-audit plan \((target.map { shellWord($0) } + ["-o", "repair.sh"]).joined(separator: " "))")
         }
         return out
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import Discovery
 import Glibc
 import Report
@@ -106,7 +105,7 @@ private func auditOpened<T>(_ opened: AuditTarget, options: TargetOptions, _ bod
     let naming = TargetNaming(d, options: options)
     var context = ReportContext(toolVersion: toolVersion, libblkidVersion: Blkid.libraryVersion.version,
                                 target: naming.target, kind: kind, device: d.device, uuid: d.uuid,
-                                auditedAt: Date.now.formatted(.iso8601), notes: opened.notes)
+                                auditedAt: iso8601Now(), notes: opened.notes)
     context.partition = d.kind == .image ? d.partition : nil
     context.rerunArguments = naming.rerun
     return try body(system, result, context)
@@ -151,4 +150,14 @@ extension HardwareNIC {
                   devType: c.devType, macIsPermanent: c.macIsPermanent, pciAddress: c.pciAddress,
                   nameOnboard: c.nameOnboard, nameSlot: c.nameSlot, namePath: c.namePath, nameMAC: c.nameMAC)
     }
+}
+
+/// The current time in UTC as ISO 8601 (`2026-11-21T20:33:39Z`), from time(2) and gmtime_r(3).
+func iso8601Now() -> String {
+    var now = time(nil)
+    var t = tm()
+    guard gmtime_r(&now, &t) != nil else { return "1970-01-01T00:00:00Z" }
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    let year = Int(t.tm_year) + 1900
+    return "\(year)-\(two(t.tm_mon + 1))-\(two(t.tm_mday))T\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec))Z"
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Discovery
-import FoundationEssentials
+import Report
 
 /// `rescue-audit devices [TARGET...]`: what was found and which looks like a root.
 struct DevicesCommand: ParsableCommand {
@@ -24,9 +24,7 @@ struct DevicesCommand: ParsableCommand {
             throw ExitCode(2)
         }
         if format == .json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            printOut(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+            printOut(try JSONText.encode(report) + "\n")
         } else {
             printOut(renderDevicesText(report))
         }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import FoundationEssentials
+import Report
 import Rules
 
 /// `rescue-audit rules`: the catalogue.
@@ -12,10 +12,7 @@ struct RulesCommand: ParsableCommand {
     func run() throws {
         let all = RuleCatalogue.all
         if format == .json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let data = try encoder.encode(all)
-            printOut(String(decoding: data, as: UTF8.self) + "\n")
+            printOut(try JSONText.encode(all) + "\n")
             return
         }
         let width = all.map(\.id.count).max() ?? 0

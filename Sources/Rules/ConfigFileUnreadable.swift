@@ -18,7 +18,7 @@ public struct ConfigFileUnreadable: Rule {
                                : "Whatever \(skip.path) configures was not checked and may fail at boot.",
                            evidence: [.fact(skip.path, skip.reason)],
                            actions: [ProposedAction(.manual(description: "Inspect \(skip.path) and replace it with the intended regular file",
-                                                            commands: ["ls -l \(rootPath(skip.path))"]),
+                                                            commands: ["ls -l \(path: skip.path)"]),
                                                     "Inspect \(skip.path) by hand")])
         }
     }

@@ -26,7 +26,7 @@ public struct ConfigSyntaxError: Rule {
                            message: "\(where_): \(first.diagnostic.message)\(diags.count > 1 ? " (and \(diags.count - 1) more)" : "")",
                            atBoot: atBoot, evidence: evidence,
                            actions: [ProposedAction(.manual(description: "Correct the \(first.format) syntax in \(path)",
-                                                            commands: ["${EDITOR:-vi} \(rootPath(path))"]),
+                                                            commands: ["${EDITOR:-vi} \(path: path)"]),
                                                     "Correct the syntax of \(path) by hand")])
         }
     }

@@ -26,9 +26,9 @@ public struct ConflictingFirewalls: Rule {
             }
         }
         let names = distinct.map(\.name)
-        var commands: [String] = []
+        var commands: [ShellCommand] = []
         for m in distinct {
-            commands.append("# to stop \(m.name):")
+            commands.append("# to stop \(comment: m.name):")
             if case .manual(_, let c) = m.disable.change { commands += c }
         }
         return [finding(

@@ -10,12 +10,14 @@ public struct DuplicateAddress: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         var byAddress: [IPAddress: [(claim: InterfaceClaim, fact: AddressFact)]] = [:]
         var order: [IPAddress] = []
+        struct Place: Hashable { var ip: IPAddress; var location: SourceLocation }
+        var places: Set<Place> = []
         for claim in system.persistedClaims where !claim.isLoopback {
             for fact in claim.addresses {
                 guard let ip = IPAddress(fact.address), !ip.isLoopback, !ip.isUnspecified else { continue }
                 if byAddress[ip] == nil { order.append(ip) }
                 // The same line seen twice (a fact both a stanza and its hook report) is one configuration.
-                if byAddress[ip, default: []].contains(where: { $0.fact.source.location == fact.source.location }) { continue }
+                guard places.insert(Place(ip: ip, location: fact.source.location)).inserted else { continue }
                 byAddress[ip, default: []].append((claim, fact))
             }
         }
@@ -33,7 +35,7 @@ public struct DuplicateAddress: Rule {
                 evidence: uses.map { Evidence($0.fact.source, note: "\(ip.text) on \($0.claim.displayName) (\($0.claim.stack.rawValue))") },
                 actions: [ProposedAction(
                     .manual(description: "Keep \(ip.text) in one place: remove it from the other configuration (or give that interface its own address).",
-                            commands: uses.dropFirst().map { "${EDITOR:-vi} \(rootPath($0.fact.source.location.path))   # line \($0.fact.source.location.line)" }),
+                            commands: uses.dropFirst().map { "${EDITOR:-vi} \(path: $0.fact.source.location.path)   # line \($0.fact.source.location.line)" }),
                     "Keep \(ip.text) in one place")]))
         }
         return findings

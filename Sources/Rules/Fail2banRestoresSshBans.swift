@@ -22,8 +22,8 @@ public struct Fail2banRestoresSshBans: Rule {
             evidence: bans.prefix(10).map { .fact(db, "bans: jail \($0.jail), ip \($0.ip), \(Self.until($0))") },
             actions: [ProposedAction(.manual(
                 description: "If your address is among them, unban it once the machine is up (fail2ban-client unban ADDRESS), or delete its rows offline with sqlite3.",
-                commands: ["sqlite3 \(rootPath(db)) \(shellWord("SELECT jail, ip FROM bans"))",
-                           "sqlite3 \(rootPath(db)) \(shellWord("DELETE FROM bans WHERE ip = 'YOUR_ADDRESS'"))"]),
+                commands: ["sqlite3 \(path: db) \(value: "SELECT jail, ip FROM bans")",
+                           "sqlite3 \(path: db) \(value: "DELETE FROM bans WHERE ip = 'YOUR_ADDRESS'")"]),
                 "Lift the ban on your own address")])]
     }
 

@@ -28,6 +28,9 @@ public struct FilesystemNeedsCheck: Rule {
                 reasons.append(r)
                 serious = true
             }
+            if ext.needsRecovery {
+                reasons.append("its journal holds writes not yet replayed (needs_recovery): this audit read the disk as it was before them, and the next mount or e2fsck replays them, so recent edits may differ from what this report describes")
+            }
             if ext.mountCountExceeded {
                 reasons.append("it was mounted \(ext.mountCount) times since its last check, and its maximum is \(ext.maxMountCount)")
             }
@@ -60,7 +63,9 @@ public struct FilesystemNeedsCheck: Rule {
         } else {
             atBoot = "Nothing checks it at boot (fsck pass 0): it is mounted with its errors, and the kernel may remount it read-only or fail on the damaged files."
         }
-        let commands = fs.checkCommands ?? fs.checkCommand.map { [$0] } ?? ["fsck -f \(fs.device)"]
+        // Discovery writes these host commands with the one quoting function (`shellWord`): they are already words.
+        let commands: [ShellCommand] = (fs.checkCommands ?? fs.checkCommand.map { [$0] })?.map { ShellCommand(words: [.literal($0)]) }
+            ?? ["fsck -f \(value: fs.device)"]
         let action = ProposedAction(
             .manual(description: "Check \(what) while it is unmounted: from the rescue system, before mounting it (the audit's own read-only mount is gone when it ends). The repair script never runs it.",
                     commands: commands),

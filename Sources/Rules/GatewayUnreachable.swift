@@ -11,34 +11,53 @@ public struct GatewayUnreachable: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         let claims = system.persistedClaims
         var findings: [Finding] = []
-        for claim in claims where !claim.isLoopback {
+        let addsOnlink = ifupdownAddsOnlink(system)
+        // Claims by base device and stack, so each route finds its device's
+        // addresses without scanning every claim (hosts with thousands of aliases).
+        struct Device: Hashable { var name: String; var stack: NetworkStack }
+        var peersOf: [Device: [Int]] = [:]
+        for (i, c) in claims.enumerated() {
+            if let d = c.baseDevice { peersOf[Device(name: d, stack: c.stack), default: []].append(i) }
+        }
+        // Whether a device reaches a gateway without a route; the same answer for every alias's route.
+        struct Question: Hashable { var device: Device?; var claim: Int; var gateway: IPAddress }
+        var reached: [Question: (Bool, [AddressFact])] = [:]
+        for (index, claim) in claims.enumerated() where !claim.isLoopback {
             // NetworkManager adds a host route to an off-link gateway itself.
             if claim.stack == .networkManager { continue }
             if claim.stack == .ifcfg && system.units.startsAtBoot("NetworkManager.service") != nil { continue }
             for route in claim.routes where !route.onLink {
                 guard let gwText = route.gateway, let gw = IPAddress(gwText), !gw.isLinkLocal, !gw.isUnspecified else { continue }
-                if claim.stack == .ifupdown && ifupdownAddsOnlink(system) { continue }
+                if claim.stack == .ifupdown && addsOnlink { continue }
                 // Every address of the device counts: aliases share their base device.
-                let device = claim.baseDevice
-                let peers = claims.filter { device != nil && $0.baseDevice == device && $0.stack == claim.stack }
-                let onLink = (peers.isEmpty ? [claim] : peers).flatMap(\.addresses).filter { ($0.family == .ipv6) == gw.isV6 }
-                // DHCP or SLAAC brings a prefix we cannot see.
-                let dynamic = (peers.isEmpty ? [claim] : peers).contains { gw.isV6 ? $0.dhcp6 : $0.dhcp4 }
-                if dynamic || onLink.isEmpty { continue }
-                // A route on the link to the gateway itself (`[Route] Destination=GW`
-                // without a gateway, the usual /32 layout), or an `[Address] Peer=GW`.
-                let linkRoutes = (peers.isEmpty ? [claim] : peers).flatMap(\.routes).filter { $0.gateway == nil && !$0.isDefault }
-                if linkRoutes.contains(where: { r in
-                    let split = IPText.split(r.destination)
-                    guard split.valid, let dest = IPAddress(split.address), dest.isV6 == gw.isV6 else { return false }
-                    return dest.sharesPrefix(with: gw, length: split.prefix ?? (gw.isV6 ? 128 : 32))
-                }) { continue }
-                if onLink.contains(where: { a in
-                    guard let ip = IPAddress(a.address) else { return true }
-                    // A pointopoint peer or an address without a length: no claim.
-                    guard let len = a.prefixLength else { return true }
-                    return ip.sharesPrefix(with: gw, length: len)
-                }) { continue }
+                let device = claim.baseDevice.map { Device(name: $0, stack: claim.stack) }
+                let question = Question(device: device, claim: device == nil ? index : -1, gateway: gw)
+                let ok: Bool
+                let onLink: [AddressFact]
+                if let known = reached[question] {
+                    (ok, onLink) = known
+                } else {
+                    let peers = device.flatMap { peersOf[$0] }.map { $0.map { claims[$0] } } ?? []
+                    let mine = peers.isEmpty ? [claim] : peers
+                    onLink = mine.flatMap(\.addresses).filter { ($0.family == .ipv6) == gw.isV6 }
+                    // DHCP or SLAAC brings a prefix we cannot see.
+                    let dynamic = mine.contains { gw.isV6 ? $0.dhcp6 : $0.dhcp4 }
+                    // A route on the link to the gateway itself (`[Route] Destination=GW`
+                    // without a gateway, the usual /32 layout), or an `[Address] Peer=GW`.
+                    let linkRoute = mine.flatMap(\.routes).filter { $0.gateway == nil && !$0.isDefault }.contains { r in
+                        let split = IPText.split(r.destination)
+                        guard split.valid, let dest = IPAddress(split.address), dest.isV6 == gw.isV6 else { return false }
+                        return dest.sharesPrefix(with: gw, length: split.prefix ?? (gw.isV6 ? 128 : 32))
+                    }
+                    ok = dynamic || onLink.isEmpty || linkRoute || onLink.contains(where: { a in
+                        guard let ip = IPAddress(a.address) else { return true }
+                        // A pointopoint peer or an address without a length: no claim.
+                        guard let len = a.prefixLength else { return true }
+                        return ip.sharesPrefix(with: gw, length: len)
+                    })
+                    reached[question] = (ok, onLink)
+                }
+                if ok { continue }
                 findings.append(report(claim, route: route, gateway: gw, onLink: onLink))
             }
         }
@@ -86,7 +105,7 @@ public struct GatewayUnreachable: Rule {
                 "Replace the gateway line in \(path) by a host route to \(gateway.text) on \(device) and a default route through it")]
         default:
             return [ProposedAction(.manual(description: "Check the gateway \(gateway.text): correct it to an address inside the interface's prefix, or mark the route on-link (netplan `on-link: true`, networkd `GatewayOnLink=yes`).",
-                                           commands: ["${EDITOR:-vi} \(rootPath(path))   # line \(line)"]),
+                                           commands: ["${EDITOR:-vi} \(path: path)   # line \(line)"]),
                                    "Correct the gateway of \(claim.displayName) or mark it on-link")]
         }
     }

@@ -92,14 +92,14 @@ public struct IfUpScriptBroken: Rule {
                     "Move \(s.path) into the backup directory, so \(s.runner == .ifupdown ? "run-parts" : "the dispatcher") no longer runs it"))
             } else {
                 actions.append(ProposedAction(.manual(description: "\(s.path) is a symlink; remove it (the repair script moves only regular files).",
-                                                      commands: ["rm -- \(rootPath(s.path))"]), "Remove the broken symlink \(s.path)"))
+                                                      commands: ["rm -- \(path: s.path)"]), "Remove the broken symlink \(s.path)"))
             }
         } else {
             severity = does == nil ? .low : does?.contains("address") == true ? .high : .medium
             message = "\(s.path) never runs: \(Self.what(problem, s))\(does.map { ". It \($0), which never happens" } ?? "")."
             atBoot = does == nil ? "The script is silently skipped at every boot." : "The script is silently skipped at every boot, so it never \(does ?? "")."
             actions.append(ProposedAction(.manual(description: "If \(s.path) should run, give it a name of letters, digits, `_` and `-` only and make it executable; if not, delete it.",
-                                                  commands: ["chmod 0755 \(rootPath(s.path))", "mv \(rootPath(s.path)) \(rootPath(s.directory + "/" + Self.validName(s.name)))"]),
+                                                  commands: ["chmod 0755 \(path: s.path)", "mv \(path: s.path) \(path: s.directory + "/" + Self.validName(s.name))"]),
                                           "Decide whether \(s.path) should run"))
         }
         return finding(severity, message: message, atBoot: atBoot, evidence: evidence + context, actions: actions)

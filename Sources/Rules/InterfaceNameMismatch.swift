@@ -39,7 +39,7 @@ public struct InterfaceNameMismatch: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         let configured = Self.configuredNames(system)
         guard !configured.isEmpty else { return [] }
-        let naming = InterfaceNaming.load(system.root, networkd: system.networkd, boot: system.boot)
+        let naming = system.naming
         if let hardware = system.environment.hardware {
             return exact(system, naming, configured, hardware)
         }
@@ -52,10 +52,13 @@ public struct InterfaceNameMismatch: Rule {
         let acting = Set(system.stacks.filter(\.inCharge).map(\.stack))
         var byName: [String: Configured] = [:]
         var order: [String] = []
+        // (name, line) pairs noted, so a card with 20,000 aliases is not a quadratic scan.
+        struct Noted: Hashable { var name: String; var line: SourceLine }
+        var noted: Set<Noted> = []
         func note(_ name: String, _ line: SourceLine, claim: InterfaceClaim? = nil) {
             guard isKernelStyle(name) || isPredictable(name) else { return }
             if byName[name] == nil { byName[name] = Configured(name: name); order.append(name) }
-            if !byName[name]!.lines.contains(line) { byName[name]!.lines.append(line) }
+            if noted.insert(Noted(name: name, line: line)).inserted { byName[name]!.lines.append(line) }
             if let claim {
                 byName[name]!.claims.append(claim)
                 if let m = claim.macAddress ?? claim.match?.macAddress { byName[name]!.mac = byName[name]!.mac ?? m.lowercased() }
@@ -96,6 +99,9 @@ public struct InterfaceNameMismatch: Rule {
     // MARK: - Without the hardware
 
     private func generic(_ system: SystemSnapshot, _ naming: InterfaceNaming, _ configured: [Configured]) -> [Finding] {
+        // Only predictable names, and the root renames every card to one: no
+        // finding can follow, whatever the initramfs does, so it is not read.
+        if !configured.contains(where: { Self.isKernelStyle($0.name) }), naming.genericRename(naming.root) != nil { return [] }
         let renames = naming.genericRenames
         var findings: [Finding] = []
         let kernelNames = configured.filter { Self.isKernelStyle($0.name) && naming.pin(for: $0.name) == nil }
@@ -153,7 +159,7 @@ public struct InterfaceNameMismatch: Rule {
         var evidence = names.flatMap { c in c.lines.prefix(3).map { Evidence($0, note: "\(c.name) is a predictable name") } }
         evidence += off
         let list = names.map(\.name).joined(separator: ", ")
-        let commands = naming.commandLine.disablesPredictableNames
+        let commands: [ShellCommand] = naming.commandLine.disablesPredictableNames
             ? ["# remove net.ifnames=0 from GRUB_CMDLINE_LINUX in \"$ROOT/etc/default/grub\", then:", "chroot \"$ROOT\" update-grub"]
             : ["rm -- \"$ROOT/etc/systemd/network/99-default.link\" \"$ROOT/etc/udev/rules.d/80-net-setup-link.rules\"", "chroot \"$ROOT\" update-initramfs -u -k all"]
         return finding(names.contains(where: \.carriesTraffic) ? .critical : .high,
@@ -194,7 +200,7 @@ public struct InterfaceNameMismatch: Rule {
             }
             if actions.isEmpty {
                 actions.append(ProposedAction(.manual(description: "Rename \(c.name) in the configuration to the name of the card it is meant for: \(finals.map { "\($0.nic.mac ?? "?") will be \($0.name)" }.joined(separator: ", ")).",
-                                                      commands: c.lines.map { "${EDITOR:-vi} \(rootPath($0.location.path))   # line \($0.location.line)" }),
+                                                      commands: c.lines.map { "${EDITOR:-vi} \(path: $0.location.path)   # line \($0.location.line)" }),
                                               "Rename \(c.name) to the card's real name"))
             }
             let names = finals.map(\.name).joined(separator: ", ")
@@ -333,7 +339,7 @@ public struct InterfaceNameMismatch: Rule {
         let predictableInUse = Self.configuredNames(system).contains { Self.isPredictable($0.name) }
         if predictableInUse {
             return [ProposedAction(.manual(description: "The configuration mixes kernel names and predictable names; rename \(names.map(\.name).joined(separator: ", ")) to the cards' predictable names (see `ip link` on the running machine or audit with --hardware).",
-                                           commands: names.flatMap(\.lines).map { "${EDITOR:-vi} \(rootPath($0.location.path))   # line \($0.location.line)" }),
+                                           commands: names.flatMap(\.lines).map { "${EDITOR:-vi} \(path: $0.location.path)   # line \($0.location.line)" }),
                                    "Rename the kernel-style names")]
         }
         var actions: [ProposedAction] = []

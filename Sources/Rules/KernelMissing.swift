@@ -72,19 +72,19 @@ public struct KernelMissing: Rule {
     }
 
     /// The commands for the target's distribution family, guessed from its package manager.
-    static func fixCommands(_ system: SystemSnapshot, files: BootFiles) -> [String] {
-        let r = shellWord(files.release ?? "VERSION")
+    static func fixCommands(_ system: SystemSnapshot, files: BootFiles) -> [ShellCommand] {
+        let r = ShellCommand(words: [.value(files.release ?? "VERSION")])
         let rebuildInitrd = files.kernel?.exists == true && files.modulesExist != false
-        var c = ["for d in proc sys dev run; do mount --bind /$d \"$ROOT/$d\"; done"]
+        var c: [ShellCommand] = ["for d in proc sys dev run; do mount --bind /$d \"$ROOT/$d\"; done"]
         if system.packages.isKnown || system.facts.kernels.hasUpdateInitramfs {
             c.append(rebuildInitrd ? "chroot \"$ROOT\" update-initramfs -c -k \(r)"
-                     : "chroot \"$ROOT\" apt-get install --reinstall linux-image-\(r)   # needs the network")
+                     : "chroot \"$ROOT\" apt-get install --reinstall \(value: "linux-image-" + (files.release ?? "VERSION"))   # needs the network")
             c.append("chroot \"$ROOT\" update-grub")
         } else if system.facts.kernels.hasDracut {
             c.append(rebuildInitrd ? "chroot \"$ROOT\" dracut -f --kver \(r)"
-                     : "chroot \"$ROOT\" dnf reinstall kernel-core-\(r)   # needs the network")
-            c.append(system.boot.loader == .grub ? "chroot \"$ROOT\" grub2-mkconfig -o \(shellWord(system.boot.configPath ?? "/boot/grub2/grub.cfg"))"
-                     : "chroot \"$ROOT\" kernel-install add \(r) /lib/modules/\(r)/vmlinuz")
+                     : "chroot \"$ROOT\" dnf reinstall \(value: "kernel-core-" + (files.release ?? "VERSION"))   # needs the network")
+            c.append(system.boot.loader == .grub ? "chroot \"$ROOT\" grub2-mkconfig -o \(value: system.boot.configPath ?? "/boot/grub2/grub.cfg")"
+                     : "chroot \"$ROOT\" kernel-install add \(r) \(value: "/lib/modules/" + (files.release ?? "VERSION") + "/vmlinuz")")
         } else if system.facts.kernels.hasMkinitcpio {
             c.append(rebuildInitrd ? "chroot \"$ROOT\" mkinitcpio -P" : "chroot \"$ROOT\" pacman -S linux   # needs the network")
             c.append("chroot \"$ROOT\" grub-mkconfig -o /boot/grub/grub.cfg")

@@ -75,12 +75,12 @@ public struct LastBootErrors: Rule {
         text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 
-    static func readCommands(_ logs: LastBootLogs, paths: [String]) -> [String] {
-        var c: [String] = []
+    static func readCommands(_ logs: LastBootLogs, paths: [String]) -> [ShellCommand] {
+        var c: [ShellCommand] = []
         if paths.contains(where: { $0.hasPrefix("/var/log/journal/") }) {
-            c.append("journalctl --directory \"$ROOT/var/log/journal\" -b \(logs.journalBootID.map { shellWord($0) } ?? "-0") -p warning --no-pager")
+            c.append("journalctl --directory \(path: "/var/log/journal") -b \(value: logs.journalBootID ?? "-0") -p warning --no-pager")
         }
-        for p in paths where !p.hasPrefix("/var/log/journal/") { c.append("less \(rootPath(p))") }
+        for p in paths where !p.hasPrefix("/var/log/journal/") { c.append("less \(path: p)") }
         return c
     }
 }

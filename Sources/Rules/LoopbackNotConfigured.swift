@@ -44,6 +44,9 @@ public struct LoopbackNotConfigured: Rule {
         guard ifupdownOwnsLoopback(system), let config = system.ifupdown else {
             return (true, "the network stack in charge brings lo up itself")
         }
+        guard config.isComplete else {
+            return (true, "\(config.unreadFiles.joined(separator: ", ")) could not be read, so whether ifupdown brings lo up is not known")
+        }
         let lo = IfupdownLoopback(system, config)
         if loopbackExcluded(system) != nil { return (false, "lo is excluded from `ifup -a`") }
         if lo.configured { return (true, "\(config.mainPath) brings lo up") }
@@ -53,6 +56,9 @@ public struct LoopbackNotConfigured: Rule {
 
     public func check(_ system: SystemSnapshot) -> [Finding] {
         guard Self.ifupdownOwnsLoopback(system), let config = system.ifupdown else { return [] }
+        // A file that could not be read may hold `auto lo`: config-file-unreadable
+        // says so, and nothing is claimed about what is missing.
+        guard config.isComplete else { return [] }
         let lo = IfupdownLoopback(system, config)
         let (autoLo, ifaceLo, version) = (lo.autoLo, lo.ifaceLo, lo.version)
         if lo.configured { return [] }

@@ -50,10 +50,11 @@ public struct MultipleDefaultRoutes: Rule {
         }
         let leftover = routes.count - remove.count
         if leftover > 1 {
-            let kept = routes.filter { r in !remove.contains(r) }
+            let removed = Set(remove)
+            let kept = routes.filter { r in !removed.contains(r) }
             actions.append(ProposedAction(
                 .manual(description: "Default routes remain on \(Set(kept.map(\.device)).sorted().joined(separator: ", ")) with the same metric: keep one, or give the others a higher metric.",
-                        commands: kept.map { "${EDITOR:-vi} \(rootPath($0.evidence.location.path))   # line \($0.evidence.location.line): \($0.evidence.text)" }),
+                        commands: kept.map { "${EDITOR:-vi} \(path: $0.evidence.location.path)   # line \($0.evidence.location.line): \(comment: $0.evidence.text)" }),
                 "Decide which default route stays"))
         }
         return actions

@@ -105,14 +105,14 @@ public struct NetworkServiceDisabled: Rule {
             if let mask = system.units.isMasked(unit) {
                 evidence.append(.fact(mask.linkPath, "\(unit) is masked: \(mask.linkPath) -> \(mask.linkTarget)"))
                 actions.append(ProposedAction(.manual(description: "\(unit) is masked; unmask it before enabling it.",
-                                                      commands: ["rm \(rootPath(mask.linkPath))"]), "Unmask \(unit)"))
+                                                      commands: ["rm \(path: mask.linkPath)"]), "Unmask \(unit)"))
             } else {
                 evidence.append(.fact(system.units.unitFile(unit)?.path ?? "/etc/systemd/system", reason))
             }
             let links = system.units.enableLinks(for: unit)
             if links.isEmpty {
                 actions.append(ProposedAction(.manual(description: "\(unit) has no [Install] section or no unit file in the target; start it some other way or reinstall its package.",
-                                                      commands: ["chroot \"$ROOT\" systemctl enable \(unit)"]), "Enable \(unit)"))
+                                                      commands: ["chroot \"$ROOT\" systemctl enable \(value: unit)"]), "Enable \(unit)"))
             } else {
                 evidence.append(.fact(links[0].target, "`systemctl enable \(unit)` would create: " + links.map(\.linkPath).joined(separator: ", ")))
                 actions.append(ProposedAction(.enableUnit(unit: unit, links: links.map { SymlinkSpec(path: $0.linkPath, target: $0.target) }),
@@ -154,7 +154,7 @@ public struct NetworkServiceDisabled: Rule {
                        actions: [ProposedAction(.manual(
                            description: "Reinstall \(package) from the rescue system (it needs network there), or move the configuration to the stack that is installed.",
                            commands: ["mount --bind /dev \"$ROOT/dev\"; mount --bind /proc \"$ROOT/proc\"; mount --bind /sys \"$ROOT/sys\"",
-                                      "chroot \"$ROOT\" apt-get install \(package)",
+                                      "chroot \"$ROOT\" apt-get install \(value: package)",
                                       "umount \"$ROOT/sys\" \"$ROOT/proc\" \"$ROOT/dev\""]),
                                                 "Reinstall \(package)")])
     }

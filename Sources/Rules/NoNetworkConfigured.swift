@@ -1,6 +1,7 @@
 import Parsers
 import Plan
 import SystemModel
+import TargetAccess
 
 /// `no-network-configured`: no stack configures any interface but lo for boot.
 public struct NoNetworkConfigured: Rule {
@@ -69,7 +70,7 @@ public struct NoNetworkConfigured: Rule {
         // With the hardware known, the names the cards will have at the next boot.
         var names: [String] = []
         if let hardware = system.environment.hardware {
-            let finals = InterfaceNaming.load(system.root, networkd: system.networkd, boot: system.boot).bootNames(of: hardware)
+            let finals = system.naming.bootNames(of: hardware)
             names = finals.map(\.name)
             if !finals.isEmpty {
                 plan.evidence.append(.fact("/sys/class/net", "network cards on this machine and their names at the next boot: "

@@ -52,7 +52,7 @@ public struct PackageTransactionInterrupted: Rule {
 
     private func dpkgReinstall(_ packages: [DpkgPackage], system: SystemSnapshot) -> Finding {
         let evidence = packages.prefix(30).map { Evidence($0.source, note: Self.describe($0)) }
-        var commands = ["for d in proc sys dev run; do mount --bind /$d \"$ROOT/$d\"; done"]
+        var commands: [ShellCommand] = ["for d in proc sys dev run; do mount --bind /$d \"$ROOT/$d\"; done"]
         let archives = system.facts.aptArchives
         for p in packages {
             let arch = p.architecture.map { ":\($0)" } ?? ""
@@ -62,9 +62,9 @@ public struct PackageTransactionInterrupted: Rule {
                 return archives.first { $0.hasPrefix(prefix) && $0.hasSuffix(".deb") }.map { "/var/cache/apt/archives/" + $0 }
             }
             if let cached {
-                commands.append("chroot \"$ROOT\" dpkg -i \(shellWord(cached))")
+                commands.append("chroot \"$ROOT\" dpkg -i \(value: cached)")
             } else {
-                commands.append("chroot \"$ROOT\" apt-get install --reinstall \(shellWord(p.name + arch))   # needs the network")
+                commands.append("chroot \"$ROOT\" apt-get install --reinstall \(value: p.name + arch)   # needs the network")
             }
         }
         commands.append("chroot \"$ROOT\" dpkg --configure -a")

@@ -58,8 +58,8 @@ public struct ResolverBroken: Rule {
             }
             if actions.isEmpty {
                 actions.append(ProposedAction(.manual(description: "Replace the symlink by a file with your nameservers.",
-                                                      commands: ["rm \(rootPath(Self.path))",
-                                                                 "printf 'nameserver %s\\n' \(known.map(\.value).first(where: IPText.isIP) ?? "NAMESERVER") > \(rootPath(Self.path))"]),
+                                                      commands: ["rm \(path: Self.path)",
+                                                                 "printf 'nameserver %s\\n' \(value: known.map(\.value).first(where: IPText.isIP) ?? "NAMESERVER") > \(path: Self.path)"]),
                                               "Replace \(Self.path) by a plain file"))
             }
             return [finding(message: "\(Self.path) points to systemd-resolved's \(target.hasSuffix("stub-resolv.conf") ? "stub " : "")file, but \(why).",
@@ -95,7 +95,7 @@ public struct ResolverBroken: Rule {
         let servers = known.map(\.value).filter { IPText.isIP($0) && seen.insert($0).inserted }.prefix(3)
         guard !servers.isEmpty, !replaceLink else {
             return [ProposedAction(.manual(description: "Write the nameservers of this network into \(Self.path) (your provider documents them).",
-                                           commands: [(replaceLink ? "rm \(rootPath(Self.path)); " : "") + "${EDITOR:-vi} \(rootPath(Self.path))"]),
+                                           commands: [replaceLink ? "rm \(path: Self.path); ${EDITOR:-vi} \(path: Self.path)" : "${EDITOR:-vi} \(path: Self.path)"]),
                                    "Write nameservers into \(Self.path)")]
         }
         let lines = ["# Written by rescue-audit from the nameservers of the network configuration."] + servers.map { "nameserver \($0)" }

@@ -90,6 +90,35 @@ public struct Finding: Sendable {
     }
 }
 
+extension Finding {
+    /// Evidence items one finding carries at most; the rest are counted in a last item.
+    public static let maxEvidence = 50
+
+    /// The finding with every piece of target text cut to a size a report can
+    /// carry (`Text.maxLineBytes` per evidence line and note,
+    /// `Text.maxMessageBytes` per message and fix summary) and at most
+    /// `maxEvidence` evidence items, so that the size of a report does not
+    /// grow with the size of the target's files (docs/output-bounds.md).
+    public func bounded() -> Finding {
+        var f = self
+        f.message = Text.clipped(message, Text.maxMessageBytes)
+        f.atBoot = Text.clipped(atBoot, Text.maxMessageBytes)
+        var kept = evidence.prefix(Self.maxEvidence).map { e -> Evidence in
+            var e = e
+            e.path = Text.clipped(e.path, 4096)
+            e.text = Text.clipped(e.text)
+            e.note = e.note.map { Text.clipped($0) }
+            return e
+        }
+        if evidence.count > Self.maxEvidence {
+            kept.append(.fact(kept.last?.path ?? "", "…and \(evidence.count - Self.maxEvidence) more lines like these"))
+        }
+        f.evidence = kept
+        f.actions = actions.map { ProposedAction($0.action, Text.clipped($0.summary, Text.maxMessageBytes)) }
+        return f
+    }
+}
+
 /// One rule: looks at the snapshot and returns findings. Metadata and
 /// examples live in `rules/<id>/`; the logic lives in one type named after it.
 public protocol Rule: Sendable {

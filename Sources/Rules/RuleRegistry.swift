@@ -57,12 +57,37 @@ public struct AuditResult: Sendable {
             return a.offset < b.offset
         }.map(\.element)
         FindingLinks.link(&findings)
+        findings = findings.map { $0.bounded() }
         var requests: [ActionRequest] = []
         for (i, f) in findings.enumerated() {
-            for a in f.actions { requests.append(ActionRequest(rule: f.rule, findingIndex: i, action: a.action, summary: a.summary)) }
+            for a in f.actions {
+                let (action, summary) = throughSymlink(a, system)
+                requests.append(ActionRequest(rule: f.rule, findingIndex: i, action: action, summary: summary))
+            }
         }
         let plan = PlanBuilder.build(requests, fileBytes: { system.bytes($0) })
         return AuditResult(findings: findings, plan: plan, verdict: BootVerdict.judge(system, findings))
+    }
+
+    /// An edit of a file that is a symlink (interfaces -> interfaces.real)
+    /// edits the file the link leads to inside the target, as an editor
+    /// would; the link stays. The repair script refuses to write through a
+    /// symlink, so the plan names the real file.
+    static func throughSymlink(_ a: ProposedAction, _ system: SystemSnapshot) -> (RepairAction, String) {
+        let through = { (path: String) -> String? in
+            guard system.root.lstat(path)?.kind == .symlink, let real = system.root.symlinkDestination(path),
+                  system.root.isRegularFile(real) else { return nil }
+            return real
+        }
+        switch a.action {
+        case .editLines(let path, let edits):
+            if let real = through(path) { return (.editLines(path: real, edits: edits), a.summary + " (\(real), which the symlink \(path) points to)") }
+        case .appendBlock(let path, let lines):
+            if let real = through(path) { return (.appendBlock(path: real, lines: lines), a.summary + " (\(real), which the symlink \(path) points to)") }
+        default:
+            break
+        }
+        return (a.action, a.summary)
     }
 
     /// The highest severity found, nil when nothing was found.

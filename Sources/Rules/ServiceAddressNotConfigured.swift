@@ -113,7 +113,7 @@ public struct ServiceAddressNotConfigured: Rule {
         let where_ = listener.addressSource ?? listener.source
         return [ProposedAction(
             .manual(description: "Either add \(ip.text) to the interface that should carry it in the network configuration, or change \(service) to listen on an address that is configured.",
-                    commands: ["${EDITOR:-vi} \(rootPath(where_.location.path))   # line \(where_.location.line): \(where_.text)"]),
+                    commands: ["${EDITOR:-vi} \(path: where_.location.path)   # line \(where_.location.line): \(comment: where_.text)"]),
             "Decide where \(ip.text) belongs")]
     }
 }

@@ -48,9 +48,9 @@ public struct SshLoginImpossible: Rule {
             if actions.isEmpty {
                 actions.append(ProposedAction(.manual(
                     description: "Give one account a way in: put a public key in its authorized_keys (mode 600, in a .ssh directory of mode 700 it owns), or change the sshd_config line that refuses it.",
-                    commands: ["mkdir -p \(rootPath("/root/.ssh")) && chmod 700 \(rootPath("/root/.ssh"))",
-                               "cat YOUR_KEY.pub >> \(rootPath("/root/.ssh/authorized_keys")) && chmod 600 \(rootPath("/root/.ssh/authorized_keys"))",
-                               "${EDITOR:-vi} \(rootPath(sshd.config.mainPath))"]),
+                    commands: ["mkdir -p \(path: "/root/.ssh") && chmod 700 \(path: "/root/.ssh")",
+                               "cat YOUR_KEY.pub >> \(path: "/root/.ssh/authorized_keys") && chmod 600 \(path: "/root/.ssh/authorized_keys")",
+                               "${EDITOR:-vi} \(path: sshd.config.mainPath)"]),
                     "Give an account a way to log in"))
             }
             return [finding(.critical,

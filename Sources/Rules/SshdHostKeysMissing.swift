@@ -35,7 +35,7 @@ public struct SshdHostKeysMissing: Rule {
                 description: "Create the host keys the HostKey lines name (ssh-keygen -A makes only the default ones).",
                 commands: other.map { k in
                     let type = k.path.contains("ed25519") ? "ed25519" : k.path.contains("ecdsa") ? "ecdsa" : "rsa"
-                    return "rm -f -- \(rootPath(k.path)) && chroot \"$ROOT\" ssh-keygen -q -t \(type) -N '' -f \(shellWord(k.path))"
+                    return "rm -f -- \(path: k.path) && chroot \"$ROOT\" ssh-keygen -q -t \(value: type) -N '' -f \(value: k.path)"
                 }), "Create the host keys named by HostKey"))
         } else if unsafe.count < sshd.hostKeys.count {
             actions.append(ProposedAction(.chroot(command: ["ssh-keygen", "-A"],

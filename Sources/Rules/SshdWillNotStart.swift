@@ -43,12 +43,12 @@ public struct SshdWillNotStart: Rule {
                 }
             }
             return [ProposedAction(.manual(description: "Enable the ssh init script in the default runlevels.",
-                                           commands: ["chroot \"$ROOT\" update-rc.d \(shellWord(unit)) enable"]),
+                                           commands: ["chroot \"$ROOT\" update-rc.d \(value: unit) enable"]),
                                    "Enable \(unit) in the runlevels")]
         case .masked:
             if let path = p.path {
                 return [ProposedAction(.manual(description: "Remove the mask so systemd can start \(p.unit ?? "sshd").",
-                                               commands: ["rm -- \(rootPath(path))"]),
+                                               commands: ["rm -- \(path: path)"]),
                                        "Unmask \(p.unit ?? "sshd")")]
             }
         case .notToBeRun:
@@ -65,9 +65,9 @@ public struct SshdWillNotStart: Rule {
                                    "Create the sshd user")]
         case .privsepDirectory:
             if let dir = p.path {
-                let command = dir.hasPrefix("/run/")
-                    ? "printf 'd %s 0755 root root -\\n' \(shellWord(dir)) > \(rootPath("/etc/tmpfiles.d/sshd-privsep.conf"))"
-                    : "mkdir -m 0755 -p -- \(rootPath(dir))"
+                let command: ShellCommand = dir.hasPrefix("/run/")
+                    ? "printf 'd %s 0755 root root -\\n' \(value: dir) > \(path: "/etc/tmpfiles.d/sshd-privsep.conf")"
+                    : "mkdir -m 0755 -p -- \(path: dir)"
                 return [ProposedAction(.manual(description: "Make sure \(dir) exists when sshd starts.", commands: [command]),
                                        "Provide \(dir)")]
             }

@@ -79,6 +79,13 @@ public struct FilesystemHealth: Sendable, Codable, Equatable {
     /// Why the superblock could not be read, when it could not.
     public var unreadable: String?
 
+    /// Whether the filesystem's journal (ext3/4 `needs_recovery`) or log
+    /// (XFS, dirty) holds changes the audit did not see: the audit reads
+    /// without replaying it, so it describes the disk as it was before the
+    /// last writes; the next mount or e2fsck replays them, and that is
+    /// what boots.
+    public var hasUnreplayedJournal: Bool { ext?.needsRecovery == true || xfsLog?.state == .dirty }
+
     public init(mountPoint: String, device: String, fsType: String, problems: [String] = [], checkCommand: String? = nil,
                 ext: ExtSuperblock? = nil, xfsLog: XFSLogState? = nil, checkCommands: [String]? = nil, unreadable: String? = nil) {
         self.mountPoint = mountPoint

@@ -24,9 +24,15 @@ extension SystemSnapshot {
     /// for `allow-hotplug` interfaces when their card appears, whether or not
     /// networking.service is enabled (seen in a qemu boot of Debian 12,
     /// docs/boot-checks.md). Nil when absent or masked in /etc.
-    public var ifupdownHotplugRule: String? { hotplugRule }
+    public var ifupdownHotplugRule: String? { ifupdownHotplug.rule }
 
-    static func findHotplugRule(_ root: TargetRoot, initSystem: InitSystem, units: UnitEnablement) -> String? {
+    /// Worked out once per snapshot (it is asked for every claim).
+    static func ifupdownHotplug(root: TargetRoot, initSystem: InitSystem, units: UnitEnablement, ifupdown: IfupdownConfig?) -> IfupdownHotplug {
+        IfupdownHotplug(rule: hotplugRule(root: root, initSystem: initSystem, units: units),
+                        names: Set(ifupdown?.hotplugInterfaces.map(\.value) ?? []))
+    }
+
+    private static func hotplugRule(root: TargetRoot, initSystem: InitSystem, units: UnitEnablement) -> String? {
         guard initSystem.kind == .systemd, units.isMasked("ifup@.service") == nil else { return nil }
         for p in ["/etc/udev/rules.d/80-ifupdown.rules", "/usr/lib/udev/rules.d/80-ifupdown.rules", "/lib/udev/rules.d/80-ifupdown.rules"] {
             guard let info = root.lstat(p) else { continue }
@@ -38,9 +44,9 @@ extension SystemSnapshot {
 
     /// An `allow-hotplug` interface that udev brings up through ifup@.service.
     public func ifupdownHotplugStarts(_ name: String) -> Bool {
-        guard ifupdownHotplugRule != nil, let c = ifupdown else { return false }
+        guard ifupdownHotplug.rule != nil, ifupdown != nil else { return false }
         let base = name.split(separator: ":").first.map(String.init) ?? name
-        return c.hotplugInterfaces.contains { $0.value == name || $0.value == base }
+        return ifupdownHotplug.names.contains(name) || ifupdownHotplug.names.contains(base)
     }
 
     /// Claims of stacks that are installed and started at boot.
@@ -57,6 +63,12 @@ extension SystemSnapshot {
             return status(of: c.stack)?.startsAtBoot ?? false
         }
     }
+}
+
+/// udev's rule that runs ifup@.service for `allow-hotplug` interfaces, and those interfaces.
+public struct IfupdownHotplug: Sendable {
+    public var rule: String?
+    public var names: Set<String>
 }
 
 extension InterfaceClaim {

@@ -28,7 +28,7 @@ public struct FirewallEdit: Hashable, Sendable {
         case deleteLines(path: String, lines: [Int])
         case append(path: String, lines: [String])
         case create(path: String, lines: [String])
-        case manual(description: String, commands: [String])
+        case manual(description: String, commands: [ShellCommand])
     }
     public var change: Change
     /// One line for a person.

@@ -105,7 +105,7 @@ enum FirewallFixes {
                 let at = failure.line.map { " line \($0.location.line)" } ?? ""
                 fixes.append(FirewallEdit(change: .manual(
                     description: "Correct \(failure.path)\(at) so that `\(failure.program)` accepts it (\(failure.message.split(separator: "\n").first.map(String.init) ?? failure.message))",
-                    commands: ["${EDITOR:-vi} \"$ROOT\(failure.path)\"" + (failure.line.map { "   # line \($0.location.line)" } ?? "")]),
+                    commands: [failure.line.map { "${EDITOR:-vi} \(path: failure.path)   # line \($0.location.line)" } ?? "${EDITOR:-vi} \(path: failure.path)"]),
                                           summary: "Correct \(failure.path)\(at) by hand"))
                 fixes.append(model.mechanisms[m].disable)
                 model.mechanisms[m].failures[f].fixes = fixes
@@ -147,9 +147,9 @@ enum FirewallFixes {
     }
 
     static func asManual(_ e: FirewallEdit) -> FirewallEdit {
-        var commands: [String] = []
+        var commands: [ShellCommand] = []
         switch e.change {
-        case .insert(let p, _), .deleteLines(let p, _), .append(let p, _), .create(let p, _): commands = ["${EDITOR:-vi} \"$ROOT\(p)\""]
+        case .insert(let p, _), .deleteLines(let p, _), .append(let p, _), .create(let p, _): commands = ["${EDITOR:-vi} \(path: p)"]
         case .manual(_, let c): commands = c
         }
         return FirewallEdit(change: .manual(description: e.summary, commands: commands), summary: e.summary + " (by hand)")
@@ -167,7 +167,7 @@ enum FirewallFixes {
         let files = Array(Set(lines.map(\.location.path) + (lines.isEmpty ? m.files : []))).sorted()
         return FirewallEdit(change: .manual(
             description: "Add a rule to \(m.name) that will \(what) for \(v.family.displayName), before the rule that drops it (no automatic change was found that is safe)",
-            commands: files.map { "${EDITOR:-vi} \"$ROOT\($0)\"" }),
+            commands: files.map { "${EDITOR:-vi} \(path: $0)" }),
                             summary: "Make \(m.name) \(what) (\(v.family.displayName)) by hand")
     }
 

@@ -126,14 +126,14 @@ enum FirewallDetection {
     static func moveAside(_ paths: [String], what: String) -> FirewallEdit {
         FirewallEdit(change: .manual(
             description: "LOWERS SECURITY: move \(paths.joined(separator: " and ")) aside so the machine boots with no \(what) rules (an open firewall); restore a corrected ruleset afterwards",
-            commands: paths.map { "mv \"$ROOT\($0)\" \"$ROOT\($0).rescue-audit-off\"" }),
+            commands: paths.map { "mv \(path: $0) \(path: $0 + ".rescue-audit-off")" }),
                      summary: "Alternative (lowers security): move \(paths.joined(separator: ", ")) aside and boot with an open firewall")
     }
 
     static func disableUnit(_ c: FirewallContext, _ unit: String, what: String) -> FirewallEdit {
         let name = c.units.canonicalName(unit)
         let links = c.units.links.filter { c.units.canonicalName($0.unit) == name && $0.kind != .staticWants && $0.kind != .runtime }
-        let commands = links.isEmpty ? ["systemctl --root=\"$ROOT\" disable \(unit)"] : links.map { "rm -f \"$ROOT\($0.linkPath)\"" }
+        let commands: [ShellCommand] = links.isEmpty ? ["systemctl --root=\"$ROOT\" disable \(value: unit)"] : links.map { "rm -f \(path: $0.linkPath)" }
         return FirewallEdit(change: .manual(
             description: "LOWERS SECURITY: disable \(unit) so the machine boots without \(what) (an open firewall); enable it again with a corrected configuration",
             commands: commands), summary: "Alternative (lowers security): disable \(unit) and boot with an open firewall")
@@ -229,7 +229,7 @@ enum FirewallDetection {
         }
         let disable = FirewallEdit(change: .manual(
             description: "LOWERS SECURITY: set ENABLED=no in /etc/ufw/ufw.conf so ufw loads no rules at boot (an open firewall); run `ufw enable` again once the rules are corrected",
-            commands: ["sed -i 's/^ENABLED=yes/ENABLED=no/' \"$ROOT/etc/ufw/ufw.conf\""]),
+            commands: ["sed -i 's/^ENABLED=yes/ENABLED=no/' \(path: "/etc/ufw/ufw.conf")"]),
                                    summary: "Alternative (lowers security): set ENABLED=no in /etc/ufw/ufw.conf and boot with an open firewall")
         return [FirewallMechanism(kind: .ufw, name: "ufw", active: active, reason: reason, activation: activation,
                                   files: [conf], disable: disable, recipe: active ? .ufw(invokedBy: enabled?.source) : .none)]
@@ -361,7 +361,7 @@ enum FirewallDetection {
                         stops: stops, lines: lines,
                         disable: FirewallEdit(change: .manual(
                             description: "LOWERS SECURITY: move \(path) out of \(dir) (as the provider's guide does) so ifup no longer restores the rules; the machine boots with an open firewall",
-                            commands: ["mv \"$ROOT\(path)\" \"$ROOT/root/\(name).rescue-audit-off\""]),
+                            commands: ["mv \(path: path) \(path: "/root/" + name + ".rescue-audit-off")"]),
                                               summary: "Alternative (lowers security): move \(path) aside and boot with an open firewall"))
                 }
             }
@@ -378,7 +378,7 @@ enum FirewallDetection {
                             stops: stops, lines: [SourceLine(line.location, option.value)],
                             disable: FirewallEdit(change: .manual(
                                 description: "LOWERS SECURITY: delete line \(line.location.line) of \(line.location.path) (`\(Text.trimmed(line.text))`) so ifup no longer restores the rules; the machine boots with an open firewall",
-                                commands: ["${EDITOR:-vi} \"$ROOT\(line.location.path)\"   # line \(line.location.line)"]),
+                                commands: ["${EDITOR:-vi} \(path: line.location.path)   # line \(line.location.line)"]),
                                                   summary: "Alternative (lowers security): remove the restore command from \(line.location.path)"))
                         if var last = out.popLast() {
                             // Evidence is the stanza line as written, not the option value alone.
@@ -395,7 +395,7 @@ enum FirewallDetection {
             add(rcLocal, name: rcLocal, reason: "/etc/rc.local is executable, so it runs at the end of boot", stops: false, lines: lines,
                 disable: FirewallEdit(change: .manual(
                     description: "LOWERS SECURITY: comment out the restore line(s) in /etc/rc.local so the machine boots with an open firewall",
-                    commands: ["${EDITOR:-vi} \"$ROOT/etc/rc.local\""]),
+                    commands: ["${EDITOR:-vi} \(path: "/etc/rc.local")"]),
                                       summary: "Alternative (lowers security): remove the restore from /etc/rc.local"))
         }
         return out

@@ -279,24 +279,36 @@ struct NftRuleset: Sendable {
     static func load(_ path: String, files: FileSource) -> NftRuleset {
         var set = NftRuleset()
         var defines: [String: [NftToken]] = [:]
-        set.read(path, files: files, defines: &defines, depth: 0, includedBy: nil)
+        var budget = ExpansionBudget()
+        var expansionLeft = NftParser.maxExpansion
+        set.read(path, files: files, defines: &defines, depth: 0, includedBy: nil, budget: &budget, expansionLeft: &expansionLeft)
         return set
     }
 
-    mutating func read(_ path: String, files: FileSource, defines: inout [String: [NftToken]], depth: Int, includedBy: SourceLine?) {
-        guard depth < 16 else {
-            errors.append(Diagnostic(includedBy?.location ?? SourceLocation(path: path, line: 0), text: includedBy?.text ?? "",
-                                     message: "nft: includes nest too deeply; nft -f loads nothing"))
+    mutating func read(_ path: String, files: FileSource, defines: inout [String: [NftToken]], depth: Int, includedBy: SourceLine?,
+                       budget: inout ExpansionBudget, expansionLeft: inout Int) {
+        let at = includedBy?.location ?? SourceLocation(path: path, line: 0)
+        // nft stops at 16 nested includes (MAX_INCLUDE_DEPTH), so a cycle always ends there.
+        guard depth < 16, !budget.isCycle(path) else {
+            let why = budget.isCycle(path) ? budget.cycleMessage(path) + ", which nests includes past nft's limit of 16" : "includes nest too deeply"
+            errors.append(Diagnostic(at, text: includedBy?.text ?? "", message: "nft: \(why); nft -f loads nothing"))
             return
         }
+        guard !budget.exhausted else { return }
         guard let bytes = files.bytes(path) else {
-            errors.append(Diagnostic(includedBy?.location ?? SourceLocation(path: path, line: 0), text: includedBy?.text ?? "",
+            errors.append(Diagnostic(at, text: includedBy?.text ?? "",
                                      message: "nft: Could not process rule: No such file or directory: \(path); nft -f loads nothing"))
             return
         }
+        guard budget.take(bytes: bytes.count) else {
+            errors.append(Diagnostic(at, text: includedBy?.text ?? "", message: "nft: " + budget.exhaustedMessage))
+            return
+        }
+        budget.enter(path)
+        defer { budget.leave() }
         self.files.append(path)
         if let includedBy { self.includedBy[path] = includedBy }
-        let file = NftParser.parse(bytes, path: path, defines: &defines)
+        let file = NftParser.parse(bytes, path: path, defines: &defines, expansionLeft: &expansionLeft)
         errors += file.errors
         notes += file.notes
         for s in file.statements {
@@ -309,7 +321,10 @@ struct NftRuleset: Sendable {
                     errors.append(Diagnostic(src.location, text: src.text,
                                              message: "nft: File not found: \(pattern); nft -f loads nothing"))
                 }
-                for m in matches { read(m, files: files, defines: &defines, depth: depth + 1, includedBy: src) }
+                for m in matches {
+                    read(m, files: files, defines: &defines, depth: depth + 1, includedBy: src, budget: &budget, expansionLeft: &expansionLeft)
+                    if budget.exhausted { break }
+                }
             case .flushRuleset:
                 tables = [:]
                 flushesRuleset = true

@@ -17,6 +17,13 @@ public struct IfupdownConfig: Sendable {
     /// per file. Items after such a line are still in `items` for the audit,
     /// but ifupdown ignores them.
     public var haltedFiles: [SourceLocation]
+    /// Files ifupdown reads that the audit could not (a FIFO, a symlink loop,
+    /// no permission, over the size cap): what they say is not known, so no
+    /// claim about what the configuration lacks can be made from it.
+    public var unreadFiles: [String] = []
+
+    /// Whether every file ifupdown reads was read.
+    public var isComplete: Bool { unreadFiles.isEmpty }
 
     public init(mainPath: String, files: [String] = [], items: [IfupdownItem] = [], diagnostics: [Diagnostic] = [], haltedFiles: [SourceLocation] = []) {
         self.mainPath = mainPath

@@ -70,6 +70,7 @@ public enum IfupdownLoader {
             case .missing: return  // as ifupdown: a missing match is skipped silently
             case .skipped(let why):
                 note(line, "\(key) was not read: \(why).")
+                config.unreadFiles.append(key)
                 return
             }
             let file = IfupdownParser.parse(bytes, path: key, dialect: dialect)

@@ -1,4 +1,5 @@
 import Parsers
+import Synchronization
 import TargetAccess
 
 /// The kernel command line the next boot uses, and where it came from.
@@ -89,16 +90,37 @@ public struct NamingStep: Sendable, Hashable {
 public struct InterfaceNaming: Sendable {
     public var commandLine: BootCommandLine
     public var root: NamingLayer
-    public var initramfs: InitramfsStatus
+    private let initramfsSource: LazyInitramfs
+
+    /// The initramfs of the default boot entry, read (streamed, decompressed
+    /// and parsed) the first time anyone asks, once per audit.
+    public var initramfs: InitramfsStatus { initramfsSource.status }
+
+    /// Whether the initramfs has been read yet (it is read only when a question needs it).
+    public var initramfsWasRead: Bool { initramfsSource.isResolved }
+
+    init(commandLine: BootCommandLine, root: NamingLayer, initramfs: LazyInitramfs) {
+        self.commandLine = commandLine
+        self.root = root
+        initramfsSource = initramfs
+    }
 
     /// Reads the naming inputs of a target; `networkd` supplies the root's
-    /// .link files, `boot` the default boot entry and its initramfs.
+    /// .link files, `boot` the default boot entry and its initramfs (read later, on demand).
     public static func load(_ root: TargetRoot, networkd: NetworkdConfig, boot: BootConfiguration) -> InterfaceNaming {
         let cmdline = BootCommandLineLoader.load(root, boot: boot)
         let rootLayer = rootLayer(root, networkd: networkd)
-        let initramfs = InitramfsLocator.load(root, commandLine: cmdline)
+        let initramfs = LazyInitramfs { InitramfsLocator.load(root, commandLine: cmdline) }
         return InterfaceNaming(commandLine: cmdline, root: rootLayer, initramfs: initramfs)
     }
+
+    /// Nothing known (a snapshot built without a target).
+    public static let none = InterfaceNaming(
+        commandLine: BootCommandLine(explanation: "the boot configuration was not read"),
+        root: NamingLayer(isInitramfs: false, description: "the root filesystem", setupLink: .absent, linkFiles: [],
+                          maskedLinks: [], nameRules: [], modules: nil, hasNetworkDrivers: true),
+        initramfs: LazyInitramfs { .notFound("the boot configuration was not read") })
+
 
     // MARK: - With the hardware known
 
@@ -383,9 +405,32 @@ enum BootCommandLineLoader {
 
 // MARK: - The initramfs
 
+/// The initramfs status, computed once, by the first caller; others wait for it.
+final class LazyInitramfs: Sendable {
+    private let state = Mutex<InitramfsStatus?>(nil)
+    private let compute: @Sendable () -> InitramfsStatus
+
+    init(_ compute: @escaping @Sendable () -> InitramfsStatus) { self.compute = compute }
+
+    var status: InitramfsStatus {
+        state.withLock { s in
+            if let s { return s }
+            let v = compute()
+            s = v
+            return v
+        }
+    }
+
+    var isResolved: Bool { state.withLock { $0 != nil } }
+}
+
 enum InitramfsLocator {
-    /// The largest initramfs read (compressed); larger ones are reported unread.
+    /// The largest initramfs file read (compressed); larger ones are reported unread.
     static let cap: Int64 = 512 << 20
+    /// At most this many different files (a boot entry may name several: microcode, then the main one).
+    static let maxFiles = 16
+    /// All files together may give at most this much when decompressed.
+    static let decompressionBudget = 512 << 20
 
     static func wanted(_ path: String) -> Bool {
         let dirs = ["etc/udev/rules.d/", "lib/udev/rules.d/", "usr/lib/udev/rules.d/",
@@ -408,32 +453,66 @@ enum InitramfsLocator {
                 return .notFound("no boot entry names an initramfs, and there is no /initrd.img or /boot/initrd.img-* / /boot/initramfs-*.img")
             }
         }
-        var merged: InitramfsContents?
+        var merged = InitramfsContents()
+        var anyRead = false
         var segments: [InitramfsSegment] = []
+        // A path named again (or another name of the same file) is read once:
+        // the kernel unpacks it again, which gives the same members, so its
+        // contents are merged again in order without decompressing anything.
+        struct FileID: Hashable { var device: UInt64; var inode: UInt64 }
+        var read: [FileID: InitramfsContents] = [:]
+        var budget = decompressionBudget
         for path in candidates {
-            switch root.readLarge(path, cap: cap) {
-            case .missing:
+            let contents: InitramfsContents
+            var repeated = false
+            switch root.openReader(path) {
+            case .failure(.missing):
                 if candidates.count == 1 { return .unreadable(path: path, why: "it does not exist (the boot entry names a missing file)") }
-            case .skipped(let why):
+                continue
+            case .failure(.skipped(let why)):
                 return .unreadable(path: path, why: why.description)
-            case .file(let f):
-                let contents = Initramfs.read(f.bytes, want: wanted)
-                if let e = contents.error { return .unreadable(path: path, why: e) }
-                segments += contents.segments
-                if var m = merged {
-                    m.members.merge(contents.members) { $1 }
-                    m.modules.formUnion(contents.modules)
-                    m.networkModules.formUnion(contents.networkModules)
-                    m.topLevelLinks.merge(contents.topLevelLinks) { $1 }
-                    merged = m
+            case .success(let reader):
+                let id = FileID(device: reader.status.device, inode: reader.status.inode)
+                if let again = read[id] {
+                    contents = again
+                    repeated = true
                 } else {
-                    merged = contents
+                    guard read.count < maxFiles else {
+                        return .unreadable(path: path, why: "the boot entry names more than \(maxFiles) different initramfs files")
+                    }
+                    guard reader.size <= cap else {
+                        return .unreadable(path: path, why: SkipReason.tooLarge(size: reader.size, cap: cap).description)
+                    }
+                    var limits = Initramfs.Limits()
+                    limits.maxDecompressed = budget
+                    let fresh = Initramfs.read(size: Int(reader.size), limits: limits, source: { offset, count in
+                        reader.read(at: Int64(offset), count: count)
+                    }, want: wanted)
+                    if let e = fresh.error {
+                        return .unreadable(path: path, why: budget < decompressionBudget && fresh.decompressedBytes >= budget
+                                           ? "\(e) (all initramfs files together may give \(decompressionBudget >> 20) MiB)" : e)
+                    }
+                    budget -= fresh.decompressedBytes
+                    read[id] = fresh
+                    segments += fresh.segments
+                    contents = fresh
+                }
+            }
+            if !anyRead {
+                merged = contents
+                anyRead = true
+            } else {
+                merged.members.merge(contents.members) { $1 }
+                merged.topLevelLinks.merge(contents.topLevelLinks) { $1 }
+                if !repeated {
+                    merged.modules.formUnion(contents.modules)
+                    merged.networkModules.formUnion(contents.networkModules)
                 }
             }
         }
-        guard let contents = merged else { return .notFound("none of \(candidates.joined(separator: ", ")) exists") }
+        guard anyRead else { return .notFound("none of \(candidates.joined(separator: ", ")) exists") }
         let main = candidates.last ?? ""
-        return .read(path: main, layer: layer(contents, description: "the initramfs \(main)"), segments: segments, how: how)
+        return .read(path: main, layer: layer(merged, description: "the initramfs \(main)"), segments: segments, how: how)
     }
 
     static func newestInBoot(_ root: TargetRoot) -> String? {

@@ -90,6 +90,26 @@ public struct ServiceListeners: Sendable {
         return bytes
     }
 
+    /// An included file, read within `budget`: nil, with a diagnostic at the
+    /// include line, for a file that includes itself (every one of these
+    /// servers stops at a nesting limit, so it refuses the configuration)
+    /// and once the budget is spent (the audit cannot tell what follows).
+    private mutating func readIncluded(_ root: TargetRoot, _ path: String, at include: SourceLine, service: String,
+                                       budget: inout ExpansionBudget) -> [UInt8]? {
+        if budget.isCycle(path) {
+            diagnostics.append(Diagnostic(include.location, text: include.text,
+                message: "\(budget.cycleMessage(path)): \(service) refuses to start with this configuration (nested includes past its limit)."))
+            return nil
+        }
+        guard !budget.exhausted, let bytes = root.bytes(path) else { return nil }
+        guard budget.take(bytes: bytes.count) else {
+            diagnostics.append(Diagnostic(include.location, text: include.text, message: "\(service): " + budget.exhaustedMessage + "."))
+            return nil
+        }
+        files.append(path)
+        return bytes
+    }
+
     private mutating func loadHosts(_ root: TargetRoot) {
         guard let bytes = read(root, "/etc/hosts") else { return }
         let parsed = HostsParser.parse(bytes, path: "/etc/hosts")
@@ -211,7 +231,13 @@ public struct ServiceListeners: Sendable {
         // postfix's default is `all`.
         let interfacesSource = sources["inet_interfaces"] ?? SourceLine(path: mainPath, line: 0, text: "")
         var interfaces: [String?] = [nil]
-        if let value = params["inet_interfaces"], let words = PostfixParser.inetInterfaces(PostfixParser.expand(value, params)) {
+        if let value = params["inet_interfaces"], PostfixParser.expand(value, params) == nil {
+            diagnostics.append(Diagnostic(interfacesSource.location, text: interfacesSource.text,
+                message: "inet_interfaces nests $macros more than \(PostfixParser.maxDepth) deep (a macro that names itself: postfix stops with \"unreasonable macro call nesting\") or expands past \(PostfixParser.maxLength / 1024) KiB; the audit cannot tell where postfix listens."))
+            return
+        }
+        if let value = params["inet_interfaces"], let expanded = PostfixParser.expand(value, params),
+           let words = PostfixParser.inetInterfaces(expanded) {
             interfaces = words.flatMap { w -> [String?] in
                 switch w.lowercased() {
                 case "loopback-only": ["127.0.0.1", "::1"]
@@ -299,7 +325,9 @@ public struct ServiceListeners: Sendable {
         var directives: [NginxDirective] = []
         var servers: [NginxServerBlock] = []
         var nextBlock = 0
-        collectNginx(root, bytes, path: main, context: [], depth: 0, nextBlock: &nextBlock, directives: &directives, servers: &servers)
+        var budget = ExpansionBudget()
+        budget.enter(main)
+        collectNginx(root, bytes, path: main, context: [], depth: 0, budget: &budget, nextBlock: &nextBlock, directives: &directives, servers: &servers)
         var withListen: Set<Int> = []
         for d in directives where d.name == "listen" {
             guard let arg = d.arguments.first else {
@@ -324,7 +352,7 @@ public struct ServiceListeners: Sendable {
     }
 
     private mutating func collectNginx(_ root: TargetRoot, _ bytes: [UInt8], path: String, context: [String], depth: Int,
-                                       nextBlock: inout Int, directives: inout [NginxDirective], servers: inout [NginxServerBlock]) {
+                                       budget: inout ExpansionBudget, nextBlock: inout Int, directives: inout [NginxDirective], servers: inout [NginxServerBlock]) {
         let file = NginxConfigParser.parse(bytes, path: path, context: context, firstBlock: nextBlock)
         nextBlock += file.servers.count
         diagnostics += file.diagnostics
@@ -339,12 +367,14 @@ public struct ServiceListeners: Sendable {
                     message: "Include of a missing file: nginx refuses the configuration."))
             }
             for included in matches {
-                guard let b = read(root, included) else { continue }
+                guard let b = readIncluded(root, included, at: d.source, service: "nginx", budget: &budget) else { continue }
                 // An included file's directives sit where the include is; a
                 // server block opened in it belongs to that file alone, but a
                 // listen in a file included inside a server block is that server's.
                 let before = directives.count
-                collectNginx(root, b, path: included, context: d.context, depth: depth + 1,
+                budget.enter(included)
+                defer { budget.leave() }
+                collectNginx(root, b, path: included, context: d.context, depth: depth + 1, budget: &budget,
                              nextBlock: &nextBlock, directives: &directives, servers: &servers)
                 if let block = d.block {
                     for k in before..<directives.count where directives[k].block == nil { directives[k].block = block }
@@ -374,7 +404,9 @@ public struct ServiceListeners: Sendable {
             guard let bytes = read(root, main) else { continue }
             var directives: [ApacheDirective] = []
             var serverRoot = c.serverRoot
-            collectApache(root, bytes, path: main, sections: [], serverRoot: &serverRoot, depth: 0, into: &directives)
+            var budget = ExpansionBudget()
+            budget.enter(main)
+            collectApache(root, bytes, path: main, service: c.service, sections: [], serverRoot: &serverRoot, depth: 0, budget: &budget, into: &directives)
             for d in directives where d.name.lowercased() == "listen" {
                 guard let arg = d.arguments.first, let spec = ApacheConfigParser.listen(arg) else {
                     diagnostics.append(Diagnostic(d.source.location, text: d.source.text,
@@ -389,8 +421,8 @@ public struct ServiceListeners: Sendable {
         }
     }
 
-    private mutating func collectApache(_ root: TargetRoot, _ bytes: [UInt8], path: String, sections: [String],
-                                        serverRoot: inout String, depth: Int, into out: inout [ApacheDirective]) {
+    private mutating func collectApache(_ root: TargetRoot, _ bytes: [UInt8], path: String, service: String, sections: [String],
+                                        serverRoot: inout String, depth: Int, budget: inout ExpansionBudget, into out: inout [ApacheDirective]) {
         let parsed = ApacheConfigParser.parse(bytes, path: path)
         diagnostics += parsed.diagnostics
         for var d in parsed.directives {
@@ -410,8 +442,10 @@ public struct ServiceListeners: Sendable {
                     message: "Include of a missing file: httpd refuses to start with this configuration."))
             }
             for included in matches {
-                guard let b = read(root, included) else { continue }
-                collectApache(root, b, path: included, sections: d.sections, serverRoot: &serverRoot, depth: depth + 1, into: &out)
+                guard let b = readIncluded(root, included, at: d.source, service: service, budget: &budget) else { continue }
+                budget.enter(included)
+                collectApache(root, b, path: included, service: service, sections: d.sections, serverRoot: &serverRoot, depth: depth + 1, budget: &budget, into: &out)
+                budget.leave()
             }
         }
     }

@@ -41,6 +41,8 @@ public struct SystemSnapshot: Sendable {
     public var defaultNetworking: [String: ShellAssignments.Assignment]
     /// Every default route the target installs at boot, across stacks.
     public var defaultRoutes: [DefaultRoute]
+    /// ifupdown's `allow-hotplug` names and the udev rule that starts them.
+    public var ifupdownHotplug = IfupdownHotplug(rule: nil, names: [])
     /// Syntax and include problems of every parsed file.
     public var diagnostics: [ConfigDiagnostic]
     /// Probed devices, filesystem health and hardware, when the target kind has them.
@@ -51,6 +53,10 @@ public struct SystemSnapshot: Sendable {
     public var packageTransactions: PackageTransactions = .none
     /// The default boot entry and whether its kernel, initrd and modules exist.
     public var boot: BootConfiguration = .none
+    /// What names the network cards get at boot: the kernel command line,
+    /// udev's rules and .link files in the root and in the initramfs (read
+    /// once, and only when a rule asks about it).
+    public var naming: InterfaceNaming = .none
     /// Failure signatures of the last boot in syslog and the journal.
     public var lastBootLogs: LastBootLogs = .none
     /// The firewalls restored at boot and what they do with SSH, loopback, ping and established traffic.
@@ -63,8 +69,6 @@ public struct SystemSnapshot: Sendable {
     public var bootModel: BootModel = BootModel()
     /// resolv.conf, cloud-init, kernels and other facts the rules need, read once.
     public var facts: TargetFacts = TargetFacts()
-    /// udev's ifupdown hotplug rule, when present and not masked (see `ifupdownHotplugRule`).
-    var hotplugRule: String? = nil
     /// What the confined reader could not read while the snapshot was loaded.
     public var skippedReads: [SkippedRead] = []
 
@@ -128,12 +132,13 @@ public struct SystemSnapshot: Sendable {
             units: units, listeners: listeners, claims: claims,
             defaultNetworking: defaultNetworking, defaultRoutes: routes, diagnostics: diagnostics)
         snapshot.environment = environment
+        snapshot.ifupdownHotplug = SystemSnapshot.ifupdownHotplug(root: root, initSystem: initSystem, units: units, ifupdown: ifupdown)
         snapshot.fstab = FstabConfig.load(root)
         snapshot.diagnostics += snapshot.fstab.diagnostics.map { ConfigDiagnostic($0, format: "fstab", impact: .tolerated) }
         snapshot.packageTransactions = PackageTransactions.load(root)
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
+        snapshot.naming = InterfaceNaming.load(root, networkd: networkd, boot: snapshot.boot)
         snapshot.lastBootLogs = LastBootLogs.load(root)
-        snapshot.hotplugRule = findHotplugRule(root, initSystem: initSystem, units: units)
         snapshot.stacks = stackStatus(snapshot)
         snapshot.sshd = SSHDModel.load(root, SSHDContext(units: units, initSystem: initSystem, packages: packages,
                                                          claims: claims, listeners: listeners))
@@ -157,6 +162,11 @@ public struct SystemSnapshot: Sendable {
 
     /// The audited bytes of a target file (cached by the reader).
     public func bytes(_ path: String) -> [UInt8]? { root.bytes(path) }
+
+    /// The target's filesystems whose journal or log was not replayed for the
+    /// audit: what the report says of files on them may be older than what
+    /// the next boot reads (a fact for the verdict to qualify "reachable").
+    public var unreplayedJournals: [FilesystemHealth] { environment.filesystems.filter(\.hasUnreplayedJournal) }
 
     /// PRETTY_NAME, or NAME and VERSION_ID, of the target's os-release.
     public var osName: String? {

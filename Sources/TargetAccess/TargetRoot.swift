@@ -1,4 +1,3 @@
-import Crypto
 import Glibc
 import RescueSys
 import Synchronization
@@ -35,12 +34,7 @@ public struct TargetFile: Sendable {
     public let status: FileStatus
 
     /// SHA-256 of the bytes as audited, lowercase hex.
-    public var sha256: String {
-        SHA256.hash(data: bytes).map { byte in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-    }
+    public var sha256: String { sha256Hex(bytes) }
 }
 
 /// What reading one target path gave.
@@ -85,7 +79,8 @@ public enum TargetAccessError: Error, Sendable, CustomStringConvertible {
 /// inside the root with openat2(RESOLVE_IN_ROOT), or, where the kernel lacks
 /// it, one component at a time with O_NOFOLLOW. Absolute symlinks point into
 /// the target and `..` stops at its root. Reads are cached, so every layer
-/// sees the same bytes and the same SHA-256.
+/// sees the same bytes and the same SHA-256; the cache is bounded
+/// (`cacheBudget`): only files over 256 KiB are ever dropped and read again.
 public final class TargetRoot: Sendable {
     /// What a caller asked of a target path, as told to an access observer.
     public enum Access: Sendable {
@@ -112,8 +107,17 @@ public final class TargetRoot: Sendable {
     /// tests can list the fixture files an audit never touches.
     private let observer: (@Sendable (Access, String) -> Void)?
 
+    /// Bytes of file contents the read cache keeps at most. Small files
+    /// (configuration, up to `alwaysKept`) stay for the whole audit; larger
+    /// ones are dropped oldest first past this, and read again when asked.
+    public static let cacheBudget = 64 << 20
+    static let alwaysKept = 256 << 10
+
     private struct State {
         var cache: [String: ReadOutcome] = [:]
+        /// Bytes of the files in `cache`, and the large ones in the order they came.
+        var cachedBytes = 0
+        var large: [String] = []
         var skipped: [String: SkippedRead] = [:]
         /// The filesystems whose files are the target's: the root's own,
         /// and those `admitFilesystems` added (by mount id, else st_dev).
@@ -196,13 +200,28 @@ public final class TargetRoot: Sendable {
         if let hit = state.withLock({ $0.cache[key] }) { return hit }
         let outcome = readUncached(key)
         state.withLock { s in
+            let isNew = s.cache[key] == nil
             s.cache[key] = outcome
+            if isNew, let n = outcome.file?.bytes.count {
+                s.cachedBytes += n
+                if n > Self.alwaysKept { s.large.append(key) }
+                var drop = 0
+                while s.cachedBytes > Self.cacheBudget, drop < s.large.count {
+                    let old = s.large[drop]
+                    drop += 1
+                    s.cachedBytes -= s.cache.removeValue(forKey: old)?.file?.bytes.count ?? 0
+                }
+                s.large.removeFirst(drop)
+            }
             if case .skipped(let reason) = outcome {
                 s.skipped[key] = SkippedRead(path: key, reason: reason.description)
             }
         }
         return outcome
     }
+
+    /// Bytes of file contents the read cache holds now (at most `cacheBudget` plus one small file).
+    public var cachedByteCount: Int { state.withLock { $0.cachedBytes } }
 
     /// The bytes of a regular file, or nil when it is missing or was skipped.
     public func bytes(_ path: String) -> [UInt8]? { read(path).file?.bytes }
@@ -344,6 +363,27 @@ public final class TargetRoot: Sendable {
         observer?(.stat, key)
         guard let fd = try? openFinal(key, follow: true) else { return nil }
         return try? fd.status()
+    }
+
+    /// Where a symlink at `path` leads inside the target, following the last
+    /// component through every link (40 at most, as the kernel), with `..`
+    /// stopping at the root: the target path of the file a write through the
+    /// link would change. Nil when `path` is not a symlink or the chain
+    /// dangles or loops.
+    public func symlinkDestination(_ path: String) -> String? {
+        var current = Self.normalize(path)
+        var hops = 0
+        while let link = lstat(current)?.linkTarget {
+            hops += 1
+            guard hops <= 40 else { return nil }
+            let base = link.hasPrefix("/") ? "" : split(current).0
+            var parts: [String] = []
+            for c in Self.components(base + "/" + link) where c != "." {
+                if c == ".." { _ = parts.popLast() } else { parts.append(c) }
+            }
+            current = "/" + parts.joined(separator: "/")
+        }
+        return hops == 0 || !exists(current) ? nil : current
     }
 
     /// readlink of a target path (the last component is not followed).

@@ -126,7 +126,7 @@ import Testing
         let found = result.findings.filter { $0.rule == PackageTransactionInterrupted.id }
         #expect(found.count == 2)
         let commands = result.plan.actions.compactMap { a -> [String]? in
-            if case .manual(_, let c) = a.operation { return c }
+            if case .manual(_, let c) = a.operation { return c.map(\.text) }
             return nil
         }.flatMap { $0 }
         #expect(commands.contains("chroot \"$ROOT\" dpkg -i /var/cache/apt/archives/libc6_2.36-9+deb12u7_amd64.deb"), "\(commands)")

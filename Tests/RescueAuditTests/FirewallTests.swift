@@ -394,7 +394,7 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         #expect(f.evidence.contains { $0.path == "/etc/network/if-up.d/iptables" && $0.line == 3 })
         // The provider's fix is there, as a manual step that says it lowers security.
         #expect(f.actions.contains { a in
-            if case .manual(let d, let c) = a.action { return d.hasPrefix("LOWERS SECURITY") && c.first?.hasPrefix("mv \"$ROOT/etc/network/if-up.d/iptables\"") == true }
+            if case .manual(let d, let c) = a.action { return d.hasPrefix("LOWERS SECURITY") && c.first?.text.hasPrefix("mv \"$ROOT\"/etc/network/if-up.d/iptables ") == true }
             return false
         })
         let pre = try scenarioSnapshot("firewall-rules-unparseable", "pre-up-unknown-table.fail")

@@ -126,4 +126,34 @@ import Testing
         let small = Initramfs.read(bytes, limits: limits) { _ in true }
         #expect(small.error == nil && small.member("usr/share/filler.txt") == nil, "a member over the size cap is not kept")
     }
+
+    /// Streamed a few bytes at a time (every header, every compressed block
+    /// split across reads), the reader finds what it finds in one buffer, and
+    /// never asks for more than a chunk at once: the file is never held whole.
+    @Test(arguments: compressors.map(\.name))
+    func streamedInSmallReadsGivesTheSameContents(_ name: String) throws {
+        guard Self.toolsPresent else { #expect(!mustRunPrivileged); return }
+        let command = try #require(Self.compressors.first { $0.name == name }?.command)
+        let (bytes, _) = try Self.build(command)
+        let whole = Initramfs.read(bytes) { $0.hasSuffix(".rules") || $0.hasSuffix(".link") }
+        var largest = 0
+        let streamed = Initramfs.read(size: bytes.count, source: { offset, count in
+            largest = max(largest, count)
+            let n = min(count, 7 + offset % 5)
+            guard offset < bytes.count else { return [] }
+            return Array(bytes[offset..<min(bytes.count, offset + n)])
+        }) { $0.hasSuffix(".rules") || $0.hasSuffix(".link") }
+        #expect(streamed.error == nil, "\(streamed.error ?? "")")
+        #expect(streamed.members == whole.members)
+        #expect(streamed.segments == whole.segments)
+        #expect(streamed.modules == whole.modules && streamed.networkModules == whole.networkModules)
+        #expect(streamed.decompressedBytes == whole.decompressedBytes && whole.decompressedBytes > 1_000_000)
+        #expect(largest <= 8 << 20, "asked for \(largest) bytes at once")
+        // A read error ends the read with a reason, not a crash.
+        let failing = Initramfs.read(size: bytes.count, source: { offset, count in
+            offset + count > bytes.count / 2 ? nil : Array(bytes[offset..<min(bytes.count, offset + count)])
+        }) { _ in true }
+        #expect(failing.error != nil)
+    }
 }
+

@@ -1,5 +1,6 @@
 import Foundation
 import Parsers
+import Rules
 import SystemModel
 import TargetAccess
 import Testing
@@ -80,4 +81,75 @@ import Testing
         pathOnly.nameSlot = nil
         #expect(n.finalName(of: pathOnly, kernelName: "eth0").name == "enp0s3")
     }
+
+    /// A copy of a scenario whose grub.cfg `initrd` line is rewritten.
+    static func withInitrdLine(_ scenario: String, _ words: String) throws -> URL {
+        let work = try makeTempDir("initrd-line")
+        let root = work.appendingPathComponent("root")
+        try copyTree(Repo.rules.appendingPathComponent("interface-name-mismatch/tests/\(scenario)"), to: root)
+        let cfg = root.appendingPathComponent("boot/grub/grub.cfg")
+        let text = try String(contentsOf: cfg, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            line.trimmingCharacters(in: .whitespaces).hasPrefix("initrd") ? "\tinitrd\t\(words)" : String(line)
+        }
+        try lines.joined(separator: "\n").write(to: cfg, atomically: true, encoding: .utf8)
+        return root
+    }
+
+    /// Issue 20: a GRUB `initrd` line naming the same file 1,000 times. The
+    /// file is read once (by inode), and named again it changes nothing.
+    @Test func theSameInitramfsNamedOneThousandTimesIsReadOnce() throws {
+        let path = "/boot/initrd.img-6.1.0-18-amd64"
+        let root = try Self.withInitrdLine("masks-missing-from-initramfs.fail", Array(repeating: path, count: 1000).joined(separator: " "))
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        // Another name for the same inode counts as the same file.
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("boot/again.img").path, withDestinationPath: "initrd.img-6.1.0-18-amd64")
+        let once = try Self.naming("masks-missing-from-initramfs.fail")
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        #expect(system.naming.commandLine.initrdPaths.count == 1000)
+        guard case .read(_, let layer, let segments, _) = system.naming.initramfs,
+              case .read(_, let layerOnce, let segmentsOnce, _) = once.initramfs else {
+            Issue.record("both are read: \(system.naming.initramfs)")
+            return
+        }
+        #expect(segments == segmentsOnce, "each file's segments once, not 1,000 times")
+        #expect(layer.linkFiles.map(\.path) == layerOnce.linkFiles.map(\.path))
+        #expect(layer.modules == layerOnce.modules)
+    }
+
+    /// Different files share one decompression budget: over it, the
+    /// initramfs is reported unread with the reason.
+    @Test func differentInitramfsFilesShareOneBudget() throws {
+        let root = try Self.withInitrdLine("masks-missing-from-initramfs.fail", "/boot/a.img /boot/b.img")
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        // Two distinct files (copies, not links) that each give 300 MiB of zeros inside a cpio member.
+        let make = "mkdir -p big && head -c 314572800 /dev/zero > big/zeros && (cd big && echo zeros | cpio -o -H newc --quiet | gzip -1) > boot/a.img && rm -r big && cp boot/a.img boot/b.img"
+        let r = try run("/bin/sh", ["-c", make], environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], cwd: root)
+        guard r.status == 0 else {
+            #expect(!mustRunPrivileged, "cpio and gzip must be installed: \(r.stderr)")
+            return
+        }
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        guard case .unreadable(let path, let why) = system.naming.initramfs else {
+            Issue.record("over the budget: \(system.naming.initramfs)")
+            return
+        }
+        #expect(path == "/boot/b.img")
+        #expect(why.contains("all initramfs files together"), "\(why)")
+    }
+
+    /// The initramfs is read only when a question needs it: not when the
+    /// configuration uses predictable names that the root's udev gives anyway.
+    @Test func theInitramfsIsReadOnlyWhenAQuestionNeedsIt() throws {
+        let healthy = Repo.fixtures.appendingPathComponent("healthy/debian12-ifupdown")
+        let renamed = Repo.rules.appendingPathComponent("interface-name-mismatch/tests/masks-missing-from-initramfs.fail")
+        for (url, needed) in [(healthy, false), (renamed, true)] {
+            let scenario = url.lastPathComponent
+            let system = SystemSnapshot.load(root: try TargetRoot(directory: url.path))
+            #expect(!system.naming.initramfsWasRead, "the model does not read it on its own")
+            _ = AuditResult.run(system)
+            #expect(system.naming.initramfsWasRead == needed, "\(scenario)")
+        }
+    }
 }
+

@@ -1,4 +1,6 @@
-import Plan
+import Parsers
+@testable import Plan
+import TargetAccess
 import Testing
 
 @Suite struct PlanTests {
@@ -82,5 +84,38 @@ import Testing
             let out = try run("/bin/sh", ["-c", "printf %s " + rootPath(path)], environment: ["ROOT": "/mnt/target"])
             #expect(out.stdout == "/mnt/target" + path, "\(rootPath(path)) -> \(out.stdout)")
         }
+    }
+}
+
+/// The n log n overlap check finds an overlap exactly when comparing every
+/// pair of edits does (the rule the plan refuses conflicting edits by).
+@Suite struct EditOverlapTests {
+    static func pairwise(_ edits: [LineEdit]) -> Bool {
+        for i in edits.indices {
+            for j in edits.indices where j > i {
+                let a = edits[i], b = edits[j]
+                let r1 = a.line..<(a.line + a.removeCount), r2 = b.line..<(b.line + b.removeCount)
+                if r1.overlaps(r2) || (a.removeCount == 0 && b.removeCount == 0 && a.line == b.line)
+                    || (a.removeCount == 0 && r2.contains(a.line) && b.line != a.line)
+                    || (b.removeCount == 0 && r1.contains(b.line) && a.line != b.line) { return true }
+            }
+        }
+        return false
+    }
+
+    @Test func sameAnswerAsEveryPair() {
+        var rng = SystemRandomNumberGenerator()
+        var overlaps = 0
+        for _ in 0..<3000 {
+            var edits = Set<LineEdit>()
+            for k in 0..<Int.random(in: 1...6, using: &rng) {
+                edits.insert(LineEdit(line: Int.random(in: 1...12, using: &rng), removeCount: Int.random(in: 0...3, using: &rng), insert: ["x\(k)"]))
+            }
+            let list = Array(edits)
+            let expected = Self.pairwise(list)
+            if expected { overlaps += 1 }
+            #expect(PlanBuilder.anyOverlap(list) == expected, "\(list)")
+        }
+        #expect(overlaps > 100 && overlaps < 2900, "both outcomes are exercised: \(overlaps)")
     }
 }

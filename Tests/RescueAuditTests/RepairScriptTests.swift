@@ -1,4 +1,5 @@
 import Foundation
+import Parsers
 @testable import Plan
 @testable import Report
 @testable import Rules
@@ -43,7 +44,7 @@ func manifest(_ root: URL, excluding: [String] = ["/var/backups/rescue-audit"]) 
 }
 
 /// Runs `shellcheck -s sh` on a script; a missing shellcheck fails in CI.
-func expectShellcheckClean(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectShellcheckClean(_ path: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
     guard let sc = which("shellcheck") else {
         #expect(!mustRunPrivileged, "shellcheck is not installed (Debian package shellcheck)", sourceLocation: sourceLocation)
         return
@@ -414,6 +415,8 @@ func makeComposite(_ root: URL) throws {
 
         let undo = bk.appendingPathComponent("undo.sh").path
         try expectShellcheckClean(undo)
+        let undoText = try String(contentsOfFile: undo, encoding: .utf8)
+        #expect(!undoText.unicodeScalars.contains { ($0 != "\n" && $0 != "\t" && Text.isControl($0)) || Text.isBidiOrSeparator($0) })
         let u = try runUndo(undo, shell: shell)
         #expect(u.status == 0, "\(u.stdout)\(u.stderr)")
         #expect(withoutBackupParents(try manifest(root), original: original) == original, "undo.sh restores the tree, removing created directories")
@@ -451,7 +454,7 @@ func makeComposite(_ root: URL) throws {
         let root = work.appendingPathComponent("root")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc"), withIntermediateDirectories: true)
         let pwned = "/tmp/pwned-\(UUID().uuidString)"
-        let nasty = ["'", "\"", "$(touch \(pwned))", "`touch \(pwned)`", "a\nb", "with space", ";reboot", "-rf", "${IFS}", "\\", "%s%n"]
+        let nasty = ["'", "\"", "$(touch \(pwned))", "`touch \(pwned)`", "a\nb", "with space", ";reboot", "-rf", "${IFS}", "\\", "%s%n", "esc\u{1B}]0;t\u{07}\u{202E}bidi"]
         var actions: [PlannedAction] = []
         var expected: [String: [UInt8]] = [:]
         for (i, n) in nasty.enumerated() {
@@ -466,7 +469,7 @@ func makeComposite(_ root: URL) throws {
         ]), summary: "Enable x;reboot", rules: ["r"]))
         actions.append(PlannedAction(id: "A\(nasty.count + 2)", operation: .chroot(command: ["/bin/sh", "-c", "touch \(pwned)"], why: "why\nrm -rf /", undoable: false),
                                      summary: "chroot $(touch \(pwned))", rules: ["r"]))
-        actions.append(PlannedAction(id: "A\(nasty.count + 3)", operation: .manual(description: "desc\nreboot", commands: ["ip a\n$(touch \(pwned))"]),
+        actions.append(PlannedAction(id: "A\(nasty.count + 3)", operation: .manual(description: "desc\nreboot", commands: [ShellCommand(words: [.literal("ip a\n$(touch \(pwned))")])]),
                                      summary: "manual\nreboot", rules: ["r"]))
         let finding = Finding(rule: "r\nreboot", severity: .high, message: "m", atBoot: "b", evidence: [])
         let plan = RepairPlan(actions: actions, conflicts: [PlanConflict(path: "/etc/a\nreboot", rules: ["x"], message: "no\n$(touch \(pwned))")],
@@ -474,6 +477,9 @@ func makeComposite(_ root: URL) throws {
         let context = ReportContext(toolVersion: "t\nreboot", libblkidVersion: "", target: "/mnt/x'\n$(touch \(pwned))", kind: .directory,
                                     auditedAt: "now\nreboot")
         let script = try ScriptUnderTest(RepairScript.render(AuditResult(findings: [finding], plan: plan), context: context, osName: "Debian\nreboot"), in: work)
+
+        // `cat repair.sh` is safe: no raw control or bidi character from a value (issue 20).
+        #expect(!script.text.unicodeScalars.contains { ($0 != "\n" && $0 != "\t" && Text.isControl($0)) || Text.isBidiOrSeparator($0) })
 
         // The header is comments only: no value's newline ends a comment.
         let header = script.text.split(separator: "\n", omittingEmptySubsequences: false).prefix { $0 != "set -eu" }.dropFirst()
