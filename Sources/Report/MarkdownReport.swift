@@ -11,7 +11,7 @@ public enum MarkdownReport {
             out.append("**\(inline(v.line))**")
             out.append("")
             out.append("```")
-            for l in Summary.chainLines(v) { out.append(printable(l).replacingOccurrences(of: "```", with: "`\u{200B}``")) }
+            for l in Summary.chainLines(v) { out.append(printable(l).replacing("```", with: "`\u{200B}``")) }
             out.append("```")
             out.append("")
         }
@@ -37,7 +37,7 @@ public enum MarkdownReport {
             out.append("")
             out.append("```")
             for e in f.evidence {
-                out.append(printable("\(e.locationText)  \(e.text)\(e.note.map { "   # \($0)" } ?? "")").replacingOccurrences(of: "```", with: "`\u{200B}``"))
+                out.append(printable("\(e.locationText)  \(e.text)\(e.note.map { "   # \($0)" } ?? "")").replacing("```", with: "`\u{200B}``"))
             }
             out.append("```")
             if !f.related.isEmpty { out.append("See also: " + f.related.map { "`\($0)`" }.joined(separator: ", ")) }

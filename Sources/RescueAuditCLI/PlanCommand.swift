@@ -1,5 +1,6 @@
 import ArgumentParser
 import RescueSys
+import Parsers
 import Report
 import Rules
 import SystemModel
@@ -67,8 +68,6 @@ enum ScriptOutput {
         return lines.joined(separator: "\n")
     }
 
-    static func word(_ s: String) -> String {
-        if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+:@".contains($0) }) && !s.hasPrefix("-") { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
+    /// The script's name as one shell word (the one quoting function).
+    static func word(_ s: String) -> String { shellWord(s.hasPrefix("-") ? "./" + s : s) }
 }

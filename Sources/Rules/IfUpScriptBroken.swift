@@ -118,7 +118,7 @@ public struct IfUpScriptBroken: Rule {
         switch p {
         case .danglingSymlink(let t): "is a symlink to \(t), which does not exist (run-parts: \"failed to stat component\")"
         case .noShebang: "has no #! line (run-parts: \"failed to exec ...: Exec format error\")"
-        case .crlfShebang(let i): "has Windows (CRLF) line endings, so its interpreter is \"\(i.replacingOccurrences(of: "\r", with: "\\r"))\" (run-parts: \"failed to exec ...: No such file or directory\")"
+        case .crlfShebang(let i): "has Windows (CRLF) line endings, so its interpreter is \"\(i.replacing("\r", with: "\\r"))\" (run-parts: \"failed to exec ...: No such file or directory\")"
         case .missingInterpreter(let i): "names the interpreter \(i), which does not exist in the target (run-parts: \"failed to exec\")"
         case .crlfLines(let n): "has \(n) line(s) ending in CRLF: the shell sees a carriage return at the end of each command and fails"
         case .missingInclude(let inc): "runs `\(inc.command) \(inc.path)` unconditionally, and \(inc.path) does not exist (\"\(inc.command): Can't open \(inc.path)\")"

@@ -137,7 +137,7 @@ public struct InterfaceNameMismatch: Rule {
         evidence += renameEvidence(naming, renames)
         let list = names.map(\.name).joined(separator: ", ")
         let severity: Severity = names.contains(where: \.carriesTraffic) ? .critical : .high
-        let whereRenamed = renames.map { $0.why.components(separatedBy: " renames").first ?? $0.why }
+        let whereRenamed = renames.map { $0.why.split(separator: " renames", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? $0.why }
         let message = "The configuration names \(list), but predictable interface naming is active (\(whereRenamed.joined(separator: " and "))): the network cards will be called ens3, enp0s3 or eno1, and \(names.count == 1 ? "\(list) will not exist" : "none of \(list) will exist")."
         let actions = fixKernelNames(system, naming, names)
         return finding(severity, message: message,

@@ -134,7 +134,7 @@ public struct NoNetworkConfigured: Rule {
 
     /// netplan ids are YAML keys; quote anything unusual.
     private func yamlKey(_ name: String) -> String {
-        name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." } ? name : "\"" + name.replacingOccurrences(of: "\"", with: "") + "\""
+        name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." } ? name : "\"" + name.replacing("\"", with: "") + "\""
     }
 
     /// A stable version-4-shaped UUID, so the plan is the same on every run.

@@ -286,7 +286,7 @@ extension NamingLayer {
     func appliesTo(driver: String?) -> Bool {
         guard isInitramfs else { return true }
         guard let driver, let modules else { return hasNetworkDrivers }
-        return modules.contains(driver.replacingOccurrences(of: "-", with: "_"))
+        return modules.contains(String(driver.map { $0 == "-" ? "_" : $0 }))
     }
 
     /// What this layer renames the card to, if anything.

@@ -111,7 +111,7 @@ extension SSHDModel {
             var runName = service.map { units.canonicalName($0) }
             if socketActivated, let socket, let (_, sock) = Self.unitWithDropIns(root, units, socket),
                sock.value("Socket", "Accept")?.value.lowercased() == "yes" || sock.value("Socket", "Accept")?.value == "true" {
-                runName = socket.replacingOccurrences(of: ".socket", with: "@.service")
+                runName = socket.replacing(".socket", with: "@.service")
             }
             if let runName, let (path, unit) = Self.unitWithDropIns(root, units, runName) {
                 if let exec = unit.value("Service", "ExecStart") {

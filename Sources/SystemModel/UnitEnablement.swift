@@ -238,7 +238,7 @@ public struct UnitEnablement: Sendable {
         var linkName = name
         if name.contains("@.") {
             guard let instance = file.value("Install", "DefaultInstance")?.value else { return }
-            linkName = name.replacingOccurrences(of: "@.", with: "@" + instance + ".")
+            linkName = name.replacing("@.", with: "@" + instance + ".")
         }
         func add(_ linkPath: String) {
             // systemctl does not link a unit file onto itself (a unit that lives in /etc).
