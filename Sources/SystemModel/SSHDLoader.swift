@@ -132,7 +132,7 @@ extension SSHDModel {
                 }
             }
             // RHEL: sshd.service wants sshd-keygen.target, whose sshd-keygen@ units create missing keys.
-            if keygenAtBoot == nil, let k = units.bootTransaction.first(where: { $0.hasPrefix("sshd-keygen") }) {
+            if keygenAtBoot == nil, let k = units.bootTransaction.filter({ $0.hasPrefix("sshd-keygen") }).min() {
                 keygenAtBoot = SourceLine(path: units.unitFile(k)?.path ?? k, line: 0, text: k)
             }
         } else {
