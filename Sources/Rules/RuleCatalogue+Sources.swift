@@ -491,8 +491,9 @@ references:
   - interfaces(5)
   - "seed 001: How not to set up IP aliases on Ubuntu"
 fix: >-
-  Remove the `gateway` lines from the alias stanzas (eth0:0 and so on) and keep
-  the primary interface's. Default routes on two different interfaces are left
+  Remove the `gateway` lines from the alias stanzas (eth0:0 and so on), or the
+  `GATEWAY=` lines of RHEL alias files (ifcfg-eth0:0), and keep the primary
+  interface's. Default routes on two different interfaces are left
   for a person to decide, with the commands to set distinct metrics.
 """#),
     ("network-service-disabled", #"""
@@ -521,7 +522,15 @@ references:
 fix: >-
   Enable the unit by creating exactly the symlinks `systemctl enable` would
   create, read from the unit's [Install] section in the target (or `update-rc.d`
-  for a sysvinit script). A removed package gets a manual step to reinstall it.
+  for a sysvinit script). netplan YAML whose netplan.io is gone, when nothing
+  else brings the network up, is translated offline: one systemd-networkd
+  `.network` file per device, as netplan's own generator writes it, with
+  systemd-networkd enabled by its [Install] links (or ifupdown stanzas when
+  only ifupdown is there); the YAML moves into the backup directory and
+  reinstalling netplan.io is offered as the alternative. What cannot be
+  translated faithfully (bonds, bridges, VLANs, set-name, policy routing, the
+  NetworkManager renderer) and any other removed package get a manual step to
+  reinstall it, and the script header says why.
 """#),
     ("no-network-configured", #"""
 id: no-network-configured
