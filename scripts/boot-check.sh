@@ -487,6 +487,13 @@ run_variant() {
     result=$(boot "$name" "$img")
     rm -f "$img"
     echo "== $name: $result" >&2
+    record_variant "$name" "$says" "$result"
+}
+
+# record_variant NAME TOOL-SAID OBSERVED: the variant's part of results.md and
+# summary.md, and the observation repair-proof.sh may reuse.
+record_variant() {
+    local name=$1 says=$2 result=$3
     {
         echo "### $name"
         echo

@@ -82,7 +82,12 @@ broken_boot() {
         echo "$(sed -n 2p "$obs") (boot-check run)"
         return 0
     fi
-    boot "$name" "$img"
+    local says result
+    says=$(tool_says "$img")
+    result=$(boot "$name" "$img")
+    # It is a boot-check observation too.
+    record_variant "$name" "$says" "$result"
+    echo "$result"
 }
 
 row() { printf '| %s |' "$@" >>"$OUT/$CURRENT.row"; }
@@ -109,8 +114,13 @@ prove() {
         row "$name" "$before_boot" "$says_before" "no script written" "" "" "" "$((SECONDS - t0)) s"
         rm -f "$broken"; return 0
     fi
-    local fixes
+    local fixes steps
     fixes=$(sed -n '/^# Findings this script fixes:/,/^# Findings it does NOT fix/p' "$out/repair.sh" | grep -c '^#   \[' || true)
+    steps=$(sed -n 's/^Repair script .*: \([0-9]*\) automatic step.*/\1/p' "$out/plan.txt")
+    if [ "${steps:-0}" = 0 ]; then
+        row "$name" "$before_boot" "$says_before" "no automatic step (nothing to apply, not booted again)" "" "" "" "$((SECONDS - t0)) s"
+        rm -f "$broken"; return 0
+    fi
     manifest "$broken" "$out/broken.manifest"
 
     # 3. apply.
