@@ -388,8 +388,11 @@ QEMU_PID=''
 MNT_ACTIVE=''
 BOUND_ACTIVE=''
 # Stops a VM and unmounts an image this script left running or mounted.
+# (boot runs in a command substitution, a subshell: its VM's pid is also in
+# a file, so the caller's trap can stop it.)
 bc_cleanup() {
     if [ -n "$QEMU_PID" ]; then kill "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; QEMU_PID=''; fi
+    if [ -f "$LOGS/qemu.pid" ]; then kill "$(cat "$LOGS/qemu.pid")" 2>/dev/null || true; rm -f "$LOGS/qemu.pid"; fi
     local d
     for d in $BOUND_ACTIVE; do umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null || true; done
     BOUND_ACTIVE=''
@@ -416,6 +419,7 @@ boot() {
         -nic "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:$PORT-:22,hostfwd=tcp:127.0.0.1:$PORT2-:2222" \
         -display none -monitor none -serial "file:$log" >"$LOGS/$name.qemu.log" 2>&1 &
     QEMU_PID=$!
+    echo "$QEMU_PID" >"$LOGS/qemu.pid"
     local start=$SECONDS result=unreachable port="" done_at=""
     while [ $((SECONDS - start)) -lt "$WAIT" ] && kill -0 "$QEMU_PID" 2>/dev/null; do
         local p
@@ -446,6 +450,7 @@ boot() {
     kill "$QEMU_PID" 2>/dev/null || true
     wait "$QEMU_PID" 2>/dev/null || true
     QEMU_PID=''
+    rm -f "$LOGS/qemu.pid"
     echo "$result"
 }
 

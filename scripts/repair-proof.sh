@@ -20,8 +20,11 @@
 #      (a repair may rebuild the initramfs): banner and key login expected;
 #   5. undo.sh (from the repair's backup directory) on the repaired image;
 #   6. the file tree is compared with the broken image's: type, mode, owner,
-#      size, symlink target and SHA-256 of every file, except the backup
-#      directory /var/backups/rescue-audit that the repair leaves behind. (The
+#      size and symlink target of every entry, and the SHA-256 of every
+#      regular file whose inode the repair or undo.sh touched (ctime after the
+#      repair started: untouched files of the copy are the broken image's
+#      bytes), except the backup directory /var/backups/rescue-audit that the
+#      repair leaves behind. (The
 #      raw image bytes differ after any read-write mount: ext4 records mount
 #      times and counts in its superblock, and the journal.)
 #
@@ -52,16 +55,22 @@ unmount_image() {
     MNT_ACTIVE=''
 }
 
-# manifest IMG OUT: for every entry of IMG's root a line (path, type, mode,
-# owner, size, link target) and for every regular file its SHA-256, sorted;
-# the backup directory left out.
+# manifest IMG OUT [SINCE]: a line for every entry of IMG's root (path,
+# type, mode, owner, size, link target), sorted, the backup directory left
+# out; then the SHA-256 of the regular files whose inode changed after SINCE
+# (seconds since the epoch; a file's content cannot change without its ctime
+# changing), or of the files listed in SINCE when it is a file.
 manifest() {
     mount_image "$1" ro
     (
         cd "$MNT_ACTIVE"
-        find . -xdev -path ./var/backups/rescue-audit -prune -o -printf '%p\t%y\t%m\t%U:%G\t%s\t%l\n'
-        find . -xdev -path ./var/backups/rescue-audit -prune -o -type f -print0 | xargs -0 -r sha256sum
-    ) | LC_ALL=C sort >"$2"
+        find . -xdev -path ./var/backups/rescue-audit -prune -o -printf '%p\t%y\t%m\t%U:%G\t%s\t%l\n' | LC_ALL=C sort
+        if [ -f "${3:-}" ]; then
+            while IFS= read -r f; do if [ -f "$f" ] && [ ! -L "$f" ]; then sha256sum "$f"; else echo "absent-or-not-a-file  $f"; fi; done <"$3"
+        elif [ -n "${3:-}" ]; then
+            find . -xdev -path ./var/backups/rescue-audit -prune -o -type f -newerct "@$3" -print | LC_ALL=C sort
+        fi
+    ) >"$2"
     unmount_image
 }
 
@@ -90,7 +99,11 @@ broken_boot() {
     echo "$result"
 }
 
-row() { printf '| %s |' "$@" >>"$OUT/$CURRENT.row"; }
+row() {
+    local c
+    for c in "$@"; do printf '| %s ' "$c"; done >>"$OUT/$CURRENT.row"
+    printf '|' >>"$OUT/$CURRENT.row"
+}
 
 prove() {
     local name=$1 dir=$PROOF/$1 out=$OUT/$1 t0=$SECONDS
@@ -121,9 +134,11 @@ prove() {
         row "$name" "$before_boot" "$says_before" "no automatic step (nothing to apply, not booted again)" "" "" "" "$((SECONDS - t0)) s"
         rm -f "$broken"; return 0
     fi
-    manifest "$broken" "$out/broken.manifest"
 
     # 3. apply.
+    local t0_apply
+    t0_apply=$(date +%s)
+    sleep 1
     cp --sparse=always "$broken" "$repaired"
     mount_image "$repaired" rw
     local applied=ok
@@ -148,9 +163,14 @@ prove() {
         undo=$(find "$MNT_ACTIVE/var/backups/rescue-audit" -maxdepth 2 -name undo.sh | sort | tail -n 1)
         if sh "$undo" >"$out/undo.log" 2>&1; then undone=ok; else undone="failed ($(tail -n 1 "$out/undo.log"))"; fi
         unmount_image
-        manifest "$repaired" "$out/undone.manifest"
+        # The files whose inode the repair or undo.sh touched, then their
+        # SHA-256 on both sides; every entry's metadata on both sides.
+        manifest "$repaired" "$out/touched.list" "$t0_apply"
+        sed -n '/\t/!p' "$out/touched.list" >"$out/touched.paths"
+        manifest "$broken" "$out/broken.manifest" "$out/touched.paths"
+        manifest "$repaired" "$out/undone.manifest" "$out/touched.paths"
         if cmp -s "$out/broken.manifest" "$out/undone.manifest"; then
-            identical="identical ($(wc -l <"$out/broken.manifest") entries)"
+            identical="identical ($(grep -c "$(printf '\t')" "$out/broken.manifest") entries, $(wc -l <"$out/touched.paths") touched files hashed)"
         else
             diff "$out/broken.manifest" "$out/undone.manifest" >"$out/manifest.diff" || true
             identical="DIFFERENT: $(grep -c '^[<>]' "$out/manifest.diff") lines, see manifest.diff"
