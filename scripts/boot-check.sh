@@ -84,8 +84,8 @@ predict() {
         root-login-no-root-only) echo "NOT reachable (login): PermitRootLogin no and root is the only account" ;;
         password-auth-no-keys) echo "NOT reachable (login): PasswordAuthentication no and no authorized_keys anywhere" ;;
         allowusers-nobody) echo "NOT reachable (login): AllowUsers names no existing account" ;;
-        strictmodes-group-writable) echo "NOT reachable (login): StrictModes refuses the group-writable ~/.ssh of every key holder" ;;
-        nologin-file) echo "reachable for root only: /etc/nologin refuses admin, pam_nologin lets root in" ;;
+        strictmodes-group-writable) echo "reachable: Debian's OpenSSH accepts a ~/.ssh writable by the user's own private group (observed 2026-12-02)" ;;
+        nologin-file) echo "reachable: /etc/nologin did not survive the reboot (observed 2026-12-02; systemd-user-sessions removes it)" ;;
     esac
 }
 
@@ -130,7 +130,7 @@ After=multi-user.target network-online.target ssh.service
 [Service]
 Type=oneshot
 StandardOutput=journal+console
-ExecStart=/bin/sh -c 'sleep 20; ip -br addr | sed "s/^/BOOTCHECK addr: /"; ip route | sed "s/^/BOOTCHECK route: /"; systemctl --failed --no-legend --plain | sed "s/^/BOOTCHECK failed: /"; for u in networking.service ifup@ens3.service systemd-networkd.service ssh.service netfilter-persistent.service; do echo "BOOTCHECK unit: $u $(systemctl is-active $u)"; done; journalctl -b --no-pager -o cat -u networking.service -u ifup@ens3.service | grep -E "run-parts|sendmail|rror|ailed" | tail -n 6 | sed "s/^/BOOTCHECK journal: /"; journalctl -b --no-pager -o cat -u ssh.service | grep -vE "^(Starting|Started|Stopped|Stopping)" | tail -n 4 | sed "s/^/BOOTCHECK sshd: /"; ss -Hltn 2>/dev/null | sed "s/^/BOOTCHECK listen: /"; iptables -S INPUT 2>/dev/null | sed "s/^/BOOTCHECK iptables: /"; echo BOOTCHECK done'
+ExecStart=/bin/sh -c 'sleep 20; ip -br addr | sed "s/^/BOOTCHECK addr: /"; ip route | sed "s/^/BOOTCHECK route: /"; systemctl --failed --no-legend --plain | sed "s/^/BOOTCHECK failed: /"; for u in networking.service ifup@ens3.service systemd-networkd.service ssh.service netfilter-persistent.service; do echo "BOOTCHECK unit: $u $(systemctl is-active $u)"; done; journalctl -b --no-pager -o cat -u networking.service -u ifup@ens3.service | grep -E "run-parts|sendmail|rror|ailed" | tail -n 6 | sed "s/^/BOOTCHECK journal: /"; journalctl -b --no-pager -o cat -u ssh.service | grep -vE "^(Starting|Started|Stopped|Stopping)|Consumed|pam_env|session (opened|closed)|Received disconnect|Disconnected from" | head -n 8 | sed "s/^/BOOTCHECK sshd: /"; ss -Hltn 2>/dev/null | sed "s/^/BOOTCHECK listen: /"; iptables -S INPUT 2>/dev/null | sed "s/^/BOOTCHECK iptables: /"; echo BOOTCHECK done'
 
 [Install]
 WantedBy=multi-user.target
