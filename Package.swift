@@ -13,7 +13,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
@@ -33,6 +32,23 @@ let package = Package(
             name: "CCompress",
             path: "CCompress",
             providers: [.apt(["zlib1g-dev", "libzstd-dev", "liblzma-dev", "liblz4-dev"])]
+        ),
+
+        /** libyaml, the YAML parser netplan itself uses: netplan files are read
+         from its event stream, so they are read as netplan reads them. */
+        .systemLibrary(
+            name: "CYAML",
+            path: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+
+        /** SQLite, to read fail2ban's ban database from bytes already read
+         through the confined reader (deserialized read-only in memory). */
+        .systemLibrary(
+            name: "CSQLite",
+            path: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
 
         /** C shims for the calls Swift cannot make itself: variadic ones
@@ -69,8 +85,7 @@ let package = Package(
         .target(
             name: "Parsers",
             dependencies: [
-                "CCompress",
-                .product(name: "Yams", package: "Yams"),
+                "CCompress", "CYAML", "CSQLite",
             ]
         ),
 
@@ -106,7 +121,6 @@ let package = Package(
             name: "Rules",
             dependencies: [
                 "SystemModel", "Plan",
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
 

@@ -25,10 +25,16 @@ mkdir -p "$debs" "$root"
 # nft -c -f (nftables 1.0.6) checks our reading of nftables.conf the same way.
 required=(ifupdown iptables libip4tc2 libip6tc2 libxtables12 libmnl0 libnetfilter-conntrack3 libnfnetlink0 libnftnl11
           nftables libnftables1 libjansson4 libgmp10 libedit2 libbsd0 libmd0 libtinfo6)
+# openssh-server gives sshd 9.2p1, whose `sshd -t` checks our reading of
+# sshd_config (Tests/RescueAuditTests/SshdOracleTests.swift); it runs with
+# LD_LIBRARY_PATH into .oracles/root and the libraries listed after it, on
+# fixture configurations only, in a private mount namespace.
 # udev gives udevadm, whose `test-builtin net_id` names this machine's cards
 # (it needs libsystemd-shared, unpacked beside it).
 optional=(netplan.io libnetplan0 libnetplan1 libyaml-0-2 libglib2.0-0 libffi8 libpcre2-8-0 udev libsystemd-shared
-          systemd-journal-remote libmicrohttpd12)
+          systemd-journal-remote libmicrohttpd12
+          openssh-server openssh-client libwrap0 libcrypt1 libselinux1 libgssapi-krb5-2 libkrb5-3 libk5crypto3
+          libkrb5support0 libcom-err2 libkeyutils1 libssl3 libaudit1 libcap-ng0 libpam0g zlib1g libsystemd0)
 
 fetch() {
     local pkg="$1"

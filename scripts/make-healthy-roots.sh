@@ -66,6 +66,13 @@ UUID=$ROOT_UUID /               ext4    errors=remount-ro 0       1
 UUID=$SWAP_UUID none            swap    sw              0       0
 /dev/sr0        /media/cdrom0   udf,iso9660 user,noauto     0       0
 EOF
+    # d-i's user-setup: the first user, with a password (a fixed yescrypt
+    # hash; nobody knows the password) and a home directory. Without an
+    # account that may log in, sshd answers but nobody gets in.
+    printf 'debian:x:1000:1000:Debian,,,:/home/debian:/bin/bash\n' >>"$r/etc/passwd"
+    printf 'debian:x:1000:\n' >>"$r/etc/group"
+    printf 'debian:!::\n' >>"$r/etc/gshadow"
+    printf 'debian:$y$j9T$rescueauditfixture$0000000000000000000000000000000000000000000:20778:0:99999:7:::\n' >>"$r/etc/shadow"
     # A real machine-id: an empty one would make systemd treat the next
     # boot as a first boot and apply presets.
     printf '%s\n' 3f0a6c1e9b2d4e5f8a7b6c5d4e3f2a1b | write "$r/etc/machine-id" 444

@@ -72,7 +72,8 @@ int ra_loop_get_status(int loop_fd, uint32_t *flags, uint64_t *offset, uint64_t 
 
 int ra_unshare_private_mounts(void) {
     if (unshare(CLONE_NEWNS) != 0) return -1;
-    return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -2;
+    return 0;
 }
 
 int ra_mount_readonly(const char *source, const char *target, const char *fstype, const char *data) {

@@ -71,15 +71,17 @@ public enum DeviceProber {
         }
         let nodes = sysName.map { partitionNodes(disk: $0, sysfs: sysfs) } ?? [:]
         var partitions: [ProbedPartition] = []
-        for p in whole.partitions {
+        for entry in whole.partitions {
+            let (p, problem) = asLinuxSeesIt(entry, diskSize: whole.size)
             // A partition's contents are probed at its offset inside the disk
             // or image, so image files need no loop device just to be listed.
-            let inner = try? blkidProbe(path, offset: p.start, size: p.size, partitions: false)
+            let inner = p.size > 0 ? try? blkidProbe(path, offset: p.start, size: p.size, partitions: false) : nil
             let device = nodes[p.number]
             partitions.append(ProbedPartition(
                 number: p.number, start: p.start, size: p.size, type: p.type,
                 partUUID: p.partUUID, partLabel: p.partLabel, device: device,
-                filesystem: inner.flatMap { filesystemInfo($0.values, device: device ?? path, partition: p, image: device == nil ? path : nil) }))
+                filesystem: inner.flatMap { filesystemInfo($0.values, device: device ?? path, partition: p, image: device == nil ? path : nil) },
+                problem: problem))
         }
         let pttype = whole.values["PTTYPE"]
         // A partitioned disk's own TYPE is at best a protective MBR; ignore it.
@@ -87,6 +89,28 @@ public enum DeviceProber {
         return ProbedDevice(path: path, kind: kind, size: whole.size, partitionTable: pttype,
                             partitionTableUUID: whole.values["PTUUID"], partitions: partitions,
                             filesystem: fs, error: whole.ambiguous ? "libblkid found conflicting signatures; probe it with `wipefs --no-act \(path)`" : nil)
+    }
+
+    /// A partition table entry as the kernel uses it (block/partitions/core.c):
+    /// an entry that ends before it starts (GPT) or starts past the end of
+    /// the disk is ignored, size 0; one that runs past the end is truncated
+    /// to the end and still used ("partition N beyond EOD, truncated").
+    static func asLinuxSeesIt(_ p: BlkidPartition, diskSize: Int64) -> (BlkidPartition, String?) {
+        func sized(_ size: Int64) -> BlkidPartition {
+            BlkidPartition(number: p.number, start: p.start, size: size, type: p.type, partUUID: p.partUUID, partLabel: p.partLabel)
+        }
+        if p.size <= 0 || p.start < 0 {
+            return (sized(0), "its table entry ends before it starts; Linux ignores it")
+        }
+        guard diskSize > 0 else { return (p, nil) }
+        if p.start >= diskSize {
+            return (sized(0), "it starts past the end of the disk; Linux ignores it")
+        }
+        let (end, overflow) = p.start.addingReportingOverflow(p.size)
+        if overflow || end > diskSize {
+            return (sized(diskSize - p.start), "it runs past the end of the disk; Linux truncates it to the \(diskSize - p.start) bytes that exist")
+        }
+        return (p, nil)
     }
 
     /// The signature blkid found, with the command that opens containers.

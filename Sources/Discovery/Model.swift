@@ -32,6 +32,8 @@ public struct ProbedPartition: Codable, Sendable, Equatable {
     /// whose partitions the kernel knows; nil inside image files.
     public let device: String?
     public let filesystem: FilesystemInfo?
+    /// What is wrong with the table entry, as Linux would treat it (nil: nothing).
+    public var problem: String? = nil
 }
 
 /// What a device or image is.
@@ -77,12 +79,21 @@ public struct Volume: Codable, Sendable, Equatable {
         return source
     }
 
-    /// What to pass as `--root` to pick exactly this one.
-    public var selector: String {
+    /// What to pass as `--root` to pick exactly this one among `all` (every
+    /// volume that was probed with it): its device, else the first of its
+    /// UUID, PARTUUID and partition number that names no other volume.
+    /// Clones and overlapping partitions share UUIDs, so a UUID is offered
+    /// only when it is unique.
+    public func selector(among all: [Volume]) -> String {
         if offset == 0 { return source }
-        if let uuid = filesystem.uuid { return "UUID=\(uuid)" }
-        if let partUUID { return "PARTUUID=\(partUUID)" }
-        return "\(partition ?? 0)"
+        var choices: [String] = []
+        if let uuid = filesystem.uuid { choices.append("UUID=\(uuid)") }
+        if let partUUID { choices.append("PARTUUID=\(partUUID)") }
+        if let partition { choices.append("\(partition)") }
+        for choice in choices where all.filter({ TargetOpener.matches($0, choice) }).count <= 1 {
+            return choice
+        }
+        return choices.last ?? source
     }
 }
 

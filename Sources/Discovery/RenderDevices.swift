@@ -26,13 +26,15 @@ public func renderDevicesText(_ report: DeviceReport) -> String {
         out += "No root filesystem found.\n"
     } else {
         out += "Root filesystem candidates:\n"
+        let volumes = DeviceProber.volumes(report.devices)
         for c in report.rootCandidates {
             var line = "  \(c.volume.name)  \(c.volume.filesystem.type)"
             if let sub = c.subvolume { line += " subvol=\(sub)" }
             let os = [c.osName, c.osVersion].compactMap { $0 }.joined(separator: " ")
             if !os.isEmpty { line += "  \(os)" }
             line += "  (score \(c.score): \(c.evidence.joined(separator: ", ")))"
-            if c.volume.selector != c.volume.name { line += "  --root \(c.volume.selector)" }
+            let selector = c.volume.selector(among: volumes)
+            if selector != c.volume.name { line += "  --root \(selector)" }
             out += line + "\n"
         }
         if report.rootCandidates.count > 1 { out += "Choose one with --root DEVICE.\n" }

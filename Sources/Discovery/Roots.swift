@@ -43,7 +43,10 @@ enum RootScorer {
 
     /// Mounts each Linux filesystem on a scratch directory, scores it and
     /// unmounts it again. btrfs: the default subvolume first, then the usual names.
-    static func candidates(_ volumes: [Volume], mounter: Mounter, scratch: String, notes: inout [String]) -> [RootCandidate] {
+    /// `failures` gets what mount said for each filesystem it refused, so that
+    /// "no root found" can say why.
+    static func candidates(_ volumes: [Volume], mounter: Mounter, scratch: String, notes: inout [String],
+                           failures: inout [String]) -> [RootCandidate] {
         var out: [RootCandidate] = []
         for (index, volume) in volumes.enumerated() where volume.filesystem.isLinuxRootCapable {
             let dir = "\(scratch)/scan-\(index)"
@@ -59,7 +62,10 @@ enum RootScorer {
                 do {
                     try mounter.mount(volume, on: dir, subvolume: subvolume)
                 } catch {
-                    if subvolume == nil { notes.append("\(volume.name) was not scored: \(error.description)") }
+                    if subvolume == nil {
+                        notes.append("\(volume.name) was not scored: \(error.description)")
+                        failures.append(error.mountSaid)
+                    }
                     continue
                 }
                 let e = evaluateMounted(dir)

@@ -16,7 +16,7 @@ public struct AuditTarget: Sendable {
     /// What was probed to find it; empty for a directory target.
     public let probed: [ProbedDevice]
     /// What did not go as planned but did not stop the audit (unresolved fstab lines, …).
-    public let notes: [String]
+    public internal(set) var notes: [String]
     /// With `--keep-mounted`: the commands that undo the mounts, to print.
     public let keepMountedCommands: [String]
     let session: MountSession?
@@ -27,10 +27,41 @@ public struct AuditTarget: Sendable {
     /// Nil for a directory target, where nothing was probed.
     public var fstabDevices: [ProbedDevice]? = nil
 
+    /// Where a directory target sits: whether the running kernel and hardware
+    /// are the target's own.
+    public enum Placement: Sendable, Equatable {
+        /// "/" of the running system: its kernel and hardware are the target's.
+        case runningSystem
+        /// "/" of a chroot: the target, seen from the rescue system that runs
+        /// the kernel and owns the hardware.
+        case chrootOfTarget
+        /// Any other directory, a device or an image.
+        case elsewhere
+    }
+
+    public internal(set) var placement: Placement = .elsewhere
+
+    /// The report's note for an audit run inside a chroot of the target.
+    public static let chrootNote = "audited from inside a chroot: the running kernel and hardware are the rescue system's"
+
     /// Opens the confined reader on the root. Close it (let it go) before
-    /// `close()`, or the unmount has to be lazy.
+    /// `close()`, or the unmount has to be lazy. Files on other mounts under
+    /// the root (a live /proc, /sys or /run in a chroot) are not read: only
+    /// the root's own filesystem and those its fstab mounts under it (and
+    /// the ones this audit mounted there) are the target's.
     public func openRoot() throws(TargetAccessError) -> TargetRoot {
-        try TargetRoot(directory: rootPath)
+        let root = try TargetRoot(directory: rootPath)
+        var mountPoints = description.submounts.map(\.mountPoint)
+        if let bytes = root.bytes("/etc/fstab") {
+            let pseudo: Set<String> = ["proc", "sysfs", "tmpfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs",
+                                       "tracefs", "securityfs", "mqueue", "bpf", "pstore", "efivarfs", "configfs",
+                                       "hugetlbfs", "binfmt_misc", "autofs", "fusectl", "swap", "none", "ramfs"]
+            for entry in FstabEntry.parse(bytes) where !pseudo.contains(entry.fsType) {
+                mountPoints.append(TargetRoot.normalize(entry.mountPoint))
+            }
+        }
+        root.admitFilesystems(at: mountPoints)
+        return root
     }
 
     /// Unmounts everything this target mounted (not with `--keep-mounted`)
@@ -61,37 +92,69 @@ final class MountSession: Sendable {
     }
 }
 
-/// Our own directory for mount points inside the private namespace: a tmpfs
-/// over a fresh /tmp directory, so nothing we create lands on the host.
+/// Our own directories for mount points inside the private namespace. A
+/// tiny tmpfs, the base, is mounted once, in the namespace only, over a
+/// directory of the host that the audit does not read (its host contents
+/// are only hidden from the namespace's thread, never changed); each scratch
+/// directory is a fresh directory inside it. Nothing is created on the host,
+/// so nothing is left behind whatever ends the process (SIGKILL included):
+/// the namespace dies with it, with the tmpfs and every mount under it, and
+/// the auto-clearing loop devices then detach.
 enum Scratch {
-    static func make() throws(DiscoveryError) -> String {
-        do throws(SysError) {
-            let dir = try sysMakeTemporaryDirectory(prefix: base() + "/rescue-audit.")
-            do {
+    /// Directories that exist on nearly every system and that an audit never
+    /// needs from inside the namespace, in order of preference.
+    static let hideable = ["/run", "/mnt", "/media", "/srv", "/tmp", "/var/tmp", "/home", "/root", "/opt"]
+
+    /// The bases mounted so far, and a counter for unique names. Touched only
+    /// on the namespace thread; the mutex is for the compiler's sake.
+    private static let state = Mutex<(bases: [String], next: Int)>(([], 0))
+
+    /// A fresh, empty directory in a base that hides none of `sources` (the
+    /// images and devices the namespace thread opens). Runs on the namespace thread.
+    static func make(avoiding sources: [String]) throws(DiscoveryError) -> String {
+        let needed = (sources.map { sysRealPath($0) ?? $0 } + ["/dev", "/proc", "/sys"]).map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        func hidesNothing(_ d: String) -> Bool { !needed.contains { $0.hasPrefix(d + "/") } }
+        let (known, n) = state.withLock { s -> ([String], Int) in
+            s.next += 1
+            return (s.bases, s.next)
+        }
+        var base = known.first(where: hidesNothing)
+        if base == nil {
+            guard let dir = hideable.first(where: { d in
+                // A real directory, not a symlink to somewhere an image may live.
+                var st = stat()
+                guard lstat(d, &st) == 0, FileKind(mode: st.st_mode) == .directory else { return false }
+                return hidesNothing(d) && !known.contains(d)
+            }) else {
+                throw .namespaceFailed(reason: "no directory to hold mount points: every one of \(hideable.joined(separator: ", ")) is missing or holds the target")
+            }
+            do throws(SysError) {
                 try sysMountTmpfs(dir)
             } catch {
-                _ = try? sysRemoveDirectory(dir)
-                throw error
+                throw .namespaceFailed(reason: error.description)
             }
-            CleanupOnSignal.register(dir)
-            return dir
+            state.withLock { $0.bases.append(dir) }
+            base = dir
+        }
+        let scratch = "\(base ?? "/run")/rescue-audit-\(n)"
+        do throws(SysError) {
+            try sysMakeDirectory(scratch)
         } catch {
             throw .namespaceFailed(reason: error.description)
         }
+        return scratch
     }
 
-    /// $TMPDIR when it names an existing absolute directory, else /tmp.
-    static func base() -> String {
-        if let t = getenv("TMPDIR").map({ String(cString: $0) }), t.hasPrefix("/"), sysStat(t)?.kind == .directory {
-            return t.count > 1 && t.hasSuffix("/") ? String(t.dropLast()) : t
-        }
-        return "/tmp"
-    }
-
+    /// Removes a scratch directory and the mount point directories made in
+    /// it, once their mounts are gone.
     static func remove(_ dir: String) {
-        Mounter.unmount(dir)
+        if let fd = try? sysOpen(dir, [.readOnly, .directory, .closeOnExec]), let entries = try? sysListDirectory(fd) {
+            for e in entries where e.kind == .directory {
+                Mounter.unmount(dir + "/" + e.name)
+                _ = try? sysRemoveDirectory(dir + "/" + e.name)
+            }
+        }
         _ = try? sysRemoveDirectory(dir)
-        CleanupOnSignal.unregister(dir)
     }
 }
 
@@ -109,20 +172,27 @@ public enum TargetOpener {
                 throw .notFound(path: target, reason: String(cString: strerror(errno)))
             }
             if FileKind(mode: st.st_mode) == .directory {
-                return AuditTarget(
+                guard looksLikeLinuxRoot(target) else { throw .notALinuxRoot(path: target) }
+                var target1 = AuditTarget(
                     rootPath: target,
                     description: TargetDescription(kind: .directory, source: target, device: nil, partition: nil, uuid: nil,
                                                    fsType: nil, subvolume: nil, osName: nil, osVersion: nil, submounts: []),
                     probed: [], notes: [], keepMountedCommands: [], session: nil)
+                target1.placement = placement(of: target)
+                if target1.placement == .chrootOfTarget { target1.notes.append(AuditTarget.chrootNote) }
+                return target1
             }
         }
         let devices = try target.map { t throws(DiscoveryError) in try DeviceProber.probe(paths: [t]) } ?? DeviceProber.probeAll()
-        let namespace = try sharedNamespace()
         let volumes = DeviceProber.volumes(devices)
+        let sources = volumes.map(\.source)
+        let namespace = try sharedNamespace()
         let kind: TargetDescription.Kind = target == nil ? .discovered : devices.first?.kind == .image ? .image : .device
 
         let chosen = try namespace.run { () -> Result<(RootCandidate, [String]), DiscoveryError> in
-            Result { () throws(DiscoveryError) in try choose(volumes: volumes, devices: devices, root: root, hostMounted: target == nil) }
+            Result { () throws(DiscoveryError) in
+                try choose(volumes: volumes, devices: devices, root: root, hostMounted: target == nil, sources: sources)
+            }
         }.get()
         var notes = chosen.1
         let candidate = chosen.0
@@ -149,7 +219,7 @@ public enum TargetOpener {
 
         let mounted = namespace.run { () -> Result<(TargetDescription, [String], String, Mounter), DiscoveryError> in
             Result { () throws(DiscoveryError) in
-                let scratch = try Scratch.make()
+                let scratch = try Scratch.make(avoiding: sources)
                 let mounter = Mounter()
                 let rootDir = scratch + "/root"
                 do {
@@ -207,16 +277,29 @@ public enum TargetOpener {
     /// and unmounts before returning.
     public static func devices(_ targets: [String]) throws(DiscoveryError) -> DeviceReport {
         let devices = targets.isEmpty ? DeviceProber.probeAll() : try DeviceProber.probe(paths: targets)
-        let namespace = try sharedNamespace()
         let volumes = DeviceProber.volumes(devices)
+        // Listing needs no privilege; only scoring roots mounts. Without a
+        // namespace the devices are still shown, with the reason.
+        guard volumes.contains(where: { $0.filesystem.isLinuxRootCapable }) else {
+            return DeviceReport(devices: devices, rootCandidates: [], notes: containerNotes(devices))
+        }
+        let namespace: PrivateMountNamespace
+        do {
+            namespace = try sharedNamespace()
+        } catch {
+            return DeviceReport(devices: devices, rootCandidates: [],
+                                notes: containerNotes(devices) + ["Root filesystems were not scored: \(error.description)."])
+        }
+        let sources = volumes.map(\.source)
         let (candidates, notes) = try namespace.run { () -> Result<([RootCandidate], [String]), DiscoveryError> in
             Result { () throws(DiscoveryError) in
-                let scratch = try Scratch.make()
+                let scratch = try Scratch.make(avoiding: sources)
                 defer { Scratch.remove(scratch) }
                 var notes: [String] = []
+                var failures: [String] = []
                 let mounter = Mounter()
                 let usable = targets.isEmpty ? excludingHostMounted(volumes, notes: &notes) : volumes
-                let found = RootScorer.candidates(usable, mounter: mounter, scratch: scratch, notes: &notes)
+                let found = RootScorer.candidates(usable, mounter: mounter, scratch: scratch, notes: &notes, failures: &failures)
                 mounter.unmountAll()
                 return (found, notes + mounter.notes)
             }
@@ -224,36 +307,77 @@ public enum TargetOpener {
         return DeviceReport(devices: devices, rootCandidates: candidates, notes: notes + containerNotes(devices))
     }
 
+    /// The private mount namespace, created the first time something must
+    /// be mounted; its refusals become the sentence that says what is missing.
     static func sharedNamespace() throws(DiscoveryError) -> PrivateMountNamespace {
+        let namespace: PrivateMountNamespace
         do {
-            return try PrivateMountNamespace.shared()
+            namespace = try PrivateMountNamespace.shared()
         } catch {
-            throw .namespaceFailed(reason: error.description)
+            throw namespaceError(error)
+        }
+        // Its mounts are reached from the other threads through /proc.
+        guard sysStat("/proc/self/task/\(namespace.threadID)/root") != nil else { throw .procMissing }
+        return namespace
+    }
+
+    /// What a refused namespace means for the user.
+    static func namespaceError(_ error: SysError) -> DiscoveryError {
+        if error.call == PrivateMountNamespace.unshareCall && (error.errno == EPERM || error.errno == EACCES) {
+            return .mountPrivilegeMissing
+        }
+        if error.call == PrivateMountNamespace.makePrivateCall && error.errno == EINVAL {
+            return .chrootRefusesNamespace
+        }
+        return .namespaceFailed(reason: error.description)
+    }
+
+    /// Whether a directory has what every Linux root has: /etc, /usr or the
+    /// old top-level program directories. An empty directory, or a mount
+    /// point where nothing is mounted yet, has none of them.
+    static func looksLikeLinuxRoot(_ dir: String) -> Bool {
+        guard let root = try? TargetRoot(directory: dir) else { return true }  // openRoot says why later
+        return ["/etc", "/usr", "/bin", "/sbin", "/lib"].contains { root.exists($0) }
+    }
+
+    /// Where a directory target sits relative to the running system.
+    static func placement(of dir: String) -> AuditTarget.Placement {
+        guard let target = sysStat(dir), let slash = sysStat("/"),
+              target.device == slash.device, target.inode == slash.inode else { return .elsewhere }
+        switch sysRootPlacement() {
+        case .system: return .runningSystem
+        case .chroot: return .chrootOfTarget
+        case .unknown: return .elsewhere
         }
     }
 
     /// Runs on the namespace thread: scores the volumes and picks the root.
-    static func choose(volumes: [Volume], devices: [ProbedDevice], root: String?, hostMounted: Bool) throws(DiscoveryError) -> (RootCandidate, [String]) {
+    static func choose(volumes: [Volume], devices: [ProbedDevice], root: String?, hostMounted: Bool, sources: [String]) throws(DiscoveryError) -> (RootCandidate, [String]) {
         var notes: [String] = containerNotes(devices)
-        let scratch = try Scratch.make()
+        var failures: [String] = []
+        let scratch = try Scratch.make(avoiding: sources)
         defer { Scratch.remove(scratch) }
         let mounter = Mounter()
         defer { mounter.unmountAll() }
         if let root {
-            guard let volume = volumes.first(where: { matches($0, root) }) else {
+            let matching = volumes.filter { matches($0, root) }
+            guard let volume = matching.first else {
                 throw .rootNotFound(requested: root, probed: devices)
             }
-            let scored = RootScorer.candidates([volume], mounter: mounter, scratch: scratch, notes: &notes)
+            guard matching.count == 1 else {
+                throw .rootAmbiguous(requested: root, selectors: matching.map { $0.selector(among: volumes) })
+            }
+            let scored = RootScorer.candidates([volume], mounter: mounter, scratch: scratch, notes: &notes, failures: &failures)
             if let c = scored.first { return (c, notes + mounter.notes) }
             notes.append("\(volume.name) does not look like a root filesystem (no os-release, init or fstab); auditing it anyway, as --root asked.")
             return (RootCandidate(volume: volume, subvolume: nil, score: 0, evidence: [], osName: nil, osVersion: nil), notes + mounter.notes)
         }
         let usable = hostMounted ? excludingHostMounted(volumes, notes: &notes) : volumes
-        let candidates = RootScorer.candidates(usable, mounter: mounter, scratch: scratch, notes: &notes)
+        let candidates = RootScorer.candidates(usable, mounter: mounter, scratch: scratch, notes: &notes, failures: &failures)
         switch candidates.count {
-        case 0: throw .noRoot(probed: devices)
+        case 0: throw .noRoot(probed: devices, mountErrors: failures)
         case 1: return (candidates[0], notes + mounter.notes)
-        default: throw .severalRoots(candidates)
+        default: throw .severalRoots(candidates, selectors: candidates.map { $0.volume.selector(among: volumes) })
         }
     }
 
@@ -299,6 +423,9 @@ public enum TargetOpener {
     static func containerNotes(_ devices: [ProbedDevice]) -> [String] {
         var out: [String] = []
         for d in devices {
+            for p in d.partitions {
+                if let problem = p.problem { out.append("\(p.device ?? "\(d.path) partition \(p.number)"): \(problem).") }
+            }
             var found: [(String, FilesystemInfo)] = []
             if let fs = d.filesystem { found.append((d.path, fs)) }
             for p in d.partitions { if let fs = p.filesystem { found.append((p.device ?? "\(d.path) partition \(p.number)", fs)) } }

@@ -193,6 +193,9 @@ public struct FirewalldRichRule: Hashable, Sendable {
     /// `accept`, `reject`, `drop`, `mark`, or nil (log/audit only).
     public var action: String?
     public var source: SourceLine
+    /// `priority=`: below 0 the rule runs before the zone's own rules, above
+    /// 0 after its allow list (firewalld.richlanguage(5)); 0 by default.
+    public var priority: Int = 0
 }
 
 /// A zone file.
@@ -265,7 +268,11 @@ public enum FirewalldParser {
                     }
                     if e.name == "accept" && !e.children("limit").isEmpty { r.conditional = true }
                 }
-                if c.attributes["priority"] != nil { r.conditional = true }
+                if let p = c.attributes["priority"] {
+                    // firewalld accepts -32768...32767; anything else makes the zone invalid,
+                    // which firewalld reports; read it as a conditional rule.
+                    if let n = Int(p.prefix(7)), n >= -32768, n <= 32767 { r.priority = n } else { r.conditional = true }
+                }
                 z.richRules.append(r)
             default: break
             }

@@ -143,7 +143,14 @@ public enum IfcfgParser {
                                         "prohibit", "blackhole", "nat"].contains(first) {
                 words.removeFirst()
             }
-            // A leading `to` keyword is optional.
+            // iproute2 takes the prefix anywhere among the keywords (`via GW dev
+            // eth0 10.0.0.0/8`), after an optional `to`: the first word that is
+            // neither a keyword nor a keyword's value. Move it to the front.
+            if let d = destinationIndex(words) {
+                let w = words.remove(at: d)
+                words.insert(w, at: 0)
+                if d > 0, words.count > d, words[d] == "to" { words.remove(at: d) }
+            }
             if words.first == "to" { words.removeFirst() }
             guard let dest = words.first else { bad("This route line names no destination."); continue }
             var route = IfcfgRoute(destination: dest, gateway: nil, metric: nil, table: nil, device: nil, onLink: false, source: src)
@@ -198,6 +205,31 @@ public enum IfcfgParser {
             if ok { routes.append(route) }
         }
         return (routes, diags)
+    }
+
+    /// `ip route` keywords followed by a value, and those that stand alone.
+    private static let valueKeywords: Set<String> = [
+        "via", "dev", "oif", "metric", "priority", "preference", "table", "src", "proto", "scope", "mtu", "advmss",
+        "realm", "realms", "expires", "initcwnd", "initrwnd", "window", "rtt", "rttvar", "ssthresh", "cwnd",
+        "hoplimit", "features", "quickack", "congctl", "pref", "tos", "dsfield", "nexthop", "weight", "from",
+        "type", "fastopen_no_cookie", "encap", "as", "vrf",
+    ]
+    private static let flagKeywords: Set<String> = ["onlink", "pervasive", "lock", "ttl-propagate"]
+
+    /// Where the destination prefix is in an `ip route add` argument list.
+    private static func destinationIndex(_ words: [String]) -> Int? {
+        var k = 0
+        while k < words.count {
+            let w = words[k]
+            if w == "to" { return k + 1 < words.count ? k + 1 : nil }
+            if valueKeywords.contains(w) {
+                k += (w == "via" && k + 1 < words.count && (words[k + 1] == "inet" || words[k + 1] == "inet6")) ? 3 : 2
+                continue
+            }
+            if flagKeywords.contains(w) { k += 1; continue }
+            return k
+        }
+        return nil
     }
 }
 

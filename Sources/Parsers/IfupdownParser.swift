@@ -30,6 +30,17 @@
 /// goes on with the including file. We record the first such line in
 /// `IfupdownFile.haltLine` and, unlike ifupdown, parse the rest of the file so
 /// the audit sees everything.
+/// Which implementation reads /etc/network/interfaces on the target.
+/// ifupdown2 (Cumulus, Proxmox) and ifupdown-ng (Alpine since 3.13) read
+/// the same file with a looser `iface` line: `iface swp1` (no family, no
+/// method: the addresses decide), `iface lo inet` (no method), and methods
+/// ifupdown 0.8 does not have. Their own keywords (`use dhcp`, `requires`,
+/// `link-type`...) are options like any other; what those tools do with
+/// their extensions beyond addresses is not modelled.
+public enum IfupdownDialect: String, Sendable, Hashable {
+    case ifupdown, ifupdown2, ifupdownNG = "ifupdown-ng"
+}
+
 public enum IfupdownParser {
     /// Address families and their methods on Linux in ifupdown 0.8.41
     /// (interfaces(5): INET, IPX, INET6 and CAN ADDRESS FAMILY).
@@ -42,7 +53,7 @@ public enum IfupdownParser {
 
     private enum State { case none, iface, mapping, brokenIface }
 
-    public static func parse(_ bytes: [UInt8], path: String) -> IfupdownFile {
+    public static func parse(_ bytes: [UInt8], path: String, dialect: IfupdownDialect = .ifupdown) -> IfupdownFile {
         var file = IfupdownFile(path: path)
         var state = State.none
         var stanza: IfaceStanza?
@@ -55,22 +66,51 @@ public enum IfupdownParser {
             mapping = nil
         }
         func problem(_ line: SourceLine, _ message: String, fatal: Bool) {
+            // ifupdown2 and ifupdown-ng log a line they cannot use and go on.
+            var message = message
+            if dialect != .ifupdown, let r = message.firstRange(of: "ifupdown stops reading the file here") {
+                message.replaceSubrange(r, with: "\(dialect.rawValue) ignores this line")
+            }
             file.diagnostics.append(Diagnostic(line.location, text: line.text, message: message))
-            if fatal && file.haltLine == nil { file.haltLine = line.location.line }
+            if fatal && dialect == .ifupdown && file.haltLine == nil { file.haltLine = line.location.line }
         }
+        // ifupdown2 renders the file as a Mako template first (`%for`, `<% %>`,
+        // `${...}`): those lines are not modelled, and said so once.
+        var inMakoBlock = false
+        var makoNoted = false
 
         for logical in logicalLines(bytes) {
             let evidence = SourceLine(path: path, line: logical.firstLine, text: logical.evidence)
             let words = splitWords(logical.content)
             guard let first = words.first else { continue }
             let keyword = Text.decode(first)
+            if dialect == .ifupdown2 {
+                let text = Text.decode(logical.content)
+                let opens = text.contains("<%"), closes = text.contains("%>")
+                if inMakoBlock || keyword.hasPrefix("%") || opens || keyword.hasPrefix("</%") {
+                    if opens && !closes { inMakoBlock = true }
+                    if closes { inMakoBlock = false }
+                    if !makoNoted {
+                        makoNoted = true
+                        file.diagnostics.append(Diagnostic(evidence.location, text: evidence.text,
+                            message: "ifupdown2 renders this file as a Mako template; the template lines are not modelled here, so the interfaces they generate were not audited."))
+                    }
+                    continue
+                }
+                if keyword == "vlan" {
+                    // A vlan-aware bridge's `vlan NAME` stanza: its attributes configure no address.
+                    flush()
+                    state = .brokenIface
+                    continue
+                }
+            }
             let rest = restAfterFirstWord(logical.content)
             let args = words.dropFirst().map { Text.decode($0) }
 
             switch keyword {
-            case "iface":
+            case "iface", "template" where keyword == "iface" || dialect == .ifupdownNG:
                 flush()
-                if let s = parseIface(args, evidence, problem) {
+                if let s = dialect == .ifupdown ? parseIface(args, evidence, problem) : parseLooseIface(args, evidence, problem) {
                     stanza = s
                     state = .iface
                 } else {
@@ -144,6 +184,29 @@ public enum IfupdownParser {
         }
         flush()
         return file
+    }
+
+    /// ifupdown2's and ifupdown-ng's `iface NAME [FAMILY [METHOD]] [inherits T]`
+    /// (ifupdown-ng: `template NAME`); family and method may be left out.
+    private static func parseLooseIface(
+        _ args: [String], _ evidence: SourceLine,
+        _ problem: (SourceLine, String, Bool) -> Void
+    ) -> IfaceStanza? {
+        guard let name = args.first else {
+            problem(evidence, "`iface` has no interface name; the stanza is ignored.", false)
+            return nil
+        }
+        var rest = Array(args.dropFirst())
+        var inherits: String?
+        if let i = rest.firstIndex(of: "inherits") {
+            inherits = i + 1 < rest.count ? rest[i + 1] : nil
+            rest = Array(rest[..<i])
+        }
+        let family = rest.first ?? ""
+        let method = rest.count > 1 ? rest[1] : ""
+        var stanza = IfaceStanza(name: name, family: family, method: method, source: evidence)
+        stanza.inherits = inherits
+        return stanza
     }
 
     /// The `iface` line: `iface NAME FAMILY METHOD [inherits TEMPLATE]`, or

@@ -446,7 +446,7 @@ struct CpioStream {
     private mutating func noteModule(_ path: String) {
         guard path.contains("/modules/"), let name = path.split(separator: "/").last else { return }
         for suffix in [".ko", ".ko.xz", ".ko.zst", ".ko.gz"] where name.hasSuffix(suffix) {
-            let module = String(name.dropLast(suffix.count)).replacingOccurrences(of: "-", with: "_")
+            let module = String(name.dropLast(suffix.count).map { $0 == "-" ? "_" : $0 })
             modules.insert(module)
             if path.contains("/kernel/drivers/net/") { networkModules.insert(module) }
         }

@@ -10,6 +10,15 @@
 /// a table is an iptables command line. The first error ends the restore:
 /// tables committed before it stay loaded, the rest are not.
 
+/// Which implementation `iptables-restore` is on the target: the legacy one,
+/// or iptables-nft's (the default since Debian 10 and RHEL 8, chosen through
+/// /etc/alternatives/iptables-restore). They differ on what this parser
+/// checks only in one place: the legacy restore wants a newline after the
+/// last `COMMIT` ("Bad argument `COMMIT'"), the nft one does not.
+public enum IptablesBackend: String, Sendable, Hashable, Codable {
+    case legacy, nft
+}
+
 /// Which restore program reads the file.
 public enum IptablesFamily: String, Sendable, Hashable, Codable {
     case ipv4, ipv6
@@ -130,6 +139,8 @@ public struct IptablesRestoreFile: Hashable, Sendable {
     public var failure: IptablesFailure?
     /// Lines the restore accepts but we do not evaluate, with the reason.
     public var notes: [Diagnostic]
+    /// The restore implementation the file was read as.
+    public var backend: IptablesBackend = .legacy
 
     /// Every rule of every committed section, in order.
     public var committedSections: [IptablesSection] { sections.filter(\.isCommitted) }
@@ -178,8 +189,8 @@ public enum IptablesSaveParser {
     /// that exist in the kernel before a `-n` restore (ufw creates its
     /// chains before restoring its files).
     public static func parse(_ bytes: [UInt8], path: String, family: IptablesFamily, noflush: Bool = false,
-                             existingChains: [String: Set<String>] = [:]) -> IptablesRestoreFile {
-        var file = IptablesRestoreFile(path: path, family: family, sections: [], failure: nil, notes: [])
+                             existingChains: [String: Set<String>] = [:], backend: IptablesBackend = .legacy) -> IptablesRestoreFile {
+        var file = IptablesRestoreFile(path: path, family: family, sections: [], failure: nil, notes: [], backend: backend)
         var current: IptablesSection? = nil
         var chains: Set<String> = []
         var lineNumber = 0
@@ -207,7 +218,7 @@ public enum IptablesSaveParser {
             }
             if raw.isEmpty && hasNewline { continue }
             if raw.first == UInt8(ascii: "#") { continue }
-            if current != nil && hasNewline && raw.elementsEqual("COMMIT".utf8) {
+            if current != nil && (hasNewline || backend == .nft) && raw.elementsEqual("COMMIT".utf8) {
                 current!.commit = source
                 file.sections.append(current!)
                 current = nil
@@ -432,6 +443,16 @@ enum IptablesExtensions {
         "NFLOG": ["nflog-group": true, "nflog-prefix": true, "nflog-range": true, "nflog-size": true,
                   "nflog-threshold": true],
     ]
+
+    /// Whether `s` could name a service in services(5): letters, digits and `-._+/*`.
+    static func couldBeServiceName(_ s: String) -> Bool {
+        s.unicodeScalars.allSatisfy { c in
+            c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || "-._+/*".unicodeScalars.contains(c))
+        }
+    }
+
+    /// Options that take two arguments.
+    static let twoArgumentOptions: Set<String> = ["tcp-flags"]
 
     static let protocols: [String: Int] = [
         "all": 0, "ip": 0, "icmp": 1, "igmp": 2, "ipencap": 4, "tcp": 6, "egp": 8, "udp": 17, "dccp": 33,
@@ -677,6 +698,14 @@ struct CommandContext {
                 } else if IptablesExtensions.options[rule.matches[k].name]?[option] == true {
                     guard let v = value() else { return tryHelp("option \"\(arg)\" requires an argument") }
                     values = [v]
+                    // `--tcp-flags MASK COMP` takes two (libxt_tcp.c: the second is argv[optind++]).
+                    if IptablesExtensions.twoArgumentOptions.contains(option) {
+                        guard i + 1 < argv.count, !argv[i + 1].hasPrefix("-"), !argv[i + 1].hasPrefix("!") else {
+                            return tryHelp("--\(option) requires two args.")
+                        }
+                        i += 1
+                        values.append(argv[i])
+                    }
                 }
                 if let problem = Self.checkOption(rule.matches[k].name, option, values, family) {
                     return tryHelp(problem)
@@ -774,8 +803,10 @@ struct CommandContext {
             for side in v.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false) {
                 let s = String(side)
                 if s.isEmpty && v.contains(":" as Character) { continue }
-                // A name only the restoring host's /etc/services knows is not an error we can be sure of.
-                if PortSpec.number(s) == nil && !s.contains(where: { $0.isLetter }) {
+                // A name only the restoring host's /etc/services knows is not an error
+                // we can be sure of; a word no services(5) entry can be (a template's
+                // `<PLACEHOLDER>`, `${PORT}`) is.
+                if PortSpec.number(s) == nil && (!s.contains(where: { $0.isLetter }) || !IptablesExtensions.couldBeServiceName(s)) {
                     return "invalid port/service `\(s)' specified"
                 }
             }
@@ -786,7 +817,7 @@ struct CommandContext {
                 if p.isEmpty { return "invalid port/service `' specified" }
                 count += p.contains(":" as Character) ? 2 : 1
                 let first = p.split(separator: ":").first.map(String.init) ?? ""
-                if PortSpec.number(first) == nil && !first.contains(where: { $0.isLetter }) {
+                if PortSpec.number(first) == nil && (!first.contains(where: { $0.isLetter }) || !IptablesExtensions.couldBeServiceName(first)) {
                     return "invalid port/service `\(first)' specified"
                 }
             }

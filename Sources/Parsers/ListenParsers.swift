@@ -26,6 +26,18 @@ public struct SshdDirective: Hashable, Sendable {
     public var source: SourceLine
     /// Inside a `Match` block (of this file).
     public var inMatch: Bool
+    /// The criteria of the Match block the line sits in (`["User", "alice"]`,
+    /// `["all"]`); nil outside any Match block.
+    public var matchCriteria: [String]? = nil
+    /// The `Match` line of that block.
+    public var matchSource: SourceLine? = nil
+
+    /// Inside a Match block that does not apply to every connection: `Match
+    /// all` makes sshd treat what follows as global (sshd -t accepts `Port`
+    /// after it, and refuses it after `Match User x`).
+    public var inConditionalMatch: Bool {
+        inMatch && !(matchCriteria.map { $0.count == 1 && $0[0].lowercased() == "all" } ?? false)
+    }
 }
 
 /// An sshd_config file as written: its directives in order.
@@ -39,9 +51,12 @@ public struct SshdConfigFile: Hashable, Sendable {
 /// `=`, double quotes group an argument, and a word starting with `#` ends
 /// the line. Pure.
 public enum SshdConfigParser {
-    public static func parse(_ bytes: [UInt8], path: String, startsInMatch: Bool = false) -> SshdConfigFile {
+    public static func parse(_ bytes: [UInt8], path: String, startsInMatch: Bool = false,
+                             matchCriteria: [String]? = nil, matchSource: SourceLine? = nil) -> SshdConfigFile {
         var file = SshdConfigFile()
         var inMatch = startsInMatch
+        var criteria = matchCriteria
+        var matchLine = matchSource
         for (i, line) in Text.lines(bytes).enumerated() {
             let source = SourceLine(path: path, line: i + 1, text: line)
             let trimmed = Text.trimmed(line)
@@ -68,9 +83,16 @@ public enum SshdConfigParser {
             let lower = keyword.lowercased()
             // A Match block runs to the next Match or the end of the file;
             // `Match all` is still a Match line, so it keeps us inside one.
-            if lower == "match" { inMatch = true }
+            if lower == "match" {
+                inMatch = true
+                criteria = args
+                matchLine = source
+            }
+            let isMatch = lower == "match"
             file.directives.append(SshdDirective(keyword: lower, arguments: args, source: source,
-                                                 inMatch: lower == "match" ? false : inMatch))
+                                                 inMatch: isMatch ? false : inMatch,
+                                                 matchCriteria: isMatch || !inMatch ? nil : criteria,
+                                                 matchSource: isMatch || !inMatch ? nil : matchLine))
         }
         return file
     }
@@ -287,7 +309,7 @@ public enum AmavisConfigParser {
         for (i, line) in Text.lines(bytes).enumerated() {
             let code = stripComment(line)
             for name in names {
-                guard let r = code.range(of: "$" + name) else { continue }
+                guard let r = code.firstRange(of: "$" + name) else { continue }
                 let after = code[r.upperBound...]
                 // `$inet_socket_port_foo` is another variable.
                 if let c = after.first, c.isLetter || c.isNumber || c == "_" { continue }

@@ -209,38 +209,87 @@ public enum NMKeyfileParser {
     /// Parses a connection keyfile.
     public static func parse(_ bytes: [UInt8], path: String) -> KeyFile { KeyFileParser.parse(bytes, path: path) }
 
-    /// Parses one element of `addressN=`: `addr[/prefix][,gateway]`. A
-    /// missing prefix defaults to 24 (IPv4) or 64 (IPv6), as NM's reader does.
-    public static func address(_ s: String, ipv6: Bool) -> NMAddress? {
-        let parts = s.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).map { Text.trimmed(String($0)) }
-        let split = IPText.split(parts[0])
-        guard split.valid, parts[0].contains(":") == ipv6 else { return nil }
-        var gw: String?
-        if parts.count == 2, !parts[1].isEmpty {
-            guard IPText.isIP(parts[1], v6: ipv6) else { return nil }
-            gw = parts[1]
+    /// One field of an address or route value, as NM's `read_field`
+    /// (libnm-core-impl/nm-keyfile.c) reads it: the longest run of
+    /// `characters`, ended by a delimiter (`/`, `;` or `,`, all equivalent)
+    /// or the end. A bad character is an error and leaves the input where
+    /// it was, so a skippable field (the prefix length) can be retried as the next one.
+    private static func readField(_ current: inout Substring?, _ characters: Set<Character>) -> (field: Substring?, error: Bool) {
+        guard let cur = current, !cur.isEmpty else { return (nil, false) }
+        let end = cur.firstIndex { !characters.contains($0) } ?? cur.endIndex
+        if end == cur.endIndex {
+            current = nil
+            return (cur, false)
         }
-        return NMAddress(address: split.address, prefixLength: split.prefix ?? (ipv6 ? 64 : 24), gateway: gw)
+        guard "/;,".contains(cur[end]) else { return (nil, true) }
+        current = cur[cur.index(after: end)...]
+        return (cur[..<end], false)
     }
 
-    /// Parses one `routeN=`: `dest/prefix[,next-hop[,metric]]`.
-    public static func route(_ s: String, ipv6: Bool) -> NMRoute? {
-        let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { Text.trimmed(String($0)) }
-        let split = IPText.split(parts[0])
-        guard split.valid, parts[0].contains(":") == ipv6 else { return nil }
-        let prefix = split.prefix ?? (ipv6 ? 128 : 32)
-        var hop: String?
-        if parts.count >= 2, !parts[1].isEmpty {
-            guard IPText.isIP(parts[1], v6: ipv6) else { return nil }
-            // NM writes 0.0.0.0 / :: for "no next hop".
-            hop = (parts[1] == "0.0.0.0" || parts[1] == "::") ? nil : parts[1]
-        }
-        var metric: Int?
-        if parts.count >= 3, !parts[2].isEmpty {
-            guard let m = Int(parts[2]), m >= 0 else { return nil }
+    private static let ipCharacters = Set("0123456789abcdefABCDEF:.%")
+    private static let digits = Set("0123456789")
+
+    /// `address[/plen][,gateway][,metric]` as NM's read_one_ip_address_or_route
+    /// splits it; nil where NM drops the value (with a warning).
+    private static func fields(_ s: String, route: Bool) -> (address: String, plen: String?, gateway: String?, metric: String?)? {
+        var current: Substring? = Substring(Text.trimmed(s))
+        let (address, e1) = readField(&current, ipCharacters)
+        guard !e1, let address else { return nil }
+        let plen = readField(&current, digits).field  // skippable
+        let (gateway, e2) = readField(&current, ipCharacters)
+        guard !e2 else { return nil }
+        var metric: Substring?
+        if route {
+            let (m, e3) = readField(&current, digits)
+            guard !e3 else { return nil }
             metric = m
         }
-        let dest = prefix == 0 ? "default" : "\(split.address)/\(prefix)"
+        // More data after the last field is "garbage at the end"; a trailing delimiter is fine.
+        if let rest = current, !rest.isEmpty { return nil }
+        return (String(address), plen.map(String.init), gateway.map(String.init), metric.map(String.init))
+    }
+
+    /// Parses the value of one `addressN=` or `addressesN=` key, in any of
+    /// NM's forms: `192.0.2.5/24,192.0.2.1`, the legacy `192.0.2.5;24;192.0.2.1;`,
+    /// `192.0.2.5/192.0.2.1` (no prefix length). A missing or out-of-range
+    /// prefix length becomes 24 (IPv4) or 64 (IPv6), as NM's reader does.
+    public static func address(_ s: String, ipv6: Bool) -> NMAddress? {
+        guard let f = fields(s, route: false), IPText.isIP(f.address, v6: ipv6) else { return nil }
+        var prefix = ipv6 ? 64 : 24
+        if let p = f.plen, let n = Int(p.prefix(4)), n <= (ipv6 ? 128 : 32) { prefix = n }
+        var gw: String?
+        if let g = f.gateway, !g.isEmpty {
+            guard IPText.isIP(g, v6: ipv6) else { return nil }
+            gw = g
+        }
+        return NMAddress(address: f.address, prefixLength: prefix, gateway: gw)
+    }
+
+    /// Parses the value of one `routeN=` or `routesN=` key: `dest/plen[,next-hop[,metric]]`,
+    /// with the same interchangeable delimiters (`a:b::/64;gw;99;`). A
+    /// missing prefix length is 24 (IPv4) or 128 (IPv6), NM's route default.
+    public static func route(_ s: String, ipv6: Bool) -> NMRoute? {
+        guard let f = fields(s, route: true), IPText.isIP(f.address, v6: ipv6) else { return nil }
+        var prefix = ipv6 ? 128 : 24
+        if let p = f.plen, let n = Int(p.prefix(4)), n <= (ipv6 ? 128 : 32) { prefix = n }
+        var hop: String?
+        var metric: Int?
+        if let g = f.gateway, !g.isEmpty {
+            if IPText.isIP(g, v6: ipv6) {
+                // NM writes 0.0.0.0 / :: for "no next hop".
+                hop = (g == "0.0.0.0" || g == "::") ? nil : g
+            } else if ipv6, f.metric == nil, g.allSatisfy(\.isNumber), let n = Int(g.prefix(10)), n <= Int(UInt32.max) {
+                // build_route's workaround for an old writer's `a:b::/plen,metric` (bgo#719851).
+                metric = n
+            } else {
+                return nil
+            }
+        }
+        if let m = f.metric, !m.isEmpty {
+            guard let n = Int(m.prefix(10)), n <= Int(UInt32.max) else { return nil }
+            metric = n
+        }
+        let dest = prefix == 0 ? "default" : "\(f.address)/\(prefix)"
         return NMRoute(destination: dest, nextHop: hop, metric: metric)
     }
 }

@@ -1,9 +1,9 @@
-import Yams
-
-/// The device sections of a netplan `network:` mapping, as netplan 0.106 names them.
+/// The device sections of a netplan `network:` mapping (the last two since netplan 0.107).
 public enum NetplanDeviceType: String, Sendable, Hashable, CaseIterable {
     case ethernets, bonds, bridges, vlans, wifis, tunnels, modems, vrfs
     case nmDevices = "nm-devices"
+    case dummyDevices = "dummy-devices"
+    case virtualEthernets = "virtual-ethernets"
 
     /// The singular kind an `InterfaceClaim` uses.
     public var kind: String {
@@ -17,8 +17,43 @@ public enum NetplanDeviceType: String, Sendable, Hashable, CaseIterable {
         case .modems: "modem"
         case .vrfs: "vrf"
         case .nmDevices: "nm-device"
+        case .dummyDevices: "dummy"
+        case .virtualEthernets: "veth"
         }
     }
+
+    /// The netplan release that introduced this section.
+    var since: NetplanVersion {
+        switch self {
+        case .dummyDevices, .virtualEthernets: NetplanVersion(0, 107)
+        default: NetplanVersion(0, 0)
+        }
+    }
+}
+
+/// A netplan release, from the target's package version (`0.106-2+deb12u1`,
+/// `1.1.2-1ubuntu1`): major and minor are what decide which keys it knows.
+public struct NetplanVersion: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+
+    public init(_ major: Int, _ minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+
+    /// From a Debian version string (an epoch and the Debian revision are ignored); nil when it has no `N.N`.
+    public init?(debianVersion: String) {
+        var v = Substring(debianVersion)
+        if let colon = v.firstIndex(of: ":") { v = v[v.index(after: colon)...] }
+        let numbers = v.split(whereSeparator: { !$0.isNumber }).prefix(2).map { Int($0.prefix(9)) }
+        guard numbers.count == 2, let major = numbers[0], let minor = numbers[1] else { return nil }
+        self.init(major, minor)
+    }
+
+    public var description: String { "\(major).\(minor)" }
+
+    public static func < (a: NetplanVersion, b: NetplanVersion) -> Bool { (a.major, a.minor) < (b.major, b.minor) }
 }
 
 /// One entry of a netplan `addresses` list, in either form.
@@ -42,6 +77,8 @@ public struct NetplanRoute: Hashable, Sendable {
     public var metric: Int?
     public var table: Int?
     public var onLink: Bool
+    /// `from`: the source address selector.
+    public var from: String?
     public var source: SourceLine
 
     /// `default`, `0.0.0.0/0`, `0/0` and `::/0` all mean the default route.
@@ -54,6 +91,15 @@ public struct NetplanRoute: Hashable, Sendable {
         if to == "::/0" { return true }
         if let to, to != "default" { return to.contains(":") }
         return via?.contains(":") ?? false
+    }
+
+    /// netplan's `is_route_present` (libnetplan util.c): a route with the same
+    /// family, table, metric, `from`, destination (`default` normalised) and
+    /// gateway is added once, however many files or list entries repeat it.
+    public func sameRoute(as other: NetplanRoute) -> Bool {
+        func dest(_ r: NetplanRoute) -> String? { r.isDefault ? (r.isIPv6 ? "::/0" : "0.0.0.0/0") : r.to }
+        return isIPv6 == other.isIPv6 && table == other.table && metric == other.metric && from == other.from
+            && dest(self) == dest(other) && via == other.via
     }
 }
 
@@ -103,6 +149,8 @@ public struct NetplanDevice: Hashable, Sendable {
     public var link: Located<String>?
     /// A tunnel's `mode`.
     public var mode: Located<String>?
+    /// A VRF's routing `table`.
+    public var table: Located<Int>?
 
     public init(type: NetplanDeviceType, id: String, source: SourceLine) {
         self.type = type
@@ -127,8 +175,14 @@ public struct NetplanDevice: Hashable, Sendable {
         if let v = later.vlanID { vlanID = v }
         if let v = later.link { link = v }
         if let v = later.mode { mode = v }
-        addresses += later.addresses
-        routes += later.routes
+        if let v = later.table { table = v }
+        // netplan adds an address or a route it already has only once.
+        for a in later.addresses where !addresses.contains(where: { $0.address == a.address && $0.prefixLength == a.prefixLength }) {
+            addresses.append(a)
+        }
+        for r in later.routes where !routes.contains(where: { $0.sameRoute(as: r) }) {
+            routes.append(r)
+        }
         nameservers += later.nameservers
         searchDomains += later.searchDomains
         interfaces += later.interfaces
@@ -139,8 +193,8 @@ public struct NetplanDevice: Hashable, Sendable {
 public struct NetplanIssue: Hashable, Sendable {
     public var diagnostic: Diagnostic
     /// True when `netplan generate` refuses the file, and with it the whole
-    /// configuration; false when netplan reads it and only we cannot (for
-    /// instance a duplicate key, which libyaml allows and Yams does not).
+    /// configuration; false when netplan reads it and only we cannot (a file
+    /// the confined reader skipped).
     public var rejectedByNetplan: Bool
 
     public init(diagnostic: Diagnostic, rejectedByNetplan: Bool) {
@@ -156,6 +210,8 @@ public struct NetplanFile: Hashable, Sendable {
     /// `network.renderer`.
     public var renderer: Located<String>?
     public var devices: [NetplanDevice] = []
+    /// IDs of Open vSwitch patch ports (`openvswitch: {ports: [[a, b]]}`).
+    public var definedPorts: [String] = []
     public var issues: [NetplanIssue] = []
     /// Nodes in the document once aliases are expanded (0 when unparsed).
     public var expandedNodes = 0
@@ -174,9 +230,12 @@ public enum NetplanParser {
     /// expand beyond this is refused as an alias bomb.
     public static let maxExpandedNodes = 100_000
 
-    public static func parse(_ bytes: [UInt8], path: String) -> NetplanFile {
-        var p = Parse(path: path, lines: Text.lines(bytes))
-        switch YAMLGuard.check(bytes, limit: maxExpandedNodes) {
+    /// `version` is the netplan release installed on the target (from its
+    /// package database): keys that release does not know are errors, keys
+    /// added later are not. nil (unknown) reads with the newest release known here.
+    public static func parse(_ bytes: [UInt8], path: String, version: NetplanVersion? = nil) -> NetplanFile {
+        var p = Parse(path: path, lines: Text.lines(bytes), version: version)
+        switch YAMLGuard.read(bytes, limit: maxExpandedNodes) {
         case .syntaxError(let line, let message):
             p.error(line, "Invalid YAML: \(message).")
             return p.file
@@ -185,28 +244,20 @@ public enum NetplanParser {
                 ? "YAML aliases expand this file to more than \(limit) nodes (an alias bomb); it was not read."
                 : "This file has more than \(limit) YAML nodes, far more than any network configuration; it was not read.")
             return p.file
-        case .ok(let n):
+        case .ok(let root, let n):
             p.file.expandedNodes = n
-        }
-        // The guard has checked the bytes are valid UTF-8 (libyaml refuses anything else).
-        let yaml = String(decoding: bytes, as: UTF8.self)
-        let root: Node?
-        do {
-            // Only the first document counts, as for netplan; later ones are never parsed.
-            var documents = try Yams.compose_all(yaml: yaml).makeIterator()
-            root = documents.next()
-            if let error = documents.error { throw error }
-        } catch let error as YamlError {
-            p.yamsError(error)
-            return p.file
-        } catch {
-            p.error(0, "Invalid YAML: \(error).")
+            // An empty document is accepted by netplan and configures nothing.
+            guard let root else { return p.file }
+            p.document(root)
             return p.file
         }
-        // An empty document is accepted by netplan and configures nothing.
-        guard let root else { return p.file }
-        p.document(root)
-        return p.file
+    }
+
+    /// netplan's MAC check (parse.c handle_generic_mac): six octets, or twenty (InfiniBand).
+    public static func isMAC(_ s: String) -> Bool {
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 6 || parts.count == 20 else { return false }
+        return parts.allSatisfy { $0.utf8.count == 2 && $0.allSatisfy(\.isHexDigit) }
     }
 
     /// netplan's booleans (case-insensitive): true/on/yes/y and false/off/no/n.
@@ -244,10 +295,20 @@ public enum NetplanParser {
     private struct Parse {
         var file: NetplanFile
         let lines: [String]
+        let version: NetplanVersion?
 
-        init(path: String, lines: [String]) {
+        init(path: String, lines: [String], version: NetplanVersion?) {
             self.file = NetplanFile(path: path)
             self.lines = lines
+            self.version = version
+        }
+
+        /// False when the installed netplan predates `since`; then `what` is
+        /// an error naming both releases.
+        mutating func known(_ since: NetplanVersion, _ node: YAMLNode, _ what: String) -> Bool {
+            guard let version, version < since else { return true }
+            error(node, "\(what): the netplan installed on this system (\(version)) does not know it (it came with netplan \(since)).")
+            return false
         }
 
         func source(_ line: Int) -> SourceLine {
@@ -255,7 +316,7 @@ public enum NetplanParser {
             return SourceLine(path: file.path, line: max(line, 0), text: text)
         }
 
-        func source(_ node: Node) -> SourceLine { source(node.mark?.line ?? 0) }
+        func source(_ node: YAMLNode) -> SourceLine { source(node.line) }
 
         mutating func error(_ line: Int, _ message: String, rejects: Bool = true) {
             let s = source(line)
@@ -263,75 +324,59 @@ public enum NetplanParser {
                                             rejectedByNetplan: rejects))
         }
 
-        mutating func error(_ node: Node, _ message: String) { error(node.mark?.line ?? 0, message) }
-
-        mutating func yamsError(_ e: YamlError) {
-            switch e {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-                 .composer(_, let problem, let mark, _):
-                error(mark.line, "Invalid YAML: \(problem).")
-            case .duplicatedKeysInMapping(let keys, let context):
-                // libyaml and netplan accept a repeated key (the later value
-                // wins); only our YAML library refuses the file.
-                error(context.mark.line, "The key \(keys.joined(separator: ", ")) is repeated in one mapping; netplan takes the later value, but rescue-audit could not read this file.", rejects: false)
-            default:
-                error(0, "Invalid YAML: \(e).")
-            }
-        }
+        mutating func error(_ node: YAMLNode, _ message: String) { error(node.line, message) }
 
         // MARK: - Typed access
 
-        func scalar(_ node: Node) -> String? {
-            if case .scalar(let s) = node { return s.string }
-            return nil
-        }
+        func scalar(_ node: YAMLNode) -> String? { node.string }
 
-        mutating func string(_ node: Node, _ key: String) -> Located<String>? {
+        mutating func string(_ node: YAMLNode, _ key: String) -> Located<String>? {
             guard let s = scalar(node) else { error(node, "\(key) expects a single value (check indentation)."); return nil }
             return Located(s, source(node))
         }
 
-        mutating func bool(_ node: Node, _ key: String) -> Located<Bool>? {
+        mutating func bool(_ node: YAMLNode, _ key: String) -> Located<Bool>? {
             guard let s = scalar(node) else { error(node, "\(key) expects a boolean (check indentation)."); return nil }
             guard let b = NetplanParser.bool(s) else { error(node, "Invalid boolean value '\(s)' for \(key)."); return nil }
             return Located(b, source(node))
         }
 
-        mutating func int(_ node: Node, _ key: String) -> Int? {
+        mutating func int(_ node: YAMLNode, _ key: String) -> Int? {
             guard let s = scalar(node) else { error(node, "\(key) expects a number (check indentation)."); return nil }
             guard let n = Int(s), n >= 0 else { error(node, "Invalid number '\(s)' for \(key)."); return nil }
             return n
         }
 
-        mutating func mapping(_ node: Node, _ what: String) -> [(key: String, keyNode: Node, value: Node)]? {
-            guard case .mapping(let m) = node else {
+        mutating func mapping(_ node: YAMLNode, _ what: String) -> [(key: String, keyNode: YAMLNode, value: YAMLNode)]? {
+            guard case .mapping(let m, _) = node else {
                 error(node, "\(what) expects a mapping (check indentation).")
                 return nil
             }
-            var out: [(String, Node, Node)] = []
-            for (k, v) in m {
-                guard let name = scalar(k) else { error(k, "A key in \(what) is not a plain value."); continue }
-                out.append((name, k, v))
+            // Every pair in order, a repeated key included: netplan applies each.
+            var out: [(String, YAMLNode, YAMLNode)] = []
+            for pair in m {
+                guard let name = scalar(pair.key) else { error(pair.key, "A key in \(what) is not a plain value."); continue }
+                out.append((name, pair.key, pair.value))
             }
             return out
         }
 
-        mutating func sequence(_ node: Node, _ what: String) -> [Node]? {
-            guard case .sequence(let s) = node else {
+        mutating func sequence(_ node: YAMLNode, _ what: String) -> [YAMLNode]? {
+            guard case .sequence(let s, _) = node else {
                 error(node, "\(what) expects a list (check indentation).")
                 return nil
             }
             return Array(s)
         }
 
-        mutating func strings(_ node: Node, _ key: String) -> [Located<String>] {
+        mutating func strings(_ node: YAMLNode, _ key: String) -> [Located<String>] {
             guard let items = sequence(node, key) else { return [] }
             return items.compactMap { string($0, key) }
         }
 
         // MARK: - The schema
 
-        mutating func document(_ root: Node) {
+        mutating func document(_ root: YAMLNode) {
             guard let top = mapping(root, "The document") else { return }
             for (key, keyNode, value) in top {
                 guard key == "network" else {
@@ -342,7 +387,7 @@ public enum NetplanParser {
             }
         }
 
-        mutating func network(_ node: Node) {
+        mutating func network(_ node: YAMLNode) {
             guard let entries = mapping(node, "network") else { return }
             for (key, keyNode, value) in entries {
                 if key == "version" {
@@ -353,16 +398,22 @@ public enum NetplanParser {
                     guard let s = string(value, key) else { continue }
                     if checkRenderer(value, s.value) { file.renderer = s }
                 } else if key == "openvswitch" {
-                    _ = mapping(value, key)  // global Open vSwitch settings: not about interfaces
+                    // Global Open vSwitch settings; its `ports` pairs define patch-port IDs
+                    // that bonds and bridges may name.
+                    for (k, _, v) in mapping(value, key) ?? [] where k == "ports" {
+                        for pair in sequence(v, "openvswitch.ports") ?? [] {
+                            file.definedPorts += strings(pair, "openvswitch.ports").map(\.value)
+                        }
+                    }
                 } else if let type = NetplanDeviceType(rawValue: key) {
-                    devices(type, value)
+                    if known(type.since, keyNode, "The device type '\(key)'") { devices(type, value) }
                 } else {
                     error(keyNode, "Unknown key '\(key)' in network: not a device type netplan knows.")
                 }
             }
         }
 
-        mutating func checkRenderer(_ node: Node, _ value: String) -> Bool {
+        mutating func checkRenderer(_ node: YAMLNode, _ value: String) -> Bool {
             guard ["networkd", "NetworkManager", "sriov"].contains(value) else {
                 error(node, "Unknown renderer '\(value)': netplan knows networkd and NetworkManager.")
                 return false
@@ -370,10 +421,18 @@ public enum NetplanParser {
             return true
         }
 
-        mutating func devices(_ type: NetplanDeviceType, _ node: Node) {
+        mutating func devices(_ type: NetplanDeviceType, _ node: YAMLNode) {
             guard let entries = mapping(node, type.rawValue) else { return }
+            // `renderer:` among the IDs sets the backend of the devices that
+            // follow it in this section (netplan(5), parse.c handle_network_type).
+            var sectionRenderer: Located<String>?
             for (id, keyNode, value) in entries {
+                if id == "renderer" {
+                    if let s = string(value, "\(type.rawValue).renderer"), checkRenderer(value, s.value) { sectionRenderer = s }
+                    continue
+                }
                 var device = NetplanDevice(type: type, id: id, source: source(keyNode))
+                device.renderer = sectionRenderer
                 guard let keys = mapping(value, "\(type.rawValue).\(id)") else { continue }
                 for (key, kn, v) in keys {
                     self.key(key, kn, v, &device)
@@ -382,7 +441,7 @@ public enum NetplanParser {
             }
         }
 
-        mutating func key(_ key: String, _ keyNode: Node, _ v: Node, _ d: inout NetplanDevice) {
+        mutating func key(_ key: String, _ keyNode: YAMLNode, _ v: YAMLNode, _ d: inout NetplanDevice) {
             switch key {
             case "match": match(v, &d)
             case "set-name": d.setName = string(v, key)
@@ -407,7 +466,17 @@ public enum NetplanParser {
                     error(i.location.line, "Invalid link-local type '\(i.value)' (expected ipv4 or ipv6).")
                 }
                 d.linkLocal = Located(items.map(\.value), source(v))
-            case "macaddress": d.macAddress = string(v, key)
+            case "macaddress":
+                guard let s = string(v, key) else { return }
+                // netplan 1.0 added the words; before, only an address.
+                let words = ["permanent", "random", "stable", "preserve", "stable-ssid"]
+                if words.contains(s.value) {
+                    guard known(NetplanVersion(1, 0), v, "macaddress '\(s.value)'") else { return }
+                } else if !NetplanParser.isMAC(s.value) {
+                    error(v, "Invalid MAC address '\(s.value)', must be XX:XX:XX:XX:XX:XX or XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX")
+                    return
+                }
+                d.macAddress = s
             case "interfaces": d.interfaces += strings(v, key)
             case "id":
                 if let n = int(v, key) {
@@ -416,6 +485,12 @@ public enum NetplanParser {
                 }
             case "link": d.link = string(v, key)
             case "mode": d.mode = string(v, key)
+            case "table" where d.type == .vrfs:
+                if let n = int(v, key) { d.table = Located(n, source(v)) }
+            case "peer":
+                _ = known(NetplanVersion(0, 107), keyNode, "The key 'peer' in \(d.type.rawValue).\(d.id)")
+            case "ra-overrides":
+                if known(NetplanVersion(1, 1), keyNode, "The key 'ra-overrides' in \(d.type.rawValue).\(d.id)") { _ = mapping(v, key) }
             default:
                 if !NetplanParser.deviceKeys.contains(key) {
                     error(keyNode, "Unknown key '\(key)' in \(d.type.rawValue).\(d.id).")
@@ -423,13 +498,19 @@ public enum NetplanParser {
             }
         }
 
-        mutating func match(_ node: Node, _ d: inout NetplanDevice) {
+        mutating func match(_ node: YAMLNode, _ d: inout NetplanDevice) {
             guard let entries = mapping(node, "match") else { return }
             var m = NetplanMatch(source: source(node))
             for (key, keyNode, v) in entries {
                 switch key {
                 case "name": m.name = string(v, key)
-                case "macaddress": m.macAddress = string(v, key)
+                case "macaddress":
+                    guard let s = string(v, key) else { continue }
+                    guard NetplanParser.isMAC(s.value) else {
+                        error(v, "Invalid MAC address '\(s.value)', must be XX:XX:XX:XX:XX:XX or XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX:XX")
+                        continue
+                    }
+                    m.macAddress = s
                 case "driver":
                     // netplan 0.106 takes one glob or a list of globs.
                     if case .sequence = v { m.drivers = strings(v, key) } else if let s = string(v, key) { m.drivers = [s] }
@@ -439,15 +520,15 @@ public enum NetplanParser {
             d.match = m
         }
 
-        mutating func addresses(_ node: Node, _ d: inout NetplanDevice) {
+        mutating func addresses(_ node: YAMLNode, _ d: inout NetplanDevice) {
             guard let items = sequence(node, "addresses") else { return }
             for item in items {
                 var text: String
-                var options: [(key: String, keyNode: Node, value: Node)] = []
+                var options: [(key: String, keyNode: YAMLNode, value: YAMLNode)] = []
                 var at = item
                 if let s = scalar(item) {
                     text = s
-                } else if case .mapping(let m) = item, m.count == 1, let (k, v) = m.first, let s = scalar(k) {
+                } else if case .mapping(let m, _) = item, m.count == 1, let k = m.first?.key, let v = m.first?.value, let s = scalar(k) {
                     // `- 192.0.2.1/24: {lifetime: 0, label: x}`
                     text = s
                     at = k
@@ -471,11 +552,14 @@ public enum NetplanParser {
                     default: error(kn, "Unknown key '\(k)' in address options.")
                     }
                 }
-                d.addresses.append(a)
+                // netplan writes an address listed twice once.
+                if !d.addresses.contains(where: { $0.address == a.address && $0.prefixLength == a.prefixLength }) {
+                    d.addresses.append(a)
+                }
             }
         }
 
-        mutating func routes(_ node: Node, _ d: inout NetplanDevice) {
+        mutating func routes(_ node: YAMLNode, _ d: inout NetplanDevice) {
             guard let items = sequence(node, "routes") else { return }
             for item in items {
                 guard let entries = mapping(item, "a route") else { continue }
@@ -496,17 +580,21 @@ public enum NetplanParser {
                     case "metric": r.metric = int(v, k)
                     case "table": r.table = int(v, k)
                     case "on-link": r.onLink = bool(v, k)?.value ?? false
-                    case "from", "type", "scope", "mtu", "congestion-window", "advertised-receive-window", "source":
+                    case "from": r.from = string(v, k)?.value
+                    case "type", "scope", "mtu", "congestion-window", "advertised-receive-window", "source":
                         _ = string(v, k)
+                    case "advertised-mss":
+                        if known(NetplanVersion(1, 1), kn, "The route key 'advertised-mss'") { _ = int(v, k) }
                     default: error(kn, "Unknown key '\(k)' in a route.")
                     }
                 }
                 if r.to == nil { error(item, "A route needs a destination ('to').") }
-                d.routes.append(r)
+                // netplan keeps one of two identical routes (is_route_present).
+                if !d.routes.contains(where: { $0.sameRoute(as: r) }) { d.routes.append(r) }
             }
         }
 
-        mutating func nameservers(_ node: Node, _ d: inout NetplanDevice) {
+        mutating func nameservers(_ node: YAMLNode, _ d: inout NetplanDevice) {
             guard let entries = mapping(node, "nameservers") else { return }
             for (k, kn, v) in entries {
                 switch k {

@@ -131,10 +131,12 @@ public enum NftParser {
             guard let fields = headerFields[t.text], k + 1 < tokens.count else { continue }
             if k > 0 {
                 let prev = tokens[k - 1].text
-                if ["l4proto", "protocol", "nexthdr", "{", ",", "==", "!=", "eq", "ne", ":"].contains(prev) { continue }
+                // A protocol name as a value: after a selector or an operator, inside a
+                // set or a concatenation (`"eth0" . tcp . 22`), or `reject with tcp reset`.
+                if ["l4proto", "protocol", "nexthdr", "{", ",", "==", "!=", "eq", "ne", ":", ".", "with"].contains(prev) { continue }
             }
             let next = tokens[k + 1]
-            if next.kind == .punct { continue }
+            if next.kind == .punct || next.text == "." { continue }
             if !fields.contains(next.text) { return next.text }
         }
         return nil
@@ -305,16 +307,8 @@ public enum NftParser {
                         file.errors.append(Diagnostic(src.location, text: src.text,
                                                       message: "nft: include needs a quoted file name; nft -f loads nothing from this file"))
                     }
-                case "define", "redefine":
-                    if stmt.count >= 4, stmt[2].text == "=" {
-                        defines[stmt[1].text] = substitute(Array(stmt[3...]), defines, errors: &file.errors)
-                    } else if stmt.count >= 3, stmt[1].text.hasSuffix("=") || stmt[2].text.hasPrefix("=") {
-                        file.notes.append(Diagnostic(src.location, text: src.text, message: "define written without blanks around `=` is not evaluated"))
-                    } else {
-                        file.errors.append(Diagnostic(src.location, text: src.text, message: "nft: syntax error in define; nft -f loads nothing from this file"))
-                    }
-                case "undefine":
-                    if stmt.count >= 2 { defines[stmt[1].text] = nil }
+                case "define", "redefine", "undefine":
+                    define(stmt, src, &file, &defines)
                 case "flush":
                     if stmt.count >= 2, stmt[1].text == "ruleset" {
                         file.statements.append(.flushRuleset(source: src))
@@ -409,7 +403,23 @@ public enum NftParser {
             return false
         }
 
-        mutating func parseTableBody(_ table: inout NftTable, _ file: inout NftFile, _ defines: inout [String: [NftToken]]) {
+        /// `define name = value`, `redefine`, `undefine name`.
+        func define(_ stmt: [NftToken], _ src: SourceLine, _ file: inout NftFile, _ defines: inout [String: [NftToken]]) {
+            if stmt.first?.text == "undefine" {
+                if stmt.count >= 2 { defines[stmt[1].text] = nil }
+            } else if stmt.count >= 4, stmt[2].text == "=" {
+                defines[stmt[1].text] = substitute(Array(stmt[3...]), defines, errors: &file.errors)
+            } else if stmt.count >= 3, stmt[1].text.hasSuffix("=") || stmt[2].text.hasPrefix("=") {
+                file.notes.append(Diagnostic(src.location, text: src.text, message: "define written without blanks around `=` is not evaluated"))
+            } else {
+                file.errors.append(Diagnostic(src.location, text: src.text, message: "nft: syntax error in define; nft -f loads nothing from this file"))
+            }
+        }
+
+        mutating func parseTableBody(_ table: inout NftTable, _ file: inout NftFile, _ outer: inout [String: [NftToken]]) {
+            // nft's parser opens a scope for a table block: a `define` inside it
+            // is seen by the chains after it in the block, not outside the table.
+            var defines = outer
             while true {
                 skipSeparators()
                 guard let t = peek else {
@@ -448,6 +458,9 @@ public enum NftParser {
                 case "flags":
                     let (stmt, _) = statement()
                     if stmt.contains(where: { $0.text == "dormant" || $0.text.contains("dormant") }) { table.dormant = true }
+                case "define", "redefine", "undefine":
+                    let (stmt, _) = statement()
+                    define(stmt, src, &file, &defines)
                 case "comment":
                     _ = statement()
                 case "include":

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Parsers
 import Plan
 import Rules
 import SystemModel
@@ -6,12 +7,14 @@ import SystemModel
 /// The JSON report: a stable, versioned schema for pipelines.
 /// Bump `schemaVersion` on any incompatible change.
 public enum JSONReport {
-    public static let schemaVersion = 1
+    /// 2: adds `verdict` (see README, "JSON report").
+    public static let schemaVersion = 2
 
     struct Document: Encodable {
         var schemaVersion: Int
         var tool: Tool
         var target: Target
+        var verdict: VerdictDocument?
         var summary: [String: Int]
         var facts: Facts
         var findings: [FindingJSON]
@@ -108,6 +111,57 @@ public enum JSONReport {
     struct ConflictJSON: Encodable { var path: String; var rules: [String]; var message: String }
     struct PlanJSON: Encodable { var actions: [ActionJSON]; var conflicts: [ConflictJSON] }
     struct Skipped: Encodable { var path: String; var reason: String }
+    /// The answer to "will SSH reach this machine after the next boot?".
+    struct VerdictDocument: Encodable {
+        var version: Int
+        /// `reachable`, `not-reachable`, `cannot-tell`.
+        var outcome: String
+        var line: String
+        var bootStops: [BootStopJSON]
+        var chain: [LinkJSON2]
+        /// The boot transaction as far as the network is concerned, in order.
+        var steps: [StepJSON]
+        var endpoints: [EndpointJSON]
+    }
+    struct StepJSON: Encodable {
+        var name: String; var phase: String; var runs: Bool; var succeeds: Bool?; var reason: String; var evidence: [EvidenceJSON]
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(phase, forKey: .phase)
+            try c.encode(runs, forKey: .runs)
+            try c.encode(succeeds, forKey: .succeeds)
+            try c.encode(reason, forKey: .reason)
+            try c.encode(evidence, forKey: .evidence)
+        }
+        enum CodingKeys: String, CodingKey { case name, phase, runs, succeeds, reason, evidence }
+    }
+    struct BootStopJSON: Encodable { var rule: String; var summary: String; var evidence: [EvidenceJSON] }
+    struct LinkJSON2: Encodable { var kind: String; var state: String; var summary: String; var evidence: [EvidenceJSON] }
+    struct EndpointJSON: Encodable {
+        var interface: String; var family: String; var address: String?; var method: String; var port: Int
+        var outcome: String; var chain: [LinkJSON2]
+    }
+
+    static func verdict(_ v: Verdict, steps: [BootStep]) -> VerdictDocument {
+        func ev(_ l: SourceLine) -> EvidenceJSON {
+            EvidenceJSON(path: l.location.path, line: l.location.line > 0 ? l.location.line : nil, text: l.text, note: nil)
+        }
+        func link(_ l: BootLink) -> LinkJSON2 {
+            LinkJSON2(kind: l.kind.rawValue, state: l.state.rawValue, summary: l.summary, evidence: l.evidence.map(ev))
+        }
+        return VerdictDocument(
+            version: Verdict.version, outcome: v.outcome.rawValue, line: v.line,
+            bootStops: v.bootStops.map { BootStopJSON(rule: $0.rule, summary: $0.summary, evidence: $0.evidence.map(ev)) },
+            chain: v.chain.map(link),
+            steps: steps.map { StepJSON(name: $0.name, phase: $0.phase.name, runs: $0.runs, succeeds: $0.succeeds, reason: $0.reason,
+                                        evidence: $0.evidence.map(ev)) },
+            endpoints: v.endpoints.map { e in
+                EndpointJSON(interface: e.interface, family: e.family.rawValue, address: e.address, method: e.method.rawValue, port: e.port,
+                             outcome: e.holds ? "reachable" : e.firstBroken != nil ? "not-reachable" : "cannot-tell",
+                             chain: e.chain.map(link))
+            })
+    }
 
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
         var summary: [String: Int] = [:]
@@ -122,6 +176,7 @@ public enum JSONReport {
             tool: Tool(name: "rescue-audit", version: context.toolVersion, libblkid: context.libblkidVersion),
             target: Target(path: context.target, kind: context.kind.rawValue, device: context.device, uuid: context.uuid,
                            os: system.osName, auditedAt: context.auditedAt),
+            verdict: result.verdict.map { verdict($0, steps: system.bootModel.steps) },
             summary: summary,
             facts: facts(system),
             findings: findings,

@@ -6,6 +6,14 @@ import SystemModel
 public enum MarkdownReport {
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
         var out: [String] = []
+        if let v = result.verdict {
+            out.append("**\(inline(v.line))**")
+            out.append("")
+            out.append("```")
+            for l in Summary.chainLines(v) { out.append(printable(l).replacingOccurrences(of: "```", with: "`\u{200B}``")) }
+            out.append("```")
+            out.append("")
+        }
         out.append("# rescue-audit report: \(inline(context.target))")
         out.append("")
         out.append("- Audited: \(context.auditedAt) by rescue-audit \(context.toolVersion)")
@@ -35,7 +43,7 @@ public enum MarkdownReport {
             for ref in result.plan.actionsByFinding[i] ?? [] { out.append("- Fix \(ref.id): \(inline(ref.summary))") }
             out.append("")
         }
-        out += Summary.planLines(result.plan, target: context.target).map(inline)
+        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target]).map(inline)
         return out.joined(separator: "\n") + "\n"
     }
 

@@ -159,7 +159,7 @@ private struct ScriptWriter {
         s += contentFunctions(runnable)
         s += undoFunctions(runnable)
         s += gettingReadWrite()
-        s.append(Self.checkRoot)
+        s.append(checkRoot())
         s += preflight(runnable)
         s += apply(runnable)
         s.append(Self.finish)
@@ -339,7 +339,11 @@ private struct ScriptWriter {
         out.append("}")
         out.append("")
         out.append("undo_tail() {")
-        out += printfStatements(Array(("    :\n}\n" + Self.undoTail + "\n").utf8))
+        out += printfStatements(Array("    :\n}\n".utf8))
+        out.append("}")
+        out.append("")
+        out.append("undo_end() {")
+        out += printfStatements(Array((Self.undoTail + "\n").utf8))
         out.append("}")
         out.append("")
         return out
@@ -354,10 +358,15 @@ private struct ScriptWriter {
             out.append("    AUDIT_UUID=\(shQuote(usableUUID ?? ""))")
             out.append(Self.mountByUUID)
         case .image:
-            let image = shellWord(context.target)
+            // The image file itself, never "disk.img partition 2".
+            let image = shellWord(context.device ?? context.target)
             out.append("    warn \(shQuote("ROOT is not set. This script was made from an audit of the disk image \(context.target). Attach and mount it read-write, then run the script with ROOT set:"))")
             out.append("    warn \(shQuote("  losetup --find --show --partscan \(image)"))")
-            out.append("    warn '  mount /dev/loopNpM /mnt/target    # the root partition, as the audit found it'")
+            if let partition = context.partition {
+                out.append("    warn \(shQuote("  mount /dev/loopNp\(partition) /mnt/target    # partition \(partition), the root the audit found"))")
+            } else {
+                out.append("    warn '  mount /dev/loopN /mnt/target    # the root filesystem, as the audit found it'")
+            }
             out.append("    warn \"  ROOT=/mnt/target sh $0\"")
             out.append("    exit 2")
         default:
@@ -601,13 +610,22 @@ private struct ScriptWriter {
                 BK=$base/$stamp-$$
                 mkdir -- "$BK"
             fi
+            inside=${BK#"$ROOT"}
+            BACKUP_DEPTH=0
+            while [ -n "$inside" ]; do
+                inside=${inside%/*}
+                BACKUP_DEPTH=$((BACKUP_DEPTH + 1))
+            done
             : > "$BK/undo.steps"
             write_undo
             say "Backups, the log and undo.sh go to $BK"
         }
 
+        # undo.sh finds the root from where it lies: BACKUP_DEPTH components
+        # above it, counted on the path inside the target, with every symlink
+        # (a /var/backups that links elsewhere) already resolved.
         write_undo() {
-            { undo_head; cat "$BK/undo.steps"; undo_tail; } > "$BK/undo.sh"
+            { undo_head; cat "$BK/undo.steps"; undo_tail; printf 'BACKUP_DEPTH=%s\n' "$BACKUP_DEPTH"; undo_end; } > "$BK/undo.sh"
             chmod 755 "$BK/undo.sh"
         }
 
@@ -817,10 +835,16 @@ private struct ScriptWriter {
                 return 0
             fi
             ensure_backup
-            bind_all
-            say "  running in the target: $*"
-            if chroot "$ROOT" "$@"; then rc=0; else rc=$?; fi
-            unbind_all
+            if [ -z "$ROOT" ]; then
+                # ROOT=/ after an audit of /: this shell already runs on the target.
+                say "  running in the target: $*"
+                if "$@"; then rc=0; else rc=$?; fi
+            else
+                bind_all
+                say "  running in the target: $*"
+                if chroot "$ROOT" "$@"; then rc=0; else rc=$?; fi
+                unbind_all
+            fi
             if [ "$rc" -ne 0 ]; then die "$id: the command failed (status $rc); fix that by hand, then run this script again"; fi
             resolve "$BASE/done/$marker" || die "$BASE cannot be resolved inside the target"
             mkdir -p -- "${RESOLVED%/*}"
@@ -855,14 +879,36 @@ private struct ScriptWriter {
             ROOT=$MNT
         """#
 
-    static let checkRoot = #"""
+    /// Resolves ROOT and checks it is a root. ROOT=/ is refused, since on a
+    /// rescue system it would repair the rescue system, except when the audit
+    /// itself was of "/": run inside a chroot of the target (or on the system
+    /// itself), where the script runs in the same place with ROOT=/.
+    func checkRoot() -> String {
+        let auditedSlash = context.kind == .directory && context.target == "/"
+        return [Self.resolveRoot, auditedSlash ? Self.slashIsTheTarget : Self.refuseSlash, Self.checkRootEtc].joined(separator: "\n")
+    }
+
+    static let resolveRoot = #"""
 
         given=$ROOT
         ROOT=$(cd -- "$given" 2>/dev/null && pwd -P) || die "ROOT=$given is not a directory"
+        """#
+
+    static let refuseSlash = #"""
+
         # On the rescue system itself ROOT=/ would repair the rescue system, not the target.
         if [ "$ROOT" = / ]; then
             die "ROOT is /, the system this script runs on; mount the target elsewhere and run: ROOT=/path sh $0"
         fi
+        """#
+
+    static let slashIsTheTarget = #"""
+
+        # The audit was of / itself (inside a chroot of the target): ROOT=/ is the target.
+        if [ "$ROOT" = / ]; then ROOT=''; fi
+        """#
+
+    static let checkRootEtc = #"""
         if [ -L "$ROOT/etc" ] || [ ! -d "$ROOT/etc" ]; then
             die "$ROOT/etc is not a directory; ROOT must be the target's root filesystem"
         fi
@@ -899,9 +945,6 @@ private struct ScriptWriter {
     static let undoHelpers = #"""
 
         BK=$(cd -- "$(dirname -- "$0")" && pwd -P)
-        # undo.sh lives in <root>/var/backups/rescue-audit/<time>/: the root is
-        # wherever the target is mounted now (empty when it runs on the target itself).
-        ROOT=${BK%/var/backups/rescue-audit/*}
         PASS=check
 
         # restore_file PATH AFTER: puts the backed-up file back.
@@ -1036,6 +1079,15 @@ private struct ScriptWriter {
         """#
 
     static let undoTail = #"""
+        # undo.sh lives in <root>/var/backups/rescue-audit/<time>/ (or wherever
+        # a symlinked /var/backups led): the root is wherever the target is
+        # mounted now, empty when it runs on the target itself.
+        ROOT=$BK
+        i=0
+        while [ "$i" -lt "$BACKUP_DEPTH" ]; do
+            ROOT=${ROOT%/*}
+            i=$((i + 1))
+        done
         if [ -L "$ROOT/etc" ] || [ ! -d "$ROOT/etc" ]; then
             die "$ROOT/etc is not a directory; undo.sh must stay in <root>/var/backups/rescue-audit/<time>/"
         fi

@@ -14,6 +14,11 @@ public struct ReportContext: Sendable {
     public var auditedAt: String
     /// Things the audit could not check or had to skip, one sentence each.
     public var notes: [String]
+    /// An image's root partition number (for the losetup hint), nil otherwise.
+    public var partition: Int? = nil
+    /// The arguments that name this target again for `rescue-audit plan`;
+    /// nil: the target as given.
+    public var rerunArguments: [String]? = nil
 
     public init(toolVersion: String, libblkidVersion: String, target: String, kind: TargetKind,
                 device: String? = nil, uuid: String? = nil, auditedAt: String, notes: [String] = []) {

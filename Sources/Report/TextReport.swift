@@ -11,6 +11,12 @@ public enum TextReport {
         let c = Palette(enabled: color)
         var out: [String] = []
         let os = system.osName.map { " (\(printable($0)))" } ?? ""
+        if let v = result.verdict {
+            let line = printable(v.line)
+            out.append(v.outcome == .reachable ? c.green(line) : v.outcome == .notReachable ? c.severity(.critical, line) : c.bold(line))
+            for l in Summary.chainLines(v) { out.append(printable(l)) }
+            out.append("")
+        }
         out.append(c.bold("rescue-audit \(context.toolVersion)") + " - \(printable(context.target))\(os)")
         out.append("")
         out.append(c.bold("What the disk says will happen at boot"))
@@ -42,7 +48,7 @@ public enum TextReport {
             }
             out.append("")
         }
-        out += Summary.planLines(result.plan, target: context.target).map(printable)
+        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target]).map(printable)
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -54,6 +60,26 @@ public enum TextReport {
 
 /// Lines shared by the text and Markdown reports.
 enum Summary {
+    /// The chain under the verdict line: each link's state, what it says and its evidence.
+    static func chainLines(_ v: Verdict) -> [String] {
+        var out: [String] = []
+        for stop in v.bootStops {
+            out.append("  [BROKEN] boot: " + stop.summary)
+            for e in stop.evidence.prefix(3) { out.append("      " + location(e) + (e.text.isEmpty ? "" : "  " + Text.trimmed(e.text))) }
+        }
+        for link in v.chain {
+            let state = link.state == .holds ? "ok" : link.state == .broken ? "BROKEN" : "cannot tell"
+            out.append("  [\(state)] \(link.kind.rawValue): \(link.summary)")
+            for e in link.evidence.prefix(3) { out.append("      " + location(e) + (e.text.isEmpty ? "" : "  " + Text.trimmed(e.text))) }
+        }
+        return out
+    }
+
+    /// `path:line`, or the path alone for a fact about the whole file.
+    static func location(_ l: SourceLine) -> String {
+        l.location.line > 0 ? "\(l.location.path):\(l.location.line)" : l.location.path
+    }
+
     static func countLine(_ findings: [Finding]) -> String {
         let counts = Severity.allCases.compactMap { s -> String? in
             let n = findings.filter { $0.severity == s }.count
@@ -111,13 +137,14 @@ enum Summary {
         return lines
     }
 
-    static func planLines(_ plan: RepairPlan, target: String) -> [String] {
+    /// `target`: the arguments that name the audited root again.
+    static func planLines(_ plan: RepairPlan, target: [String]) -> [String] {
         var out: [String] = []
         let auto = plan.automaticActions.count, manual = plan.manualActions.count
         out.append("Repair plan: \(auto) automatic step\(auto == 1 ? "" : "s"), \(manual) manual step\(manual == 1 ? "" : "s").")
         for c in plan.conflicts { out.append("  refused: \(c.message)") }
         if auto > 0 {
-            out.append("Write the repair script with: rescue-audit plan \(shellWord(target)) -o repair.sh")
+            out.append("Write the repair script with: rescue-audit plan \((target.map(shellWord) + ["-o", "repair.sh"]).joined(separator: " "))")
         }
         return out
     }

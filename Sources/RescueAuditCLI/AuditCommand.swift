@@ -76,10 +76,11 @@ func withAudit<T>(_ options: TargetOptions, _ body: (SystemSnapshot, AuditResult
         }
     }
     // The reader and everything holding it must be gone before close() unmounts.
-    return try auditOpened(opened, hardware: options.hardware, body)
+    return try auditOpened(opened, options: options, body)
 }
 
-private func auditOpened<T>(_ opened: AuditTarget, hardware: Bool? = nil, _ body: (SystemSnapshot, AuditResult, ReportContext) throws -> T) throws -> T {
+private func auditOpened<T>(_ opened: AuditTarget, options: TargetOptions, _ body: (SystemSnapshot, AuditResult, ReportContext) throws -> T) throws -> T {
+    let hardware = options.hardware
     let root: TargetRoot
     do {
         root = try opened.openRoot()
@@ -94,17 +95,53 @@ private func auditOpened<T>(_ opened: AuditTarget, hardware: Bool? = nil, _ body
     case .device, .discovered: .device
     }
     var environment = AuditEnvironment.from(opened)
-    if hardware ?? (kind == .device) { environment.hardware = NetworkCards.scan().map(HardwareNIC.init) }
+    // The running machine's cards describe the target only on a rescue boot
+    // of the same machine (a device) or on the running system itself ("/");
+    // inside a chroot they are the rescue system's, unless --hardware says so.
+    if hardware ?? (kind == .device || opened.placement == .runningSystem) {
+        environment.hardware = NetworkCards.scan().map(HardwareNIC.init)
+    }
     let system = SystemSnapshot.load(root: root, kind: kind, environment: environment)
     let result = AuditResult.run(system)
-    var target = d.source ?? opened.rootPath
-    if let device = d.device, kind != .directory {
-        target = d.partition.map { "\(target) partition \($0)" } ?? (device == target ? target : "\(target) (\(device))")
-    }
-    let context = ReportContext(toolVersion: toolVersion, libblkidVersion: Blkid.libraryVersion.version,
-                                target: target, kind: kind, device: d.device, uuid: d.uuid,
+    let naming = TargetNaming(d, options: options)
+    var context = ReportContext(toolVersion: toolVersion, libblkidVersion: Blkid.libraryVersion.version,
+                                target: naming.target, kind: kind, device: d.device, uuid: d.uuid,
                                 auditedAt: Date.now.formatted(.iso8601), notes: opened.notes)
+    context.partition = d.kind == .image ? d.partition : nil
+    context.rerunArguments = naming.rerun
     return try body(system, result, context)
+}
+
+/// How the report, the repair script and the suggested `plan` command name
+/// the target: what the user named, never a path that ends with the run
+/// (the private namespace's /proc/<pid>/task/<tid>/root/…).
+struct TargetNaming {
+    /// The target in words: the directory, `disk.img partition 2`, or the
+    /// discovered root's device.
+    var target: String
+    /// The arguments that name the same root again (`plan ARGS -o FILE`).
+    var rerun: [String]
+
+    init(_ d: TargetDescription, options: TargetOptions) {
+        switch d.kind {
+        case .directory:
+            target = d.source ?? "/"
+            rerun = [target]
+        case .image, .device:
+            let source = d.source ?? d.device ?? ""
+            let device = d.device ?? source
+            if let partition = d.partition, d.kind == .image || device == source {
+                target = "\(source) partition \(partition)"
+            } else {
+                target = device == source ? source : "\(source) (\(device))"
+            }
+            rerun = [source] + (options.root.map { ["--root", $0] } ?? [])
+        case .discovered:
+            // The root's own device names it again, mounted or not.
+            target = d.device ?? "the discovered root"
+            rerun = d.device.map { [$0] } ?? []
+        }
+    }
 }
 
 extension HardwareNIC {

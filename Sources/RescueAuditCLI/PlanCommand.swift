@@ -51,8 +51,14 @@ enum ScriptOutput {
         if auto == 0 {
             lines.append("It has nothing to do automatically.")
         } else {
-            lines.append("Preview:  DRY_RUN=1 ROOT=/mnt/target sh \(Self.word(name))")
-            lines.append("Run:      ROOT=/mnt/target sh \(Self.word(name))   (the target's root mounted read-write at /mnt/target)")
+            if context.kind == .directory && context.target == "/" {
+                // Audited from inside a chroot of the target (or on it): the script runs right here.
+                lines.append("Preview:  DRY_RUN=1 ROOT=/ sh \(Self.word(name))")
+                lines.append("Run:      ROOT=/ sh \(Self.word(name))   (here, on the audited root, mounted read-write)")
+            } else {
+                lines.append("Preview:  DRY_RUN=1 ROOT=/mnt/target sh \(Self.word(name))")
+                lines.append("Run:      ROOT=/mnt/target sh \(Self.word(name))   (the target's root mounted read-write at /mnt/target)")
+            }
             if context.kind == .device, context.uuid != nil {
                 lines.append("Without ROOT it mounts UUID=\(context.uuid ?? "") read-write itself and unmounts it at the end.")
             }

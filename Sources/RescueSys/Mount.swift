@@ -19,14 +19,6 @@ public func sysUnmount(_ target: String, lazy: Bool = false) throws(SysError) {
     guard retryingEINTR({ ra_umount(target, lazy ? 1 : 0) }) == 0 else { throw SysError("umount \(target)") }
 }
 
-/// mkdtemp(3) with `prefix` followed by six random characters.
-public func sysMakeTemporaryDirectory(prefix: String) throws(SysError) -> String {
-    var template = Array((prefix + "XXXXXX").utf8CString)
-    let ok = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
-    guard ok else { throw SysError("mkdtemp \(prefix)") }
-    return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
 /// mkdir(2); an existing directory is fine.
 public func sysMakeDirectory(_ path: String, mode: mode_t = 0o700) throws(SysError) {
     guard mkdir(path, mode) == 0 || errno == EEXIST else { throw SysError("mkdir \(path)") }
@@ -63,6 +55,13 @@ public final class PrivateMountNamespace: @unchecked Sendable {
         if let failure = ns.startError { return .failure(failure) }
         return .success(ns)
     }()
+
+    /// The call named in `SysError` when unshare(2) itself was refused
+    /// (EPERM: no CAP_SYS_ADMIN in this user namespace).
+    public static let unshareCall = "unshare(CLONE_NEWNS)"
+    /// The call named when the new namespace's mounts could not be made
+    /// private (EINVAL: "/" is not a mount point, as inside a chroot).
+    public static let makePrivateCall = "mount(MS_REC|MS_PRIVATE) of /"
 
     /// The thread that lives in the namespace.
     public private(set) var threadID: Int32 = 0
@@ -101,8 +100,14 @@ public final class PrivateMountNamespace: @unchecked Sendable {
         sigfillset(&set)
         pthread_sigmask(SIG_BLOCK, &set, nil)
         threadID = ra_gettid()
-        if ra_unshare_private_mounts() != 0 {
-            startError = SysError("unshare(CLONE_NEWNS)")
+        switch ra_unshare_private_mounts() {
+        case 0: break
+        case -1:
+            startError = SysError(Self.unshareCall)
+            sem_post(jobDone)
+            return
+        default:
+            startError = SysError(Self.makePrivateCall)
             sem_post(jobDone)
             return
         }
@@ -143,19 +148,4 @@ public final class PrivateMountNamespace: @unchecked Sendable {
 
     /// The mountinfo of the namespace, as /proc shows it, for tests and diagnostics.
     public var mountInfoPath: String { "/proc/\(getpid())/task/\(threadID)/mountinfo" }
-}
-
-/// Scratch directories to remove if SIGINT, SIGTERM or SIGHUP kills the
-/// process: the mounts in the private namespace die with the process, but the
-/// empty directory they sat on is on the host. Handlers are installed only
-/// where the signal still has its default action, and re-raise the signal.
-public enum CleanupOnSignal {
-    public static func register(_ path: String) {
-        ra_cleanup_install_handlers()
-        _ = ra_cleanup_register(path)
-    }
-
-    public static func unregister(_ path: String) {
-        ra_cleanup_unregister(path)
-    }
 }

@@ -131,6 +131,13 @@ public struct Descriptor: ~Copyable, @unchecked Sendable {
         return out
     }
 
+    /// statx(2) STATX_MNT_ID: the id of the mount this descriptor is on; nil
+    /// where the kernel cannot say (before Linux 5.8).
+    public func mountID() -> UInt64? {
+        var id: UInt64 = 0
+        return ra_mount_id(raw, &id) == 0 ? id : nil
+    }
+
     /// pread(2) of `count` bytes at `offset`; shorter at end of file.
     public func read(count: Int, at offset: Int64) throws(SysError) -> [UInt8] {
         try sysPread(raw, count: count, at: offset)
@@ -253,12 +260,57 @@ public func sysWriteAll(_ fd: Int32, _ text: String) {
     }
 }
 
-/// Writes a host file (not the target: the target is never written) with
-/// open(2) O_CREAT|O_TRUNC, then fchmod(2) to `mode`.
+/// Writes a host file (not the target: the target is never written) without
+/// following a symlink at `path`: an existing symlink, even a dangling one,
+/// is refused (ELOOP), so `-o` can never overwrite or chmod what a planted
+/// link points to. A new file or an existing regular file is replaced
+/// atomically: the text goes to a fresh name in the same directory, created
+/// with open(2) O_CREAT|O_EXCL|O_NOFOLLOW (never someone else's file), gets
+/// fchmod(2) `mode`, and is renamed over `path`. Anything else that exists
+/// (a FIFO, /dev/null) is opened with O_NOFOLLOW and written in place, its
+/// mode untouched.
 public func sysWriteFile(_ path: String, _ text: String, mode: mode_t) throws(SysError) {
-    let fd = retryingEINTR { Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | RA_O_CLOEXEC, mode) }
-    guard fd >= 0 else { throw SysError("open \(path)") }
-    defer { _ = Glibc.close(fd) }
+    var st = stat()
+    if lstat(path, &st) == 0 {
+        let kind = FileKind(mode: st.st_mode)
+        if kind == .symlink { throw SysError("refusing the symbolic link \(path)", errno: ELOOP) }
+        if kind == .directory { throw SysError("open \(path)", errno: EISDIR) }
+        if kind != .regular {
+            let fd = retryingEINTR { Glibc.open(path, RA_O_WRONLY | RA_O_NOFOLLOW | RA_O_CLOEXEC | RA_O_NOCTTY) }
+            guard fd >= 0 else { throw SysError("open \(path)") }
+            defer { _ = Glibc.close(fd) }
+            try writeAll(fd, text, path: path)
+            return
+        }
+    } else if errno != ENOENT {
+        throw SysError("lstat \(path)")
+    }
+    let slash = path.lastIndex(of: "/")
+    let dir = slash.map { String(path[...$0]) } ?? ""
+    let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    var attempt = 0
+    while true {
+        attempt += 1
+        let temp = "\(dir).\(base).\(getpid()).\(attempt).tmp"
+        let fd = retryingEINTR { Glibc.open(temp, RA_O_WRONLY | RA_O_CREAT | RA_O_EXCL | RA_O_NOFOLLOW | RA_O_CLOEXEC, 0o600) }
+        if fd < 0 {
+            if errno == EEXIST && attempt < 100 { continue }
+            throw SysError("open \(temp)")
+        }
+        do throws(SysError) {
+            defer { _ = Glibc.close(fd) }
+            try writeAll(fd, text, path: path)
+            guard fchmod(fd, mode) == 0 else { throw SysError("fchmod \(path)") }
+            guard rename(temp, path) == 0 else { throw SysError("rename to \(path)") }
+        } catch {
+            _ = unlink(temp)
+            throw error
+        }
+        return
+    }
+}
+
+private func writeAll(_ fd: Int32, _ text: String, path: String) throws(SysError) {
     var bytes = Array(text.utf8)
     var done = 0
     while done < bytes.count {
@@ -268,5 +320,34 @@ public func sysWriteFile(_ path: String, _ text: String, mode: mode_t) throws(Sy
         guard n > 0 else { throw SysError("write \(path)") }
         done += n
     }
-    guard fchmod(fd, mode) == 0 else { throw SysError("fchmod \(path)") }
+}
+
+/// realpath(3) of a host path, or nil when it cannot be resolved.
+public func sysRealPath(_ path: String) -> String? {
+    guard let p = realpath(path, nil) else { return nil }
+    defer { free(p) }
+    return String(cString: p)
+}
+
+/// Where this process's "/" sits, for a report that must say whether the
+/// running kernel and hardware belong to the audited root.
+public enum RootPlacement: Sendable, Equatable {
+    /// "/" is the root of PID 1 of this PID namespace: the running system.
+    case system
+    /// "/" is not init's root: a chroot (often of the target, on a rescue system).
+    case chroot
+    /// Neither could be told (no /proc, no right to look at PID 1's root,
+    /// and "/" is the root of a mount).
+    case unknown
+}
+
+/// Compares "/" with /proc/1/root, as systemd's running_in_chroot() does;
+/// without /proc or the right to look at PID 1, a "/" that is not the root
+/// of any mount (statx STATX_ATTR_MOUNT_ROOT) is a chroot into a directory.
+public func sysRootPlacement() -> RootPlacement {
+    var mine = stat(), init1 = stat()
+    if stat("/", &mine) == 0, stat("/proc/1/root/", &init1) == 0 {
+        return mine.st_dev == init1.st_dev && mine.st_ino == init1.st_ino ? .system : .chroot
+    }
+    return ra_root_is_mount_root() == 0 ? .chroot : .unknown
 }

@@ -9,7 +9,7 @@ public struct ConfigFileUnreadable: Rule {
     public init() {}
 
     public func check(_ system: SystemSnapshot) -> [Finding] {
-        system.root.skippedReads.map { skip in
+        system.skippedReads.map { skip in
             let boot = controlsBootNetwork(skip.path, system)
             return finding(boot ? .critical : .medium,
                            message: "\(skip.path) was not read: \(skip.reason).",

@@ -19,7 +19,7 @@ public struct ConfigSyntaxError: Rule {
                          text: d.diagnostic.text, note: d.diagnostic.message)
             }
             let atBoot = boot ? consequence(first.format)
-                : partial ? "The \(first.format) tool stops reading \(path) at the error, so everything after it is not configured at boot."
+                : partial ? partialConsequence(first.format, path)
                 : "This does not stop the network at boot, but the tool that reads \(path) does not use the line as written."
             let where_ = lines.isEmpty ? path : "\(path) line\(lines.count > 1 ? "s" : "") \(lines.map(String.init).joined(separator: ", "))"
             return finding(boot ? .critical : partial ? .high : .medium,
@@ -28,6 +28,21 @@ public struct ConfigSyntaxError: Rule {
                            actions: [ProposedAction(.manual(description: "Correct the \(first.format) syntax in \(path)",
                                                             commands: ["${EDITOR:-vi} \(rootPath(path))"]),
                                                     "Correct the syntax of \(path) by hand")])
+        }
+    }
+
+    /// What a tool that keeps going does with the part it cannot read.
+    private func partialConsequence(_ format: String, _ path: String) -> String {
+        switch format {
+        case "systemd-networkd":
+            // conf-parser logs and skips a line it cannot parse; only a file it cannot use at all is dropped.
+            "systemd-networkd skips what it cannot parse (the line, or the whole file where the note says so) and applies the rest of \(path) at boot."
+        case "ifcfg":
+            "The ifcfg reader ignores the assignment it cannot use and applies the rest of \(path) at boot."
+        case "NetworkManager keyfile":
+            "NetworkManager does not load a connection whose keyfile it cannot read, so the connection in \(path) is not activated at boot."
+        default:
+            "The \(format) tool stops reading \(path) at the error, so everything after it is not configured at boot."
         }
     }
 

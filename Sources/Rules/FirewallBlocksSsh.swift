@@ -10,7 +10,7 @@ public struct FirewallBlocksSsh: Rule {
     public func check(_ system: SystemSnapshot) -> [Finding] {
         var findings: [Finding] = []
         var seen = Set<Int>()
-        for port in system.listeners.sshPorts where seen.insert(port.value).inserted {
+        for port in system.bootModel.sshd?.ports ?? system.listeners.sshPorts where seen.insert(port.value).inserted {
             let dropped = system.firewall.verdicts.filter { $0.question == .ssh(port: port.value) && $0.answer == .dropped }
             guard !dropped.isEmpty else { continue }
             let v4 = dropped.contains { $0.family == .ipv4 }

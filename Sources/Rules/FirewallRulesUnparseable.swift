@@ -28,6 +28,8 @@ public struct FirewallRulesUnparseable: Rule {
                 atBoot = "ifup runs the restore before it brings the interface up; the restore fails, so ifup aborts and the interface stays down."
             } else if mechanism.kind == .nftables {
                 atBoot = "nft -f loads nothing when one line is wrong, so nftables.service fails and the machine boots without this firewall."
+            } else if mechanism.kind == .firewalld && failure.path.hasPrefix("/etc/firewalld/zones/") {
+                atBoot = "firewalld cannot load its configuration, falls back to its stock one (/usr/lib/firewalld, default zone public) and ignores everything in /etc/firewalld."
             } else if mechanism.kind == .restoreScript {
                 atBoot = "The script that restores the rules fails at boot (run-parts reports it and ifup fails), and the tables from the error on are not loaded."
             } else {

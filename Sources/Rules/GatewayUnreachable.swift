@@ -25,6 +25,14 @@ public struct GatewayUnreachable: Rule {
                 // DHCP or SLAAC brings a prefix we cannot see.
                 let dynamic = (peers.isEmpty ? [claim] : peers).contains { gw.isV6 ? $0.dhcp6 : $0.dhcp4 }
                 if dynamic || onLink.isEmpty { continue }
+                // A route on the link to the gateway itself (`[Route] Destination=GW`
+                // without a gateway, the usual /32 layout), or an `[Address] Peer=GW`.
+                let linkRoutes = (peers.isEmpty ? [claim] : peers).flatMap(\.routes).filter { $0.gateway == nil && !$0.isDefault }
+                if linkRoutes.contains(where: { r in
+                    let split = IPText.split(r.destination)
+                    guard split.valid, let dest = IPAddress(split.address), dest.isV6 == gw.isV6 else { return false }
+                    return dest.sharesPrefix(with: gw, length: split.prefix ?? (gw.isV6 ? 128 : 32))
+                }) { continue }
                 if onLink.contains(where: { a in
                     guard let ip = IPAddress(a.address) else { return true }
                     // A pointopoint peer or an address without a length: no claim.

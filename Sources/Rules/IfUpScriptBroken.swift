@@ -14,7 +14,7 @@ public struct IfUpScriptBroken: Rule {
                                    ".bak", ".orig", ".save", ".old", ".disabled", ".swp"]
 
     public func check(_ system: SystemSnapshot) -> [Finding] {
-        let hooks = NetworkHooks.load(system.root)
+        let hooks = system.hooks
         let ifupdown = system.stacks.first { $0.stack == .ifupdown }
         let ifupdownRuns = system.ifupdownManagesNetwork && (ifupdown?.startsAtBoot ?? false)
         let nmUnit = system.units.startsAtBoot("NetworkManager.service")
@@ -87,7 +87,7 @@ public struct IfUpScriptBroken: Rule {
                 message = "\(s.path) \(Self.failure(problem)). NetworkManager-dispatcher logs the failure and goes on; what the script does never happens\(does.map { ": it \($0)" } ?? "")."
                 atBoot = "NetworkManager brings the connections up, but this dispatcher script's work (\(does ?? "whatever it does")) is not done."
             }
-            if system.root.lstat(s.path)?.kind == .regular {
+            if s.isRegularFile {
                 actions.append(ProposedAction(.moveAside(path: s.path),
                     "Move \(s.path) into the backup directory, so \(s.runner == .ifupdown ? "run-parts" : "the dispatcher") no longer runs it"))
             } else {

@@ -51,12 +51,11 @@ public struct KernelMissing: Rule {
 
     /// Kernel releases in /boot whose image, initrd and modules all exist.
     static func completeKernels(_ system: SystemSnapshot) -> [String] {
-        let names = (system.root.list("/boot") ?? []).map(\.name)
+        let names = system.facts.kernels.bootNames
         return names.compactMap { n -> String? in
             guard let release = KernelImage.release(fileName: n), n.hasPrefix("vmlinuz-") else { return nil }
             let initrd = ["initrd.img-\(release)", "initramfs-\(release).img"].contains { names.contains($0) }
-            let modules = system.root.stat("/lib/modules/\(release)")?.kind == .directory
-                || system.root.stat("/usr/lib/modules/\(release)")?.kind == .directory
+            let modules = system.facts.kernels.moduleReleases.contains(release)
             return initrd && modules ? release : nil
         }.sorted { DebianVersion.compare($0, $1) > 0 }
     }
@@ -77,16 +76,16 @@ public struct KernelMissing: Rule {
         let r = shellWord(files.release ?? "VERSION")
         let rebuildInitrd = files.kernel?.exists == true && files.modulesExist != false
         var c = ["for d in proc sys dev run; do mount --bind /$d \"$ROOT/$d\"; done"]
-        if system.packages.isKnown || system.root.isRegularFile("/usr/sbin/update-initramfs") {
+        if system.packages.isKnown || system.facts.kernels.hasUpdateInitramfs {
             c.append(rebuildInitrd ? "chroot \"$ROOT\" update-initramfs -c -k \(r)"
                      : "chroot \"$ROOT\" apt-get install --reinstall linux-image-\(r)   # needs the network")
             c.append("chroot \"$ROOT\" update-grub")
-        } else if system.root.exists("/usr/bin/dracut") || system.root.exists("/usr/sbin/dracut") {
+        } else if system.facts.kernels.hasDracut {
             c.append(rebuildInitrd ? "chroot \"$ROOT\" dracut -f --kver \(r)"
                      : "chroot \"$ROOT\" dnf reinstall kernel-core-\(r)   # needs the network")
             c.append(system.boot.loader == .grub ? "chroot \"$ROOT\" grub2-mkconfig -o \(shellWord(system.boot.configPath ?? "/boot/grub2/grub.cfg"))"
                      : "chroot \"$ROOT\" kernel-install add \(r) /lib/modules/\(r)/vmlinuz")
-        } else if system.root.exists("/usr/bin/mkinitcpio") {
+        } else if system.facts.kernels.hasMkinitcpio {
             c.append(rebuildInitrd ? "chroot \"$ROOT\" mkinitcpio -P" : "chroot \"$ROOT\" pacman -S linux   # needs the network")
             c.append("chroot \"$ROOT\" grub-mkconfig -o /boot/grub/grub.cfg")
         } else {

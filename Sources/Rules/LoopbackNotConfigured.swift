@@ -122,13 +122,6 @@ public struct LoopbackNotConfigured: Rule {
         if let a = system.defaultNetworking["EXCLUDE_INTERFACES"], Text.words(a.value).contains("lo") {
             return Located(a.value, a.source)
         }
-        for path in ["/etc/default/networking", "/etc/init.d/networking", "/etc/systemd/system/networking.service",
-                     "/lib/systemd/system/networking.service"] {
-            guard let bytes = system.bytes(path) else { continue }
-            for (i, line) in Text.lines(bytes).enumerated() where line.contains("--no-loopback") && !Text.trimmed(line).hasPrefix("#") {
-                return Located(line, SourceLine(path: path, line: i + 1, text: line))
-            }
-        }
-        return nil
+        return system.facts.noLoopbackLines.first.map { Located($0.text, $0) }
     }
 }

@@ -23,13 +23,14 @@ public struct NetworkServiceDisabled: Rule {
         }
 
         if let s = system.status(of: .ifupdown), s.configured, let config = system.ifupdown {
-            var claims = system.claims.filter { $0.stack == .ifupdown && $0.autostart && !$0.isLoopback }
+            // An interface another stack brings up is not lost: its ifupdown stanza is only a stale file.
+            var claims = system.claims.filter { $0.stack == .ifupdown && $0.autostart && !$0.isLoopback && !system.bootModel.isStale($0) }
             // networking.service (or its init script) itself, not udev's hotplug path.
             let networkingStarts = system.initSystem.kind == .systemd
                 ? system.units.startsAtBoot("networking.service") != nil : s.startsAtBoot
             let viaUdev = claims.filter { $0.name.map(system.ifupdownHotplugStarts) ?? false }
             if s.installed != false { claims.removeAll { c in viaUdev.contains(c) } }
-            if s.installed == false {
+            if s.installed == false, !claims.isEmpty {
                 findings.append(missingSoftware(system, stack: .ifupdown, package: "ifupdown", claims: claims, files: config.files,
                                                 grade: grade(.ifupdown, claims: claims)))
             } else if !networkingStarts, !claims.isEmpty {
@@ -43,7 +44,7 @@ public struct NetworkServiceDisabled: Rule {
             }
         }
 
-        let netplanClaims = system.netplan.claims.filter { $0.autostart && !$0.isLoopback }
+        let netplanClaims = system.netplan.claims.filter { $0.autostart && !$0.isLoopback && !system.bootModel.isStale($0) }
         if !netplanClaims.isEmpty {
             if !(system.netplan.netplanInstalled || system.units.netplanGenerator != nil) {
                 findings.append(missingSoftware(system, stack: .netplan, package: "netplan.io", claims: netplanClaims, files: system.netplan.files,
@@ -58,7 +59,7 @@ public struct NetworkServiceDisabled: Rule {
         }
 
         if let s = system.status(of: .networkd), !s.startsAtBoot {
-            let claims = system.networkd.claims.filter { $0.autostart && !$0.isLoopback && !$0.isVendorDefault }
+            let claims = system.networkd.claims.filter { $0.autostart && !$0.isLoopback && !$0.isVendorDefault && !system.bootModel.isStale($0) }
             if !claims.isEmpty {
                 findings.append(notStarted(system, stack: .networkd, unit: "systemd-networkd.service", sysvScript: nil, reason: s.reason,
                                            claims: claims, grade: grade(.networkd, claims: claims)))
@@ -66,7 +67,7 @@ public struct NetworkServiceDisabled: Rule {
         }
 
         if let s = system.status(of: .networkManager), !s.startsAtBoot {
-            let claims = system.networkManager.claims.filter { $0.autostart && !$0.isLoopback }
+            let claims = system.networkManager.claims.filter { $0.autostart && !$0.isLoopback && !system.bootModel.isStale($0) }
             if !claims.isEmpty {
                 findings.append(notStarted(system, stack: .networkManager, unit: "NetworkManager.service", sysvScript: nil, reason: s.reason,
                                            claims: claims, grade: grade(.networkManager, claims: claims)))
@@ -74,7 +75,7 @@ public struct NetworkServiceDisabled: Rule {
         }
 
         if let s = system.status(of: .ifcfg), s.configured, !s.startsAtBoot, system.ifcfg.networkingEnabled {
-            let claims = system.ifcfg.claims.filter { $0.autostart && !$0.isLoopback }
+            let claims = system.ifcfg.claims.filter { $0.autostart && !$0.isLoopback && !system.bootModel.isStale($0) }
             // RHEL 8 and later run ifcfg files through NetworkManager; older ones through network.service.
             let unit = system.units.unitFile("NetworkManager.service") != nil ? "NetworkManager.service" : "network.service"
             if !claims.isEmpty {

@@ -17,7 +17,7 @@ public struct NoNetworkConfigured: Rule {
         // network is configured there, only broken.
         if system.diagnostics.contains(where: { $0.impact == .bootNetworkRejected }) { return [] }
         let networkDirs = ["/etc/network/", "/etc/netplan/", "/etc/systemd/network/", "/etc/sysconfig/network-scripts/", "/etc/NetworkManager/"]
-        if system.root.skippedReads.contains(where: { s in networkDirs.contains { (s.path + "/").hasPrefix($0) } }) { return [] }
+        if system.skippedReads.contains(where: { s in networkDirs.contains { (s.path + "/").hasPrefix($0) } }) { return [] }
         if nmAutoConnects(system) || cloudInitWritesNetwork(system) != nil { return [] }
 
         var evidence: [Evidence] = []
@@ -53,15 +53,7 @@ public struct NoNetworkConfigured: Rule {
     /// configuration for the first NIC at boot.
     private func cloudInitWritesNetwork(_ system: SystemSnapshot) -> String? {
         let enabled = ["cloud-init-local.service", "cloud-init.service", "cloud-init-network.service"].first { system.units.startsAtBoot($0) != nil }
-        guard let enabled, !system.root.exists("/etc/cloud/cloud-init.disabled") else { return nil }
-        var files = ["/etc/cloud/cloud.cfg"]
-        files += (system.root.list("/etc/cloud/cloud.cfg.d") ?? []).map(\.name).filter { $0.hasSuffix(".cfg") }.sorted().map { "/etc/cloud/cloud.cfg.d/" + $0 }
-        for path in files {
-            guard let bytes = system.bytes(path) else { continue }
-            let text = Text.lines(bytes).map { Text.trimmed($0) }.filter { !$0.hasPrefix("#") }.joined(separator: "\n")
-            let squeezed = text.filter { $0 != " " && $0 != "\"" && $0 != "'" }
-            if squeezed.contains("network:{config:disabled}") || (squeezed.contains("network:\nconfig:disabled")) { return nil }
-        }
+        guard let enabled, !system.facts.cloudInit.disabledByFile, !system.facts.cloudInit.networkConfigDisabled else { return nil }
         return enabled
     }
 

@@ -53,7 +53,7 @@ public struct PackageTransactionInterrupted: Rule {
     private func dpkgReinstall(_ packages: [DpkgPackage], system: SystemSnapshot) -> Finding {
         let evidence = packages.prefix(30).map { Evidence($0.source, note: Self.describe($0)) }
         var commands = ["for d in proc sys dev run; do mount --bind /$d \"$ROOT/$d\"; done"]
-        let archives = (system.root.list("/var/cache/apt/archives") ?? []).map(\.name)
+        let archives = system.facts.aptArchives
         for p in packages {
             let arch = p.architecture.map { ":\($0)" } ?? ""
             // A .deb still in apt's cache needs no network (apt writes an epoch's colon as %3a).

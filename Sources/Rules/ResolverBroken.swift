@@ -12,25 +12,22 @@ public struct ResolverBroken: Rule {
 
     public func check(_ system: SystemSnapshot) -> [Finding] {
         let known = system.persistedClaims.flatMap(\.nameservers)
-        guard let info = system.root.lstat(Self.path) else {
+        let rc = system.facts.resolvConf
+        guard rc.exists else {
             if rewriter(system) != nil { return [] }
             return [finding(message: "\(Self.path) does not exist, and nothing on the target writes it at boot.",
                             atBoot: "Every host name lookup fails after boot (apt, mail delivery, NTP, anything that connects by name).",
                             evidence: [.fact(Self.path, "missing")] + known.map { Evidence($0.source, note: "a nameserver the network configuration knows") },
                             actions: write(known, exists: false))]
         }
-        if info.kind == .symlink, let target = info.linkTarget {
+        if let target = rc.linkTarget {
             return symlink(system, target: target, known: known)
         }
-        guard let bytes = system.bytes(Self.path) else { return [] }  // unreadable: config-file-unreadable says so
-        let servers = Text.lines(bytes).enumerated().filter { _, l in
-            let w = Text.words(l)
-            return w.count >= 2 && w[0] == "nameserver"
-        }
+        guard let servers = rc.nameservers else { return [] }  // unreadable: config-file-unreadable says so
         guard servers.isEmpty, rewriter(system) == nil else { return [] }
         return [finding(message: "\(Self.path) lists no nameserver, and nothing on the target rewrites it at boot.",
                         atBoot: "Every host name lookup fails after boot (the resolver falls back to 127.0.0.1, where nothing answers).",
-                        evidence: [.fact(Self.path, "no `nameserver` line in \(Text.lines(bytes).count) line(s)")]
+                        evidence: [.fact(Self.path, "no `nameserver` line in \(rc.lineCount) line(s)")]
                             + known.map { Evidence($0.source, note: "a nameserver the network configuration knows") },
                         actions: write(known, exists: true))]
     }
@@ -83,7 +80,7 @@ public struct ResolverBroken: Rule {
             }
             return []
         }
-        if system.root.stat(Self.path) == nil {
+        if !system.facts.resolvConf.resolves {
             return [finding(message: "\(Self.path) is a symlink to \(target), which does not exist on the target.",
                             atBoot: "Every host name lookup fails after boot.",
                             evidence: [evidence], actions: write(known, exists: false, replaceLink: true))]

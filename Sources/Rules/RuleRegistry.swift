@@ -28,6 +28,11 @@ public enum RuleRegistry {
         PackageTransactionInterrupted.self,
         KernelMissing.self,
         LastBootErrors.self,
+        SshdWillNotStart.self,
+        SshdConfigInvalid.self,
+        SshdHostKeysMissing.self,
+        SshLoginImpossible.self,
+        Fail2banRestoresSshBans.self,
     ]
 
     public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }
@@ -38,6 +43,8 @@ public enum RuleRegistry {
 public struct AuditResult: Sendable {
     public var findings: [Finding]
     public var plan: RepairPlan
+    /// Will SSH reach the machine after the next boot (nil only for results built by hand).
+    public var verdict: Verdict? = nil
 
     /// Runs `rules` (all by default) on the snapshot.
     public static func run(_ system: SystemSnapshot, rules: [any Rule.Type] = RuleRegistry.all) -> AuditResult {
@@ -55,7 +62,7 @@ public struct AuditResult: Sendable {
             for a in f.actions { requests.append(ActionRequest(rule: f.rule, findingIndex: i, action: a.action, summary: a.summary)) }
         }
         let plan = PlanBuilder.build(requests, fileBytes: { system.bytes($0) })
-        return AuditResult(findings: findings, plan: plan)
+        return AuditResult(findings: findings, plan: plan, verdict: BootVerdict.judge(system, findings))
     }
 
     /// The highest severity found, nil when nothing was found.

@@ -1,5 +1,6 @@
 import Glibc
 import Parsers
+import TargetAccess
 
 /// Questions several rules ask about the network the target brings up at boot.
 extension SystemSnapshot {
@@ -23,7 +24,9 @@ extension SystemSnapshot {
     /// for `allow-hotplug` interfaces when their card appears, whether or not
     /// networking.service is enabled (seen in a qemu boot of Debian 12,
     /// docs/boot-checks.md). Nil when absent or masked in /etc.
-    public var ifupdownHotplugRule: String? {
+    public var ifupdownHotplugRule: String? { hotplugRule }
+
+    static func findHotplugRule(_ root: TargetRoot, initSystem: InitSystem, units: UnitEnablement) -> String? {
         guard initSystem.kind == .systemd, units.isMasked("ifup@.service") == nil else { return nil }
         for p in ["/etc/udev/rules.d/80-ifupdown.rules", "/usr/lib/udev/rules.d/80-ifupdown.rules", "/lib/udev/rules.d/80-ifupdown.rules"] {
             guard let info = root.lstat(p) else { continue }

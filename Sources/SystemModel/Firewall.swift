@@ -134,6 +134,8 @@ public struct FirewallVerdict: Sendable {
 public struct FirewallModel: Sendable {
     public var mechanisms: [FirewallMechanism] = []
     public var verdicts: [FirewallVerdict] = []
+    /// What it was loaded with, to ask further questions.
+    var context: FirewallContext?
 
     public init() {}
 
@@ -159,6 +161,10 @@ struct FirewallContext: Sendable {
     var ifupdown: IfupdownConfig?
     var ifupdownRunsAtBoot: Bool
     var listeners: ServiceListeners
+    /// The hook scripts, to know which ones really run.
+    var hooks: NetworkHooks = NetworkHooks()
+    /// The TCP ports sshd really listens on at boot (`SystemSnapshot.sshdAtBoot`); nil: the Port lines.
+    var sshPorts: [Int]? = nil
 }
 
 extension FirewallModel {
@@ -174,6 +180,7 @@ extension FirewallModel {
             model.mechanisms[i].files = Array(Set(model.mechanisms[i].files + built.files)).sorted()
         }
         model.verdicts = model.evaluateAll(context)
+        model.context = context
         FirewallFixes.attach(&model, files: files, context: context)
         return model
     }
@@ -187,7 +194,7 @@ extension FirewallModel {
             let sshHere = af == nil || af == "any" || (af == "inet" && family == .ipv4) || (af == "inet6" && family == .ipv6)
             if sshHere {
                 var seen = Set<Int>()
-                for p in context.listeners.sshPorts where seen.insert(p.value).inserted { out.append((.ssh(port: p.value), family)) }
+                for p in context.sshPorts ?? context.listeners.sshPorts.map(\.value) where seen.insert(p).inserted { out.append((.ssh(port: p), family)) }
             }
             out += [(.loopback, family), (.ping, family), (.established, family)]
         }
@@ -212,7 +219,14 @@ extension FirewallModel {
         return ports.sorted()
     }
 
-    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, _ context: FirewallContext) -> FirewallVerdict {
+    /// SSH on `port` arriving on `interface`, through every firewall loaded at
+    /// boot: a rule that names the interface is decided for it.
+    public func ssh(port: Int, _ family: AddressFamily, interface: String) -> FirewallVerdict? {
+        guard let context else { return nil }
+        return evaluate(.ssh(port: port), family, context, interface: interface)
+    }
+
+    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, _ context: FirewallContext, interface: String? = nil) -> FirewallVerdict {
         var per: [MechanismVerdict] = []
         var port: Int? = nil
         let participants = mechanisms.indices.filter { mechanisms[$0].active && mechanisms[$0].build.covers(family) }
@@ -237,7 +251,7 @@ extension FirewallModel {
                 }
                 if let u = sawUnknown, v.answer != .dropped { v = u }
             } else {
-                v = m.build.evaluate(question, family, port: nil)
+                v = m.build.evaluate(question, family, port: nil, interface: interface)
             }
             if !m.notes.isEmpty && v.answer != .unknown {
                 v = FilterVerdict(answer: .unknown, evidence: v.evidence, notes: m.notes)
@@ -248,20 +262,76 @@ extension FirewallModel {
             return FirewallVerdict(question: question, family: family, answer: .accepted, evidence: [],
                                    notes: ["No firewall loads \(family.displayName) rules at boot."], perMechanism: [])
         }
-        let answers = Set(per.map(\.verdict.answer))
-        var verdict = FirewallVerdict(question: question, family: family, answer: .unknown, evidence: [], notes: [], perMechanism: per)
+        let (deciding, replaced) = bootOrder(per, family: family)
+        let final = combine(deciding)
+        var verdict = FirewallVerdict(question: question, family: family, answer: final.answer, evidence: [], notes: [], perMechanism: deciding)
         verdict.port = question == .loopback ? port : nil
-        if answers.count == 1, let a = answers.first {
-            verdict.answer = a
-            verdict.evidence = per.flatMap(\.verdict.evidence)
-            verdict.notes = per.flatMap(\.verdict.notes)
-        } else {
-            verdict.evidence = per.flatMap(\.verdict.evidence)
-            let words = per.map { "\(mechanisms[$0.mechanism].name) \($0.verdict.answer.rawValue)" }.joined(separator: ", ")
-            verdict.notes = ["The firewalls that load at boot disagree (\(words)); which one wins depends on the order they load."]
-                + per.flatMap(\.verdict.notes)
+        verdict.evidence = deciding.flatMap(\.verdict.evidence)
+        verdict.notes = replaced.map { r in
+            "\(mechanisms[r.mechanism].name) loads first, but \(mechanisms[r.by].name) replaces its \(family.displayName) filter table later in boot"
         }
+        if let disagreement = final.disagreement {
+            let words = deciding.map { "\(mechanisms[$0.mechanism].name) \($0.verdict.answer.rawValue)" }.joined(separator: ", ")
+            verdict.notes.append("The firewalls that load at boot disagree (\(words)); \(disagreement).")
+        }
+        verdict.notes += deciding.flatMap(\.verdict.notes)
         return verdict
+    }
+
+    /// When a mechanism loads in boot: 0 before network-pre.target (the
+    /// restore units, ufw, firewalld, nftables), 1 when ifup runs its
+    /// hooks and commands, 2 rc.local, after network.target.
+    func bootTier(_ m: FirewallMechanism) -> Int {
+        guard m.kind == .restoreScript else { return 0 }
+        return m.files.first == "/etc/rc.local" ? 2 : 1
+    }
+
+    /// nftables and firewalld keep their own nft tables; the iptables
+    /// mechanisms share the iptables filter table.
+    func sharesIptables(_ m: FirewallMechanism) -> Bool {
+        m.kind != .nftables && m.kind != .firewalld
+    }
+
+    /// The mechanisms whose rules are still in place when boot has finished:
+    /// an iptables restore that flushes the filter table replaces what the
+    /// iptables mechanisms of earlier tiers loaded.
+    func bootOrder(_ per: [MechanismVerdict], family: AddressFamily) -> (deciding: [MechanismVerdict], replaced: [(mechanism: Int, by: Int)]) {
+        let replacers = per.filter { mv in
+            let m = mechanisms[mv.mechanism]
+            return sharesIptables(m) && m.kind != .ufw && (m.build.replacedTables[family]?.contains("filter") ?? false)
+        }
+        guard let lastTier = replacers.map({ bootTier(mechanisms[$0.mechanism]) }).max(),
+              let by = replacers.last(where: { bootTier(mechanisms[$0.mechanism]) == lastTier }) else { return (per, []) }
+        var deciding: [MechanismVerdict] = []
+        var replaced: [(Int, Int)] = []
+        for mv in per {
+            let m = mechanisms[mv.mechanism]
+            if sharesIptables(m) && bootTier(m) < lastTier { replaced.append((mv.mechanism, by.mechanism)) } else { deciding.append(mv) }
+        }
+        return (deciding, replaced)
+    }
+
+    /// The answer of the mechanisms still in place. Separate nft tables all
+    /// see the packet, so one that drops it drops it whatever the order; the
+    /// iptables mechanisms of one tier replace each other in an order the disk
+    /// does not fix, so they decide only when they agree.
+    func combine(_ deciding: [MechanismVerdict]) -> (answer: FirewallAnswer, disagreement: String?) {
+        let answers = Set(deciding.map(\.verdict.answer))
+        if answers.count <= 1 { return (answers.first ?? .accepted, nil) }
+        let ipt = deciding.filter { sharesIptables(mechanisms[$0.mechanism]) }
+        let nft = deciding.filter { !sharesIptables(mechanisms[$0.mechanism]) }
+        let flushes = nft.contains { mechanisms[$0.mechanism].build.nft?.flushesRuleset == true }
+        let iptAnswers = Set(ipt.map(\.verdict.answer))
+        let iptAnswer: FirewallAnswer? = ipt.isEmpty ? nil : iptAnswers.count == 1 ? iptAnswers.first : .unknown
+        if flushes && !ipt.isEmpty {
+            return (.unknown, "`flush ruleset` in the nftables configuration removes the iptables rules when it loads after them, and the order is not fixed")
+        }
+        let parts = nft.map(\.verdict.answer) + (iptAnswer.map { [$0] } ?? [])
+        if parts.contains(.dropped) && (iptAnswer != .unknown || nft.contains { $0.verdict.answer == .dropped }) {
+            return (.dropped, "a firewall that drops it drops it whichever order they load in")
+        }
+        if parts.allSatisfy({ $0 == .accepted }) { return (.accepted, nil) }
+        return (.unknown, "which one wins depends on the order they load")
     }
 }
 
@@ -290,11 +360,14 @@ extension String {
 }
 
 /// The probe packet for a question.
-func probe(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?) -> ProbePacket {
+func probe(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?, interface: String? = nil) -> ProbePacket {
     switch question {
-    case .ssh(let p): ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: p, syn: true), state: "NEW")
-    case .loopback: ProbePacket(family: family, loopback: true, transport: .tcp(destinationPort: port, syn: true), state: "NEW")
-    case .ping: ProbePacket(family: family, loopback: false, transport: .echoRequest, state: "NEW")
-    case .established: ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: nil, syn: false), state: "ESTABLISHED")
+    case .ssh(let p):
+        var packet = ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: p, syn: true), state: "NEW")
+        packet.interface = interface
+        return packet
+    case .loopback: return ProbePacket(family: family, loopback: true, transport: .tcp(destinationPort: port, syn: true), state: "NEW")
+    case .ping: return ProbePacket(family: family, loopback: false, transport: .echoRequest, state: "NEW")
+    case .established: return ProbePacket(family: family, loopback: false, transport: .tcp(destinationPort: nil, syn: false), state: "ESTABLISHED")
     }
 }

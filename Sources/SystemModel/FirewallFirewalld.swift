@@ -33,6 +33,12 @@ struct FirewalldState: Sendable {
             break
         }
         var failures: [RestoreFailure] = []
+        // firewalld 1.x (fw.py start): a zone file it cannot read makes the
+        // start fail, and it falls back to its stock configuration
+        // (_start_failsafe: /usr/lib/firewalld only, built-in firewalld.conf
+        // defaults, so the default zone is public).
+        var etcRefused: RestoreFailure?
+        var stockZones: [String: FirewalldZone] = [:]
         for dir in ["/usr/lib/firewalld/zones", "/etc/firewalld/zones"] {
             for name in files.list(dir) where name.hasSuffix(".xml") {
                 let path = dir + "/" + name
@@ -41,16 +47,29 @@ struct FirewalldState: Sendable {
                 let (zone, diags) = FirewalldParser.zone(bytes, path: path, name: zoneName)
                 if let zone {
                     s.zones[zoneName] = zone
+                    if dir.hasPrefix("/usr") { stockZones[zoneName] = zone }
                     if dir.hasPrefix("/usr") { s.vendorOnly.insert(zoneName) } else { s.vendorOnly.remove(zoneName) }
                     b.files.append(path)
                 } else if let d = diags.first {
-                    s.zones[zoneName] = nil
-                    failures.append(RestoreFailure(path: path, program: "firewalld", line: d.location.line > 0 ? SourceLine(d.location, d.text) : nil,
-                                                   message: d.message, invokedBy: nil, stopsInterface: false, fixes: []))
+                    let failure = RestoreFailure(path: path, program: "firewalld", line: d.location.line > 0 ? SourceLine(d.location, d.text) : nil,
+                                                 message: d.message, invokedBy: nil, stopsInterface: false, fixes: [])
+                    if dir.hasPrefix("/etc") {
+                        etcRefused = etcRefused ?? failure
+                    } else {
+                        s.zones[zoneName] = nil
+                        failures.append(failure)
+                    }
                 }
             }
         }
-        for dir in ["/usr/lib/firewalld/services", "/etc/firewalld/services"] {
+        if let refused = etcRefused {
+            // The stock configuration only: the zones of /usr/lib, default zone public.
+            s.zones = stockZones
+            s.vendorOnly = Set(stockZones.keys)
+            s.defaultZone = "public"
+            s.defaultZoneSource = nil
+        }
+        for dir in ["/usr/lib/firewalld/services", "/etc/firewalld/services"] where !(etcRefused != nil && dir.hasPrefix("/etc")) {
             for name in files.list(dir) where name.hasSuffix(".xml") {
                 let path = dir + "/" + name
                 guard let bytes = files.bytes(path) else { continue }
@@ -80,6 +99,11 @@ struct FirewalldState: Sendable {
         }
         if !b.failures.isEmpty {
             b.notes.append("firewalld cannot load every zone it needs, so what it lets in is not known")
+        }
+        if var f = etcRefused {
+            // Reported, but what firewalld lets in is known: the stock configuration's.
+            f.message += "; firewalld then starts with its stock configuration (/usr/lib/firewalld, default zone public) and ignores /etc/firewalld"
+            b.failures.append(f)
         }
         b.firewalld = s
         return b
@@ -147,23 +171,33 @@ struct FirewalldState: Sendable {
             }
         }
         var conditionalAccept: SourceLine? = nil, conditionalDeny: SourceLine? = nil
-        var richAccept: SourceLine? = nil
-        for r in zone.richRules where r.family == nil || r.family == fam {
+        var richAccept: SourceLine? = nil, richDeny: SourceLine? = nil
+        // Unconditional rules with a priority, in the order firewalld runs them:
+        // below 0 before everything else of the zone, above 0 after its allow list.
+        var before: ZoneAnswer? = nil, after: ZoneAnswer? = nil
+        for r in zone.richRules.sorted(by: { $0.priority < $1.priority }) where r.family == nil || r.family == fam {
             let everything = r.services.isEmpty && r.ports.isEmpty && r.protocols.isEmpty && r.icmpTypes.isEmpty
             guard let action = r.action else { continue }
             guard let hit = everything ? true : concerns(ports: r.ports, protocols: r.protocols, services: r.services, icmp: r.icmpTypes) else {
                 return ZoneAnswer(answer: .unknown, evidence: [r.source], note: "a service this rich rule names has no definition")
             }
             guard hit else { continue }
+            let terminal: FirewallAnswer? = action == "accept" ? .accepted : (action == "drop" || action == "reject") ? .dropped : nil
+            if r.priority != 0 && !r.conditional, let terminal {
+                if r.priority < 0 { before = before ?? ZoneAnswer(answer: terminal, evidence: [r.source]) }
+                else { after = after ?? ZoneAnswer(answer: terminal, evidence: [r.source]) }
+                continue
+            }
             if action == "drop" || action == "reject" {
-                if r.conditional { conditionalDeny = conditionalDeny ?? r.source }
-                else { return ZoneAnswer(answer: .dropped, evidence: [r.source]) }
+                if r.conditional { conditionalDeny = conditionalDeny ?? r.source } else { richDeny = richDeny ?? r.source }
             } else if action == "accept" {
                 if r.conditional { conditionalAccept = conditionalAccept ?? r.source } else { richAccept = richAccept ?? r.source }
             } else {
                 conditionalDeny = conditionalDeny ?? r.source
             }
         }
+        if let before { return before }
+        if let richDeny { return ZoneAnswer(answer: .dropped, evidence: [richDeny]) }
         func finish(_ a: ZoneAnswer) -> ZoneAnswer {
             if a.answer == .accepted, let c = conditionalDeny {
                 return ZoneAnswer(answer: .unknown, evidence: [c], note: "a rich rule of zone \(zone.name) denies it for some sources")
@@ -182,6 +216,7 @@ struct FirewalldState: Sendable {
             if let p = zone.protocols.first(where: { $0.value == icmpProto || $0.value == "icmp" && family == .ipv4 }) {
                 return finish(ZoneAnswer(answer: .accepted, evidence: [p.source]))
             }
+            if let after { return finish(after) }
             switch zone.target {
             case "ACCEPT", "default":
                 if let inv = zone.icmpBlockInversion { return finish(ZoneAnswer(answer: .dropped, evidence: [inv])) }
@@ -205,6 +240,7 @@ struct FirewalldState: Sendable {
             }
             if open.protocols.contains("tcp") { return finish(ZoneAnswer(answer: .accepted, evidence: [s.source])) }
         }
+        if let after { return finish(after) }
         if zone.target == "ACCEPT" { return finish(ZoneAnswer(answer: .accepted, evidence: [zone.header])) }
         let listed = zone.services.map(\.value)
         return finish(ZoneAnswer(answer: .dropped, evidence: [zone.header] + zone.services.map(\.source),

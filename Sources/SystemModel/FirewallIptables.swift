@@ -202,6 +202,16 @@ enum IptablesTranslation {
                 case "sport", "source-port":
                     if let r = ranges(o.values) { out.append(.sourcePorts(r, negated: o.negated)) } else { out.append(.unknown("port \(o.values.joined()) is not a known number or service")) }
                 case "syn": out.append(.tcpSyn(negated: o.negated))
+                case "tcp-flags" where o.values.count == 2:
+                    func flags(_ s: String) -> Set<String> {
+                        let all: Set<String> = ["SYN", "ACK", "FIN", "RST", "URG", "PSH"]
+                        var out: Set<String> = []
+                        for f in s.uppercased().split(separator: ",") {
+                            if f == "ALL" { out.formUnion(all) } else if f != "NONE" { out.insert(String(f)) }
+                        }
+                        return out
+                    }
+                    out.append(.tcpFlags(mask: flags(o.values[0]), comparison: flags(o.values[1]), negated: o.negated))
                 default: out.append(unknown(o))
                 }
             }

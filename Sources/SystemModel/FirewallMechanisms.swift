@@ -33,15 +33,18 @@ struct MechanismBuild: Sendable {
     /// Where the rules of each restored iptables-save file are (for fixes), by path.
     var layouts: [String: IptablesLayout] = [:]
     var nft: NftRuleset?
+    /// Per family, the iptables tables a flushing restore really replaced
+    /// (a missing or rejected file replaces nothing).
+    var replacedTables: [AddressFamily: Set<String>] = [:]
 
     func covers(_ family: AddressFamily) -> Bool {
         filters[family] != nil || firewalld != nil
     }
 
-    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?) -> FilterVerdict {
+    func evaluate(_ question: FirewallQuestion, _ family: AddressFamily, port: Int?, interface: String? = nil) -> FilterVerdict {
         if let fw = firewalld { return fw.verdict(question, family) }
         guard let f = filters[family] else { return FilterVerdict(answer: .accepted, evidence: []) }
-        return f.evaluate(probe(question, family, port: port))
+        return f.evaluate(probe(question, family, port: port, interface: interface))
     }
 }
 
@@ -322,7 +325,8 @@ enum FirewallDetection {
 
     static func scripts(_ files: FileSource, _ c: FirewallContext) -> [FirewallMechanism] {
         var out: [FirewallMechanism] = []
-        func add(_ path: String, name: String, reason: String, stops: Bool, lines: [SourceLine], disable: FirewallEdit) {
+        func add(_ path: String, name: String, notRun: (why: String, line: SourceLine?)? = nil, reason: String, stops: Bool,
+                 lines: [SourceLine], disable: FirewallEdit) {
             var loads: [IptablesLoad] = []
             var unknown: [String] = []
             for l in lines {
@@ -331,6 +335,13 @@ enum FirewallDetection {
                 unknown += r.unknown
             }
             guard !loads.isEmpty || !unknown.isEmpty else { return }
+            if let notRun {
+                // A hook that cannot run restores nothing: the tables stay as the other mechanisms left them.
+                out.append(FirewallMechanism(kind: .restoreScript, name: name, active: false, reason: "\(reason), but \(notRun.why), so it restores nothing",
+                                             activation: (notRun.line.map { [$0] } ?? []) + loads.compactMap(\.invokedBy),
+                                             files: [path] + loads.map(\.path), disable: disable, recipe: .none))
+                return
+            }
             var m = FirewallMechanism(kind: .restoreScript, name: name, active: true, reason: reason,
                                       activation: loads.compactMap(\.invokedBy), files: [path] + loads.map(\.path),
                                       disable: disable, recipe: .iptables(loads))
@@ -344,7 +355,8 @@ enum FirewallDetection {
                     guard files.isExecutable(path), let bytes = files.bytes(path) else { continue }
                     let lines = Text.lines(bytes).enumerated().map { SourceLine(path: path, line: $0.offset + 1, text: $0.element) }
                     let stops = dir.hasSuffix("pre-up.d")
-                    add(path, name: path,
+                    let restoreLines = lines.filter { !invocations($0, stopsInterface: stops).loads.isEmpty }.map(\.location.line)
+                    add(path, name: path, notRun: c.hooks.whyNotRun(path, firstUse: restoreLines.min()),
                         reason: "ifup runs \(path) for every interface it brings up\(stops ? ", before the interface is up" : "")",
                         stops: stops, lines: lines,
                         disable: FirewallEdit(change: .manual(
@@ -406,6 +418,7 @@ enum MechanismBuilder {
     static func iptables(_ loads: [IptablesLoad], files: FileSource) -> MechanismBuild {
         var b = MechanismBuild()
         var states: [AddressFamily: IptablesState] = [:]
+        var loaded = Set<AddressFamily>()
         for load in loads {
             let fam: IptablesFamily = load.family == .ipv4 ? .ipv4 : .ipv6
             var state = states[load.family] ?? IptablesState(family: fam)
@@ -419,15 +432,33 @@ enum MechanismBuilder {
                 continue
             }
             let file = IptablesSaveParser.parse(bytes, path: load.path, family: fam, noflush: load.noflush,
-                                                existingChains: load.noflush ? state.userChains : [:])
+                                                existingChains: load.noflush ? state.userChains : [:],
+                                                backend: backend(files.root, fam))
             b.layouts[load.path] = IptablesLayout(file, noflush: load.noflush)
             if let f = file.failure {
                 b.failures.append(failure(f, file: file, bytes: bytes, load: load))
             }
             state.apply(file, noflush: load.noflush)
+            // A table is committed whole or not at all: a rejected file leaves the tables as they were.
+            if !file.committedSections.isEmpty { loaded.insert(load.family) }
+            if !load.noflush { b.replacedTables[load.family, default: []].formUnion(file.committedSections.map(\.table)) }
         }
-        for (family, state) in states { b.filters[family] = PacketFilter(stages: state.stages()) }
+        // Only what was really loaded takes part in the tables at the end of boot.
+        for (family, state) in states where loaded.contains(family) { b.filters[family] = PacketFilter(stages: state.stages()) }
         return b
+    }
+
+    /// The implementation behind the target's `iptables-restore`: the
+    /// alternatives link (Debian), else the command's own link (RHEL:
+    /// `xtables-nft-multi`); legacy when neither says.
+    static func backend(_ root: TargetRoot, _ family: IptablesFamily) -> IptablesBackend {
+        let name = family.restoreProgram
+        for path in ["/etc/alternatives/\(name)", "/usr/sbin/\(name)", "/sbin/\(name)"] {
+            guard let target = root.readlink(path) else { continue }
+            if target.contains("nft") { return .nft }
+            if target.contains("legacy") { return .legacy }
+        }
+        return .legacy
     }
 
     /// A restore failure, with the minimal fix when there is a safe one:
@@ -438,7 +469,8 @@ enum MechanismBuilder {
             var fixed = bytes
             if let last = fixed.last, last != 0x0A { fixed.append(0x0A) }
             fixed += Array("COMMIT\n".utf8)
-            let again = IptablesSaveParser.parse(fixed, path: load.path, family: file.family, noflush: load.noflush)
+            let again = IptablesSaveParser.parse(fixed, path: load.path, family: file.family, noflush: load.noflush,
+                                                 backend: file.backend)
             if again.failure == nil {
                 fixes.append(FirewallEdit(change: .append(path: load.path, lines: ["COMMIT"]),
                                           summary: "Append the missing COMMIT line to \(load.path)"))

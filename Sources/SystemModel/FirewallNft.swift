@@ -10,6 +10,18 @@ enum NftTranslation {
     /// One rule; a verdict map (`ct state vmap { established : accept }`) becomes one rule per entry.
     static func rules(_ rule: NftRule) -> [FilterRule] {
         let t = rule.tokens
+        // A concatenation (`iifname . ip protocol . th dport vmap {...}`) is
+        // valid nft that this model does not evaluate: its match is unknown,
+        // and so is the verdict of a map keyed by it.
+        if t.contains(where: { $0.kind == .word && $0.text == "." }) {
+            let unknown = FilterMatch.unknown("a concatenation (`a . b`) is not evaluated")
+            if t.contains(where: { $0.text == "vmap" }) {
+                return [FilterRule(matches: [unknown], action: .unknown("a verdict map keyed by a concatenation is not evaluated"), source: rule.source)]
+            }
+            var rest = NftRule(tokens: t.filter { $0.text != "." }, source: rule.source, startsLine: rule.startsLine, indent: rule.indent)
+            rest.insertFirst = rule.insertFirst
+            return rules(rest).map { FilterRule(matches: [unknown], action: $0.action, source: $0.source) }
+        }
         var matches: [FilterMatch] = []
         var action: FilterAction? = nil
         var opaque: [String] = []
@@ -258,6 +270,8 @@ struct NftRuleset: Sendable {
     var notes: [Diagnostic] = []
     /// Where a file was included from.
     var includedBy: [String: SourceLine] = [:]
+    /// A `flush ruleset` removes every table, iptables-nft's included.
+    var flushesRuleset = false
 
     static func key(_ family: String, _ name: String) -> String { family + " " + name }
 
@@ -298,6 +312,7 @@ struct NftRuleset: Sendable {
                 for m in matches { read(m, files: files, defines: &defines, depth: depth + 1, includedBy: src) }
             case .flushRuleset:
                 tables = [:]
+                flushesRuleset = true
             case .flushTable(let fam, let name, _):
                 if var t = tables[Self.key(fam, name)] {
                     for c in t.order { t.chains[c]?.rules = [] }

@@ -46,9 +46,16 @@ public struct IfcfgConfig: Sendable {
     /// `autostart` is false: the network service exits before ifup.
     public var claims: [InterfaceClaim] { interfaces.filter { $0.aliasOf == nil }.map(\.claim) }
 
+    /// Problems only initscripts' ifup has (a GATEWAY outside the subnet:
+    /// NetworkManager's ifcfg-rh plugin adds the host route itself).
+    public var initscriptsOnlyDiagnostics: [Diagnostic] = []
+    /// Set by the snapshot when NetworkManager, not the network service, reads these files at boot.
+    public var readByNetworkManager = false
+
     /// initscripts sources the files: a line sh cannot read is skipped, the rest applies.
     public var configDiagnostics: [ConfigDiagnostic] {
-        diagnostics.map { ConfigDiagnostic($0, format: "ifcfg", impact: .partIgnored) }
+        (diagnostics + (readByNetworkManager ? [] : initscriptsOnlyDiagnostics))
+            .map { ConfigDiagnostic($0, format: "ifcfg", impact: .partIgnored) }
     }
 
     public func interface(named name: String) -> IfcfgInterface? {
@@ -127,7 +134,10 @@ public enum IfcfgLoader {
         }
         applyGlobalGateway(&mains, config: &config)
         for alias in aliases {
-            guard let parent = alias.aliasOf, let i = mains.firstIndex(where: { $0.device == parent }) else {
+            // The parent is found by its DEVICE, or by its file name (`ifcfg-eth0`
+            // with DEVICE=ens3 is still the parent of `ifcfg-eth0:1`).
+            guard let parent = alias.aliasOf,
+                  let i = mains.firstIndex(where: { $0.device == parent }) ?? mains.firstIndex(where: { Self.configName($0.path) == parent }) else {
                 let s = alias.claim.source
                 config.diagnostics.append(Diagnostic(s.location, text: s.text,
                     message: "Alias \(alias.device) has no ifcfg-\(alias.aliasOf ?? "?") parent: ifup-aliases only runs when the parent comes up."))
@@ -148,6 +158,12 @@ public enum IfcfgLoader {
     }
 
     /// `eth10` → ("eth", 10) as `sed 's/[0-9]/ &/' | sort -k 1,1 -k 2n` orders names.
+    /// `ifcfg-eth0` → `eth0`.
+    static func configName(_ path: String) -> String {
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        return base.hasPrefix("ifcfg-") ? String(base.dropFirst(6)) : base
+    }
+
     static func naturalKey(_ name: String) -> NaturalKey {
         let head = String(name.prefix { !$0.isNumber })
         let rest = name.dropFirst(head.count)
@@ -261,7 +277,8 @@ public enum IfcfgLoader {
                 // With BOOTPROTO=dhcp the default route comes from the lease; ifup ignores GATEWAY.
                 routes.append(RouteFact(family: .ipv4, destination: "default", gateway: gw.value, metric: metric, source: gw.source))
                 if let s = firstSubnet, !IPv4.contains(network: s.address, prefix: s.prefix, gw.value) {
-                    note(gw, "GATEWAY=\(gw.value) is outside \(s.address)/\(s.prefix): initscripts' ifup adds no default route (NetworkManager does).")
+                    config.initscriptsOnlyDiagnostics.append(Diagnostic(gw.location, text: gw.source.text,
+                        message: "GATEWAY=\(gw.value) is outside \(s.address)/\(s.prefix): initscripts' ifup adds no default route (NetworkManager does)."))
                 }
             }
         }

@@ -5,13 +5,22 @@ enum IfupdownClaims {
     static func claims(_ config: IfupdownConfig) -> [InterfaceClaim] {
         let boot = config.bootInterfaces
         return config.stanzas.compactMap { stanza in
-            let family: AddressFamily? = stanza.family == "inet" ? .ipv4 : stanza.family == "inet6" ? .ipv6 : nil
+            var family: AddressFamily? = stanza.family == "inet" ? .ipv4 : stanza.family == "inet6" ? .ipv6 : nil
+            // ifupdown2 / ifupdown-ng: `iface swp1` without a family; the address says which.
+            if stanza.family.isEmpty, let a = stanza.value("address") { family = a.value.contains(":") ? .ipv6 : .ipv4 }
             guard let family else { return nil }
             var addresses: [AddressFact] = []
             if let a = stanza.value("address") {
                 let text = Text.trimmed(a.value)
                 let split = IPText.split(text)
-                let prefix = split.prefix ?? stanza.value("netmask").flatMap { IPText.prefixLength(netmask: Text.trimmed($0.value)) }
+                // An explicit `netmask` wins over the address's /length: ifup 0.8 runs
+                // `ip addr add 1.2.3.4/255.255.255.128` for `address 1.2.3.4/14` + that netmask.
+                let mask = stanza.value("netmask").flatMap { m -> Int? in
+                    let t = Text.trimmed(m.value)
+                    if let n = Int(t), n >= 0, n <= (family == .ipv6 ? 128 : 32) { return n }
+                    return IPText.prefixLength(netmask: t)
+                }
+                let prefix = mask ?? split.prefix
                 addresses.append(AddressFact(family: family, address: split.address, prefixLength: prefix, label: stanza.isAlias ? stanza.name : nil, source: a.source))
             }
             // Addresses added by `up ip addr add ...` (or ifconfig) are persisted too.

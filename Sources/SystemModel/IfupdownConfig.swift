@@ -5,6 +5,8 @@ import Parsers
 public struct IfupdownConfig: Sendable {
     /// The file ifupdown starts from (normally /etc/network/interfaces).
     public var mainPath: String
+    /// The implementation whose syntax the files were read with.
+    public var dialect: IfupdownDialect = .ifupdown
     /// Every file that was read, main file first, in include order.
     public var files: [String]
     /// Every statement of every file, `source` lines replaced by what they include.

@@ -26,18 +26,32 @@ public enum IfupdownLoader {
     public static let maxDepth = 16
 
     /// The configuration rooted at `path`, or nil when that file does not exist.
-    public static func load(_ root: TargetRoot, path: String = "/etc/network/interfaces") -> IfupdownConfig? {
+    /// `dialect`: the implementation installed on the target (see `dialect(_:packages:osID:)`).
+    public static func load(_ root: TargetRoot, path: String = "/etc/network/interfaces",
+                            dialect: IfupdownDialect = .ifupdown) -> IfupdownConfig? {
         let mainPath = TargetRoot.normalize(path)
         if case .missing = root.read(mainPath) { return nil }
-        var loader = Loader(root: root, config: IfupdownConfig(mainPath: mainPath))
+        var loader = Loader(root: root, config: IfupdownConfig(mainPath: mainPath), dialect: dialect)
+        loader.config.dialect = dialect
         loader.include(mainPath, depth: 0, from: nil)
         loader.resolveInheritance()
         return loader.config
     }
 
+    /// ifupdown2 when its package is on disk; ifupdown-ng on Alpine (its
+    /// default since 3.13) or when apk lists it; else Debian's ifupdown.
+    public static func dialect(_ root: TargetRoot, packages: PackageDatabase, osID: String?) -> IfupdownDialect {
+        if packages.hasFiles("ifupdown2") && !packages.hasFiles("ifupdown") { return .ifupdown2 }
+        if packages.hasFiles("ifupdown-ng") { return .ifupdownNG }
+        if osID == "alpine" { return .ifupdownNG }
+        if let apk = root.bytes("/lib/apk/db/installed"), Text.decode(apk).contains("\nP:ifupdown-ng\n") { return .ifupdownNG }
+        return .ifupdown
+    }
+
     private struct Loader {
         let root: TargetRoot
         var config: IfupdownConfig
+        var dialect: IfupdownDialect = .ifupdown
         var seen: Set<String> = []
 
         mutating func include(_ path: String, depth: Int, from line: SourceLine?) {
@@ -58,7 +72,7 @@ public enum IfupdownLoader {
                 note(line, "\(key) was not read: \(why).")
                 return
             }
-            let file = IfupdownParser.parse(bytes, path: key)
+            let file = IfupdownParser.parse(bytes, path: key, dialect: dialect)
             config.files.append(key)
             config.diagnostics += file.diagnostics
             if let halt = file.haltLine { config.haltedFiles.append(SourceLocation(path: key, line: halt)) }

@@ -32,6 +32,8 @@ public struct NetplanConfig: Sendable {
     /// Whether the target has netplan's generator (then a rejected file
     /// means no netplan-made network configuration at boot at all).
     public var netplanInstalled = false
+    /// The netplan release on the target, when its package database says.
+    public var version: NetplanVersion?
 
     public var diagnostics: [Diagnostic] { issues.map(\.diagnostic) }
 
@@ -71,9 +73,24 @@ public enum NetplanLoader {
         "/usr/libexec/netplan/generate", "/lib/netplan/generate", "/usr/lib/netplan/generate", "/usr/sbin/netplan",
     ]
 
-    public static func load(_ root: TargetRoot) -> NetplanConfig {
+    /// `packages` names the netplan release installed on the target: the
+    /// keys it knows are the ones that count (see `NetplanParser.parse`).
+    public static func load(_ root: TargetRoot, packages: PackageDatabase = .none) -> NetplanConfig {
+        load(root, version: installedVersion(packages))
+    }
+
+    /// The netplan release the package database names (netplan.io, else its library).
+    public static func installedVersion(_ packages: PackageDatabase) -> NetplanVersion? {
+        ["netplan.io", "libnetplan1", "libnetplan0"].lazy
+            .compactMap { packages.package($0).flatMap { $0.filesPresent ? $0.version : nil } }
+            .compactMap { NetplanVersion(debianVersion: $0) }.first
+    }
+
+    /// Reads the configuration as netplan `version` would (nil: the newest known).
+    public static func load(_ root: TargetRoot, version: NetplanVersion?) -> NetplanConfig {
         var config = NetplanConfig()
         config.netplanInstalled = generatorPaths.contains { root.exists($0) }
+        config.version = version
 
         // name → (winning path, paths it hides)
         var chosen: [String: (path: String, shadows: [String])] = [:]
@@ -89,12 +106,13 @@ public enum NetplanLoader {
         let names = chosen.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
 
         var byID: [String: Int] = [:]
+        var ports: Set<String> = []
         for name in names {
             guard let (path, shadows) = chosen[name] else { continue }
             let parsed: NetplanFile
             switch root.read(path) {
             case .file(let f):
-                parsed = NetplanParser.parse(f.bytes, path: path)
+                parsed = NetplanParser.parse(f.bytes, path: path, version: config.version)
             case .missing:
                 continue  // a dangling symlink: glob finds it, netplan cannot open it either
             case .skipped(let why):
@@ -124,12 +142,42 @@ public enum NetplanLoader {
                     config.devices.append(device)
                 }
             }
+            // netplan resolves the IDs a file refers to (a VLAN's link, a
+            // bond's, bridge's or VRF's interfaces) once the file is read,
+            // among the devices of this file and the ones before it; one it
+            // cannot find stops it ("interface 'x' is not defined").
+            ports.formUnion(parsed.definedPorts)
+            if parsed.isAccepted {
+                config.issues += undefinedReferences(parsed.devices, known: ports.union(byID.keys))
+            }
         }
-        config.claims = config.devices.map { claim($0, globalRenderer: config.renderer?.value) }
+        // A VRF's members route through its table, not the main one.
+        var vrfTables: [String: Int] = [:]
+        for d in config.devices where d.type == .vrfs {
+            guard let t = d.table?.value else { continue }
+            vrfTables[d.id] = t
+            for m in d.interfaces { vrfTables[m.value] = t }
+        }
+        config.claims = config.devices.map { claim($0, globalRenderer: config.renderer?.value, vrfTable: vrfTables[$0.id]) }
         return config
     }
 
-    static func claim(_ d: NetplanDevice, globalRenderer: String?) -> InterfaceClaim {
+    static func undefinedReferences(_ devices: [NetplanDevice], known: Set<String>) -> [NetplanIssue] {
+        var out: [NetplanIssue] = []
+        for d in devices {
+            var refs: [Located<String>] = []
+            if d.type == .vlans || d.type == .ethernets, let l = d.link { refs.append(l) }
+            if [.bonds, .bridges, .vrfs].contains(d.type) { refs += d.interfaces }
+            for r in refs where !known.contains(r.value) {
+                let diag = Diagnostic(r.source.location, text: r.source.text,
+                                      message: "\(d.id): interface '\(r.value)' is not defined; netplan refuses the whole configuration.")
+                out.append(NetplanIssue(diagnostic: diag, rejectedByNetplan: true))
+            }
+        }
+        return out
+    }
+
+    static func claim(_ d: NetplanDevice, globalRenderer: String?, vrfTable: Int? = nil) -> InterfaceClaim {
         var match: InterfaceMatch?
         if let m = d.match {
             match = InterfaceMatch(names: m.name.map { [$0.value] } ?? [], macAddress: m.macAddress?.value,
@@ -141,14 +189,14 @@ public enum NetplanLoader {
         }
         var routes: [RouteFact] = []
         if let g = d.gateway4 {
-            routes.append(RouteFact(family: .ipv4, destination: "default", gateway: g.value, metric: nil, source: g.source))
+            routes.append(RouteFact(family: .ipv4, destination: "default", gateway: g.value, metric: nil, table: vrfTable, source: g.source))
         }
         if let g = d.gateway6 {
-            routes.append(RouteFact(family: .ipv6, destination: "default", gateway: g.value, metric: nil, source: g.source))
+            routes.append(RouteFact(family: .ipv6, destination: "default", gateway: g.value, metric: nil, table: vrfTable, source: g.source))
         }
         for r in d.routes {
             routes.append(RouteFact(family: r.isIPv6 ? .ipv6 : .ipv4, destination: r.isDefault ? "default" : (r.to ?? ""),
-                                    gateway: r.via, metric: r.metric, table: r.table, onLink: r.onLink, source: r.source))
+                                    gateway: r.via, metric: r.metric, table: r.table ?? vrfTable, onLink: r.onLink, source: r.source))
         }
         return InterfaceClaim(
             stack: .netplan,

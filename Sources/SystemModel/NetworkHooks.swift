@@ -58,11 +58,34 @@ public struct HookScript: Sendable {
     public var evidence: SourceLine?
     /// Whether the runner would execute it (a valid name, executable).
     public var isRun: Bool
+    /// A regular file (not a symlink or other kind of entry).
+    public var isRegularFile: Bool = false
+}
+
+extension HookProblem {
+    /// What running the hook does, in a few words.
+    public var summary: String {
+        switch self {
+        case .danglingSymlink(let t): "it is a symlink to \(t), which does not exist"
+        case .skippedName(let reason): "it is skipped (\(reason))"
+        case .notExecutable: "it is not executable"
+        case .unsafePermissions: "NetworkManager-dispatcher refuses its permissions"
+        case .noShebang: "it has no #! line, so exec fails"
+        case .crlfShebang: "its #! line ends in a carriage return (CRLF line endings), so exec fails"
+        case .missingInterpreter(let i): "its interpreter \(i) does not exist, so exec fails"
+        case .crlfLines: "its lines end in CRLF, so every command gets a stray carriage return"
+        case .missingInclude(let inc): "it stops at `\(inc.command) \(inc.path)`, which does not exist"
+        case .unreadable(let why): "it could not be read (\(why))"
+        }
+    }
 }
 
 /// The network hook directories of a target, in the order their runners use.
 public struct NetworkHooks: Sendable {
     public var scripts: [HookScript] = []
+    /// The target has neither /bin nor /usr/bin: a trimmed copy of a root,
+    /// where a missing interpreter says nothing about the real system.
+    public var trimmedRoot = false
 
     public static let ifupdownDirectories: [(path: String, phase: String)] = [
         ("/etc/network/if-pre-up.d", "pre-up"), ("/etc/network/if-up.d", "up"),
@@ -77,8 +100,43 @@ public struct NetworkHooks: Sendable {
     /// The scripts of one directory, in run order.
     public func scripts(in directory: String) -> [HookScript] { scripts.filter { $0.directory == directory } }
 
+    /// Whether running the hook fails at boot (a missing interpreter on a trimmed copy says nothing).
+    public func failsAtBoot(_ s: HookScript) -> Bool {
+        guard let p = s.problem, p.fails else { return false }
+        if case .missingInterpreter = p, trimmedRoot { return false }
+        return true
+    }
+
+    /// Why the hook at `path` does not get as far as the line `firstUse`
+    /// at boot: it is not run, it cannot be executed, it stops earlier, or
+    /// ifupdown's `run-parts --exit-on-error` stopped at an earlier hook of
+    /// its directory. Nil when it runs (or is not a known hook).
+    public func whyNotRun(_ path: String, firstUse: Int?) -> (why: String, line: SourceLine?)? {
+        guard let s = scripts.first(where: { $0.path == path }) else { return nil }
+        if let p = s.problem {
+            switch p {
+            case .missingInclude(let inc):
+                if let use = firstUse, inc.source.location.line > use { break }
+                return (p.summary, s.evidence)
+            case .missingInterpreter where trimmedRoot:
+                break
+            default:
+                return (p.summary, s.evidence)
+            }
+        }
+        if !s.isRun { return ("it is not run", s.evidence) }
+        if s.runner == .ifupdown {
+            let earlier = scripts(in: s.directory).filter { $0.isRun && failsAtBoot($0) && $0.name.utf8.lexicographicallyPrecedes(s.name.utf8) }
+            if let e = earlier.first {
+                return ("run-parts --exit-on-error stops at \(e.path) first (\(e.problem?.summary ?? "it fails"))", e.evidence)
+            }
+        }
+        return nil
+    }
+
     public static func load(_ root: TargetRoot) -> NetworkHooks {
         var out = NetworkHooks()
+        out.trimmedRoot = root.stat("/bin")?.kind != .directory && root.stat("/usr/bin")?.kind != .directory
         for (dir, phase) in ifupdownDirectories {
             out.scripts += scan(root, dir, phase: phase, runner: .ifupdown)
         }
@@ -100,7 +158,8 @@ public struct NetworkHooks: Sendable {
         var out: [HookScript] = []
         for e in entries where e.kind != .directory {
             let path = dir + "/" + e.name
-            var s = HookScript(path: path, name: e.name, directory: dir, runner: runner, phase: phase, isRun: false)
+            var s = HookScript(path: path, name: e.name, directory: dir, runner: runner, phase: phase, isRun: false,
+                               isRegularFile: e.kind == .regular)
             inspect(root, &s, isSymlink: e.kind == .symlink)
             out.append(s)
         }

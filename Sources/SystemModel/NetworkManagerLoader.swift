@@ -303,38 +303,41 @@ public enum NetworkManagerLoader {
             let family: AddressFamily = v6 ? .ipv6 : .ipv4
             guard !["disabled", "ignore"].contains(m) else { continue }
             let entries = kf.entries(group)
+            /// The keys `base`, `baseN`, `basesN`..., in NM's order: by number (none
+            /// first), `address` before `addresses` for the same number; a key
+            /// written twice counts once, with its last value (GKeyFile).
             func indexed(_ bases: [String]) -> [KeyFileEntry] {
-                entries.compactMap { e -> (Int, KeyFileEntry)? in
-                    for base in bases where e.key.hasPrefix(base) {
+                var last: [String: KeyFileEntry] = [:]
+                for e in entries { last[e.key] = e }
+                return last.values.compactMap { e -> (Int, Int, KeyFileEntry)? in
+                    for (rank, base) in bases.enumerated().reversed() where e.key.hasPrefix(base) {
                         let rest = e.key.dropFirst(base.count)
-                        if rest.isEmpty { return (-1, e) }
-                        if rest.allSatisfy(\.isNumber), let n = Int(rest) { return (n, e) }
+                        if rest.isEmpty { return (-1, rank, e) }
+                        if rest.allSatisfy(\.isNumber), let n = Int(rest.prefix(9)) { return (n, rank, e) }
                     }
                     return nil
-                }.sorted { $0.0 < $1.0 }.map(\.1)
+                }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
             }
             var firstGateway: KeyFileEntry?
             var firstGatewayValue: String?
-            for e in indexed(["addresses", "address"]) {
-                for item in KeyFileParser.list(e.value) {
-                    guard let a = NMKeyfileParser.address(item, ipv6: v6) else {
-                        note(e, "'\(item)' is not a valid \(family.displayName) address; NetworkManager rejects the connection.")
-                        continue
-                    }
-                    addresses.append(AddressFact(family: family, address: a.address, prefixLength: a.prefixLength, source: e.source))
-                    if firstGatewayValue == nil, let g = a.gateway { firstGateway = e; firstGatewayValue = g }
+            // One address per key (NM's read_one_ip_address_or_route): `;` inside
+            // the value is a field delimiter, not a list.
+            for e in indexed(["address", "addresses"]) {
+                guard let a = NMKeyfileParser.address(e.value, ipv6: v6) else {
+                    note(e, "'\(e.value)' is not a valid \(family.displayName) address; NetworkManager ignores it.")
+                    continue
                 }
+                addresses.append(AddressFact(family: family, address: a.address, prefixLength: a.prefixLength, source: e.source))
+                if firstGatewayValue == nil, let g = a.gateway { firstGateway = e; firstGatewayValue = g }
             }
             let routeMetric = kf.value(group, "route-metric").flatMap { Int($0.value) }.flatMap { $0 >= 0 ? $0 : nil }
-            for e in indexed(["routes", "route"]) where !e.key.hasSuffix("_options") {
-                for item in KeyFileParser.list(e.value) {
-                    guard let r = NMKeyfileParser.route(item, ipv6: v6) else {
-                        note(e, "'\(item)' is not a valid \(family.displayName) route; NetworkManager rejects the connection.")
-                        continue
-                    }
-                    routes.append(RouteFact(family: family, destination: r.destination, gateway: r.nextHop,
-                                            metric: r.metric ?? routeMetric, source: e.source))
+            for e in indexed(["route", "routes"]) where !e.key.hasSuffix("_options") {
+                guard let r = NMKeyfileParser.route(e.value, ipv6: v6) else {
+                    note(e, "'\(e.value)' is not a valid \(family.displayName) route; NetworkManager ignores it.")
+                    continue
                 }
+                routes.append(RouteFact(family: family, destination: r.destination, gateway: r.nextHop,
+                                        metric: r.metric ?? routeMetric, source: e.source))
             }
             var gateway: (String, SourceLine)?
             if let g = kf.value(group, "gateway") {

@@ -13,19 +13,44 @@ public struct NetworkdMatch: Hashable, Sendable {
     public var macAddresses: [String] = []
     public var drivers: [String] = []
     public var types: [String] = []
+    /// `Kind=` globs (a virtual device's kind; `!*` means a physical one).
+    public var kinds: [String] = []
+    /// Link properties we cannot evaluate on an audited disk (`Path=`,
+    /// `Property=`, `SSID=`, `BSSID=`, `WLANInterfaceType=`), as `Key=value`.
+    public var unevaluated: [String] = []
+    /// Conditions on the machine (`Host=`, `Virtualization=`,
+    /// `KernelCommandLine=`...): they make the section non-empty, and are not
+    /// evaluated (a match that names an interface still does).
+    public var conditions: [String] = []
     public var source: SourceLine?
 
     /// True when the section sets nothing: a `.network` is then ignored by
-    /// networkd (since v246; "To match all interfaces, add Name=*").
+    /// networkd (since v246; "To match all interfaces, add Name=*"). Any
+    /// match or condition counts (systemd's net_match_is_empty and
+    /// `!network->conditions`, src/network/networkd-network.c).
     public var isEmpty: Bool {
         names.isEmpty && excludedNames.isEmpty && originalNames.isEmpty && macAddresses.isEmpty
-            && drivers.isEmpty && types.isEmpty
+            && drivers.isEmpty && types.isEmpty && kinds.isEmpty && unevaluated.isEmpty && conditions.isEmpty
     }
 
     /// Whether a link with these properties matches. A property the match
     /// tests but the caller does not know (nil) does not match: we only
     /// claim what we can show.
-    public func matches(name: String, mac: String? = nil, driver: String? = nil, type: String? = nil) -> Bool {
+    /// `kind` nil is a physical device (no IFLA_INFO_KIND). A property we
+    /// cannot evaluate never matches.
+    public func matches(name: String, mac: String? = nil, driver: String? = nil, type: String? = nil, kind: String? = nil) -> Bool {
+        if !unevaluated.isEmpty { return false }
+        if !kinds.isEmpty {
+            // systemd's net_condition_test_strv: any positive pattern must match, no `!` pattern may.
+            let positive = kinds.filter { !$0.hasPrefix("!") }
+            let negative = kinds.filter { $0.hasPrefix("!") }.map { String($0.dropFirst()) }
+            if let kind {
+                if negative.contains(where: { glob($0, kind) }) { return false }
+                if !positive.isEmpty && !positive.contains(where: { glob($0, kind) }) { return false }
+            } else if !positive.isEmpty {
+                return false
+            }
+        }
         if !names.isEmpty && !names.contains(where: { glob($0, name) }) { return false }
         if excludedNames.contains(where: { glob($0, name) }) { return false }
         if !originalNames.isEmpty && !originalNames.contains(where: { glob($0, name) }) { return false }
@@ -73,6 +98,11 @@ public struct NetworkdMatch: Hashable, Sendable {
                 case "MACAddress", "PermanentMACAddress": m.macAddresses = value.isEmpty ? [] : m.macAddresses + words
                 case "Driver": m.drivers = value.isEmpty ? [] : m.drivers + words
                 case "Type": m.types = value.isEmpty ? [] : m.types + words
+                case "Kind": m.kinds = value.isEmpty ? [] : m.kinds + words.map { negated ? "!" + $0 : $0 }
+                case "Path", "Property", "SSID", "BSSID", "WLANInterfaceType":
+                    if value.isEmpty { m.unevaluated.removeAll { $0.hasPrefix(e.key + "=") } } else { m.unevaluated.append(e.key + "=" + value) }
+                case "Host", "Virtualization", "KernelCommandLine", "KernelVersion", "Architecture", "Firmware", "Credential":
+                    m.conditions.append(e.key + "=" + value)
                 default: break
                 }
             }
@@ -301,6 +331,12 @@ public enum NetworkdLoader {
             switch section.name {
             case "Address":
                 if let a = one.value("Address", "Address") { address(a) }
+                // `Peer=`: a point-to-point address; the kernel adds a route to the
+                // peer on the link, so the peer is reachable as a gateway.
+                if let p = one.value("Address", "Peer"), IPText.split(p.value).valid {
+                    routes.append(RouteFact(family: p.value.contains(":") ? .ipv6 : .ipv4, destination: p.value,
+                                            gateway: nil, metric: nil, source: p.source))
+                }
             case "Route":
                 let gw = one.value("Route", "Gateway")?.value
                 let dest = one.value("Route", "Destination")?.value

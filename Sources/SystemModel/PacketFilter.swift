@@ -17,6 +17,8 @@ public struct ProbePacket: Hashable, Sendable {
     public var transport: Transport
     /// The conntrack state: `NEW` or `ESTABLISHED`.
     public var state: String
+    /// The interface it arrives on, when the question is about one (not lo).
+    public var interface: String? = nil
 
     public init(family: AddressFamily, loopback: Bool, transport: Transport, state: String) {
         self.family = family
@@ -76,6 +78,9 @@ public enum FilterMatch: Hashable, Sendable {
     case eitherPorts([ClosedRange<Int>], negated: Bool)
     /// `--syn`: a TCP SYN (implies TCP).
     case tcpSyn(negated: Bool)
+    /// `--tcp-flags MASK COMP` (flag names uppercased, ALL and NONE expanded):
+    /// the flags of MASK that are set must be exactly COMP.
+    case tcpFlags(mask: Set<String>, comparison: Set<String>, negated: Bool)
     /// conntrack states, uppercased (`NEW`, `ESTABLISHED`, `RELATED`, `INVALID`...).
     case state(Set<String>, negated: Bool)
     case icmpType([IcmpTypeSpec], family: AddressFamily, negated: Bool)
@@ -415,6 +420,18 @@ struct StageEvaluator {
             reasons.append("the rule depends on the client's source port")
         case .tcpSyn(let negated):
             if case .tcp(_, let syn) = packet.transport { result = (syn ? Tri.yes : .no).negated(negated) } else { result = .no }
+        case .tcpFlags(let mask, let comparison, let negated):
+            guard case .tcp(_, let syn) = packet.transport else { result = .no; break }
+            if syn {
+                // A connection's first packet carries SYN alone.
+                result = (mask.intersection(["SYN"]) == comparison ? Tri.yes : .no).negated(negated)
+            } else if mask.isDisjoint(with: ["PSH", "FIN", "URG"]) {
+                // A later packet carries ACK (and maybe PSH, which the mask ignores).
+                result = (mask.intersection(["ACK"]) == comparison ? Tri.yes : .no).negated(negated)
+            } else {
+                result = .unknown
+                reasons.append("the rule depends on TCP flags other than SYN and ACK")
+            }
         case .state(let states, let negated):
             result = (states.contains(packet.state) ? Tri.yes : .no).negated(negated)
         case .icmpType(let specs, let family, let negated):
@@ -459,6 +476,10 @@ struct StageEvaluator {
         }
         // Another interface, whose name we do not know: only lo is ruled out.
         if pattern == "lo" { return .no }
+        if let name = packet.interface {
+            if pattern.hasSuffix("+") { return name.hasPrefix(pattern.dropLast()) ? .yes : .no }
+            return pattern == name ? .yes : .no
+        }
         return .unknown
     }
 

@@ -144,7 +144,8 @@ enum IfupdownRoutes {
 extension DefaultRoute {
     /// The default routes a claim of another stack configures.
     static func fromClaim(_ claim: InterfaceClaim) -> [DefaultRoute] {
-        claim.routes.filter(\.isDefault).map { r in
+        // A default route in another table (a VRF's, a policy table) is not the main table's.
+        claim.routes.filter { $0.isDefault && ($0.table == nil || $0.table == 254) }.map { r in
             DefaultRoute(family: r.family, gateway: r.gateway, metric: r.metric ?? r.family.defaultMetric,
                          device: claim.effectiveName ?? claim.match?.names.joined(separator: " ") ?? "?",
                          sourceAddress: claim.addresses.first { $0.family == r.family }?.address,

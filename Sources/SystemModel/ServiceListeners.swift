@@ -52,8 +52,11 @@ public struct ServiceListeners: Sendable {
 
     public init() {}
 
+    /// sshd_config's own problems are left out: sshd-config-invalid reports
+    /// them, graded by what sshd does with them.
     public var configDiagnostics: [ConfigDiagnostic] {
-        diagnostics.map { ConfigDiagnostic($0, format: "service configuration", impact: .tolerated) }
+        diagnostics.filter { !$0.location.path.hasPrefix("/etc/ssh/") }
+            .map { ConfigDiagnostic($0, format: "service configuration", impact: .tolerated) }
     }
 
     /// The listeners of one service.
@@ -100,14 +103,16 @@ public struct ServiceListeners: Sendable {
         let main = "/etc/ssh/sshd_config"
         guard let bytes = read(root, main) else { return }
         var directives: [SshdDirective] = []
-        collectSshd(root, bytes, path: main, startsInMatch: false, depth: 0, into: &directives)
+        var budget = SshdConfigModel.fileBudget
+        collectSshd(root, bytes, path: main, startsInMatch: false, ancestors: [main], budget: &budget, into: &directives)
 
         var ports: [Located<Int>] = []
         var addresses: [(ListenSpec, SourceLine)] = []
         for d in directives {
             switch d.keyword {
             case "port", "listenaddress":
-                if d.inMatch {
+                // `Match all` keeps them global: sshd -t accepts Port after it.
+                if d.inConditionalMatch {
                     // servconf.c: "Directive 'Port' is not allowed within a Match block", a fatal error.
                     sshIgnoredInMatch.append(d.source)
                     diagnostics.append(Diagnostic(d.source.location, text: d.source.text,
@@ -163,22 +168,28 @@ public struct ServiceListeners: Sendable {
     /// sshd_config with its `Include`s expanded in place. Relative patterns
     /// are under /etc/ssh; glob matches are read in lexical order. An
     /// Include inside a Match block makes the included lines part of it.
-    private mutating func collectSshd(_ root: TargetRoot, _ bytes: [UInt8], path: String, startsInMatch: Bool, depth: Int,
-                                      into out: inout [SshdDirective]) {
+    /// A file that includes one of the files including it is not followed
+    /// (sshd itself gives up at 16 levels), and at most
+    /// `SshdConfigModel.fileBudget` files are read in all.
+    private mutating func collectSshd(_ root: TargetRoot, _ bytes: [UInt8], path: String, startsInMatch: Bool, ancestors: [String],
+                                      budget: inout Int, into out: inout [SshdDirective]) {
         let file = SshdConfigParser.parse(bytes, path: path, startsInMatch: startsInMatch)
         diagnostics += file.diagnostics
         for d in file.directives {
             guard d.keyword == "include" else { out.append(d); continue }
-            guard depth < 16 else {
+            guard ancestors.count < SshdConfigModel.maxDepth else {
                 diagnostics.append(Diagnostic(d.source.location, text: d.source.text,
                     message: "Include nested too deeply: sshd refuses to start with this configuration."))
                 continue
             }
             for pattern in d.arguments {
                 let absolute = pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern
-                for included in glob(root, absolute) {
+                for included in glob(root, absolute) where !ancestors.contains(included) {
+                    guard budget > 0 else { return }
+                    budget -= 1
                     guard let b = read(root, included) else { continue }
-                    collectSshd(root, b, path: included, startsInMatch: d.inMatch, depth: depth + 1, into: &out)
+                    collectSshd(root, b, path: included, startsInMatch: d.inMatch, ancestors: ancestors + [included],
+                                budget: &budget, into: &out)
                 }
             }
         }

@@ -55,6 +55,18 @@ public struct SystemSnapshot: Sendable {
     public var lastBootLogs: LastBootLogs = .none
     /// The firewalls restored at boot and what they do with SSH, loopback, ping and established traffic.
     public var firewall: FirewallModel = FirewallModel()
+    /// sshd at the next boot: whether it starts, where it listens, who can log in (`sshdAtBoot`).
+    public var sshd: SSHDModel = SSHDModel()
+    /// ifupdown's if-*.d and NetworkManager's dispatcher scripts, and whether each runs.
+    public var hooks: NetworkHooks = NetworkHooks()
+    /// What happens at the next boot, per interface, and the chain that decides SSH.
+    public var bootModel: BootModel = BootModel()
+    /// resolv.conf, cloud-init, kernels and other facts the rules need, read once.
+    public var facts: TargetFacts = TargetFacts()
+    /// udev's ifupdown hotplug rule, when present and not masked (see `ifupdownHotplugRule`).
+    var hotplugRule: String? = nil
+    /// What the confined reader could not read while the snapshot was loaded.
+    public var skippedReads: [SkippedRead] = []
 
     /// Reads the target through `root`.
     public static func load(root: TargetRoot, kind: TargetKind = .directory, environment: AuditEnvironment = AuditEnvironment()) -> SystemSnapshot {
@@ -74,12 +86,14 @@ public struct SystemSnapshot: Sendable {
             defaultNetworking = ShellAssignments.dictionary(ShellAssignments.parse(bytes, path: "/etc/default/networking").assignments)
         }
 
-        let ifupdown = IfupdownLoader.load(root)
-        let netplan = NetplanLoader.load(root)
+        let ifupdown = IfupdownLoader.load(root, dialect: IfupdownLoader.dialect(root, packages: packages, osID: osRelease["ID"]))
+        let netplan = NetplanLoader.load(root, packages: packages)
         let networkd = NetworkdLoader.load(root)
-        let ifcfg = IfcfgLoader.load(root)
+        var ifcfg = IfcfgLoader.load(root)
         let networkManager = NetworkManagerLoader.load(root)
         let units = UnitEnablement.load(root)
+        // RHEL 8/9: NetworkManager's ifcfg-rh plugin reads the ifcfg files at boot.
+        ifcfg.readByNetworkManager = units.startsAtBoot("NetworkManager.service") != nil
         let listeners = ServiceListeners.load(root)
         var routes: [DefaultRoute] = []
         var claims: [InterfaceClaim] = []
@@ -93,7 +107,8 @@ public struct SystemSnapshot: Sendable {
                     : d.location.path == ifupdown.mainPath ? .bootNetworkRejected : .partIgnored
                 return ConfigDiagnostic(d, format: "ifupdown", impact: impact)
             }
-            routes += IfupdownRoutes.defaultRoutes(ifupdown)
+            // Without ifupdown nothing reads the file: its gateways are never routes.
+            if inCharge { routes += IfupdownRoutes.defaultRoutes(ifupdown) }
             claims += IfupdownClaims.claims(ifupdown)
         }
         diagnostics += netplan.configDiagnostics + networkd.configDiagnostics + ifcfg.configDiagnostics
@@ -118,11 +133,25 @@ public struct SystemSnapshot: Sendable {
         snapshot.packageTransactions = PackageTransactions.load(root)
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.lastBootLogs = LastBootLogs.load(root)
+        snapshot.hotplugRule = findHotplugRule(root, initSystem: initSystem, units: units)
         snapshot.stacks = stackStatus(snapshot)
+        snapshot.sshd = SSHDModel.load(root, SSHDContext(units: units, initSystem: initSystem, packages: packages,
+                                                         claims: claims, listeners: listeners))
+        snapshot.diagnostics += snapshot.sshd.configDiagnostics
+        // With socket activation systemd binds ListenStream=, so the firewall is judged against those ports.
+        if snapshot.sshd.socketActivated && !snapshot.sshd.boot.ports.isEmpty {
+            snapshot.listeners.sshPorts = snapshot.sshd.boot.ports
+        }
         let ifup = snapshot.stacks.first { $0.stack == .ifupdown }
+        snapshot.hooks = NetworkHooks.load(root)
         snapshot.firewall = FirewallModel.load(root, FirewallContext(
             units: units, initSystem: initSystem, packages: packages, ifupdown: ifupdown,
-            ifupdownRunsAtBoot: (ifup?.startsAtBoot ?? false) && ifup?.installed != false, listeners: listeners))
+            ifupdownRunsAtBoot: (ifup?.startsAtBoot ?? false) && ifup?.installed != false, listeners: snapshot.listeners,
+            hooks: snapshot.hooks, sshPorts: snapshot.sshdAtBoot.ports.map(\.value)))
+        snapshot.facts = TargetFacts.load(root)
+        snapshot.bootModel = BootModel.build(snapshot)
+        // Every read is done: what could not be read is known now, whatever a rule looks at.
+        snapshot.skippedReads = root.skippedReads
         return snapshot
     }
 

@@ -11,6 +11,9 @@ public enum SkipReason: Sendable, Equatable, CustomStringConvertible {
     case tooLarge(size: Int64, cap: Int64)
     /// Symlinks nest too deeply or form a loop.
     case symlinkLoop
+    /// On a filesystem mounted inside the target that is not the target's
+    /// own (a live /proc, /sys or /run in a chroot, the host's files).
+    case otherMount
     /// Any other error, with its errno text.
     case failed(String)
 
@@ -19,6 +22,7 @@ public enum SkipReason: Sendable, Equatable, CustomStringConvertible {
         case .notRegular(let kind): "it is \(kind.words), and only regular files are read"
         case .tooLarge(let size, let cap): "it is \(size) bytes, over the \(cap)-byte cap"
         case .symlinkLoop: "its symbolic links loop or nest too deeply"
+        case .otherMount: "it is on another filesystem mounted inside the target, not one of the target's own, so it was not read"
         case .failed(let why): why
         }
     }
@@ -98,6 +102,9 @@ public final class TargetRoot: Sendable {
     private struct State {
         var cache: [String: ReadOutcome] = [:]
         var skipped: [String: SkippedRead] = [:]
+        /// The filesystems whose files are the target's: the root's own,
+        /// and those `admitFilesystems` added (by mount id, else st_dev).
+        var admitted: Set<UInt64> = []
     }
 
     /// Opens `directory` as the target root. `forceWalk` disables openat2 so
@@ -119,6 +126,45 @@ public final class TargetRoot: Sendable {
             let probe = ra_probe(rootFD)
             useOpenat2 = probe
         }
+        if let key = Self.filesystemKey(fd) { state.withLock { _ = $0.admitted.insert(key) } }
+    }
+
+    /// Also reads files on the filesystems mounted at these target paths
+    /// (the separate /usr, /var, /boot the target's fstab names). Every other
+    /// mount under the root is refused and each refusal recorded as a skip.
+    public func admitFilesystems(at targetPaths: [String]) {
+        for path in targetPaths {
+            guard let fd = try? openFinal(Self.normalize(path), follow: true, flags: [.path, .directory, .closeOnExec]),
+                  let key = Self.filesystemKey(fd) else { continue }
+            state.withLock { _ = $0.admitted.insert(key) }
+        }
+    }
+
+    /// The mount an open file is on: its mount id (statx, Linux 5.8), else its
+    /// st_dev with the top bit set so the two kinds never collide.
+    private static func filesystemKey(_ fd: borrowing Descriptor) -> UInt64? {
+        if let id = fd.mountID() { return id }
+        guard let st = try? fd.status() else { return nil }
+        return st.device | (1 << 63)
+    }
+
+    /// Whether an open file lies on one of the target's own filesystems.
+    private func isAdmitted(_ fd: borrowing Descriptor) -> Bool {
+        guard let key = Self.filesystemKey(fd) else { return false }
+        return state.withLock { $0.admitted.contains(key) }
+    }
+
+    /// Directories the next boot mounts afresh (the kernel's API filesystems
+    /// and tmpfs): what another mount shows there now (a live /proc or /run
+    /// in a chroot, the running system's) is not the target's and will not
+    /// be there at boot, so it counts as absent rather than as a skip.
+    static let mountedAtBoot = ["/proc", "/sys", "/dev", "/run", "/tmp"]
+
+    /// The outcome for a path whose file lies on another mount: absent under
+    /// a directory the boot mounts afresh, else a skip that is reported.
+    private func otherMount(_ key: String) -> ReadOutcome {
+        if Self.mountedAtBoot.contains(where: { key == $0 || key.hasPrefix($0 + "/") }) { return .missing }
+        return .skipped(.otherMount)
     }
 
     deinit { _ = Glibc.close(rootFD) }
@@ -151,6 +197,11 @@ public final class TargetRoot: Sendable {
         do throws(SysError) {
             let probe = try openFinal(key, follow: true)
             guard try probe.status().kind == .regular else { return .skipped(.notRegular(try probe.status().kind)) }
+            guard isAdmitted(probe) else {
+                let refused = otherMount(key)
+                if case .skipped(let reason) = refused { recordSkip(key, reason) }
+                return refused
+            }
             let fd = try openFinal(key, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
             let st = try fd.status()
             guard st.kind == .regular else { return .skipped(.notRegular(st.kind)) }
@@ -179,6 +230,11 @@ public final class TargetRoot: Sendable {
             guard kind == .regular else {
                 recordSkip(key, .notRegular(kind))
                 return .failure(.skipped(.notRegular(kind)))
+            }
+            guard isAdmitted(probe) else {
+                guard case .skipped(let reason) = otherMount(key) else { return .failure(.missing) }
+                recordSkip(key, reason)
+                return .failure(.skipped(reason))
             }
             let fd = try openFinal(key, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
             let st = try fd.status()
@@ -215,6 +271,7 @@ public final class TargetRoot: Sendable {
             let probe = try openFinal(path, follow: true)
             let st = try probe.status()
             guard st.kind == .regular else { return .skipped(.notRegular(st.kind)) }
+            guard isAdmitted(probe) else { return otherMount(path) }
             guard st.size <= cap else { return .skipped(.tooLarge(size: st.size, cap: cap)) }
             let fd = try openFinal(path, follow: true, flags: [.readOnly, .nonBlocking, .noControllingTTY, .closeOnExec])
             let st2 = try fd.status()
@@ -283,6 +340,10 @@ public final class TargetRoot: Sendable {
         let key = Self.normalize(path)
         do {
             let dir = try openFinal(key, follow: false, flags: [.readOnly, .directory, .closeOnExec])
+            guard isAdmitted(dir) else {
+                if case .skipped(let reason) = otherMount(key) { recordSkip(key, reason) }
+                return nil
+            }
             return try sysListDirectory(dir)
         } catch {
             return nil
@@ -295,6 +356,10 @@ public final class TargetRoot: Sendable {
         let key = Self.normalize(path)
         do {
             let dir = try openFinal(key, follow: true, flags: [.readOnly, .directory, .closeOnExec])
+            guard isAdmitted(dir) else {
+                if case .skipped(let reason) = otherMount(key) { recordSkip(key, reason) }
+                return nil
+            }
             return try sysListDirectory(dir)
         } catch {
             return nil

@@ -23,7 +23,14 @@ import Testing
         let out = try rescueAudit(["audit", Self.example, "--format", "json"])
         #expect(out.status == 1, "findings exit 1")
         let doc = try json(out)
-        #expect(doc["schemaVersion"] as? Int == 1)
+        #expect(doc["schemaVersion"] as? Int == 2)
+        let verdict = doc["verdict"] as? [String: Any] ?? [:]
+        #expect(verdict["version"] as? Int == 1)
+        #expect((verdict["line"] as? String)?.hasPrefix("SSH after the next boot: ") == true)
+        #expect(["reachable", "not-reachable", "cannot-tell"].contains(verdict["outcome"] as? String ?? ""))
+        let chain = verdict["chain"] as? [[String: Any]] ?? []
+        #expect(chain.map { $0["kind"] as? String ?? "" } == ["interface", "stack", "address", "default-route", "firewall", "sshd-starts", "listens", "login"])
+        #expect(chain.allSatisfy { $0["evidence"] is [Any] && $0["state"] is String && $0["summary"] is String })
         let lo = findings(doc).filter { $0["rule"] as? String == "loopback-not-configured" }
         #expect(lo.count == 1)
         let evidence = lo.first?["evidence"] as? [[String: Any]] ?? []
@@ -71,7 +78,8 @@ import Testing
 
     @Test func markdownRenders() throws {
         let out = try rescueAudit(["audit", Self.example, "--format", "markdown"])
-        #expect(out.stdout.hasPrefix("# rescue-audit report"))
+        #expect(out.stdout.hasPrefix("**SSH after the next boot: "), "the report opens with the verdict")
+        #expect(out.stdout.contains("\n# rescue-audit report"))
         #expect(out.stdout.contains("### CRITICAL"))
     }
 
@@ -177,7 +185,8 @@ import Testing
         let out = try rescueAudit(["audit", dir.path, "--format", "json"])
         #expect(out.status == 1, "\(out.stderr)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
-        let syntax = (doc["findings"] as? [[String: Any]] ?? []).filter { $0["rule"] as? String == "config-syntax-error" }
+        // sshd_config's lines are sshd-config-invalid's, graded by what sshd does with them.
+        let syntax = (doc["findings"] as? [[String: Any]] ?? []).filter { ["config-syntax-error", "sshd-config-invalid"].contains($0["rule"] as? String ?? "") }
         var lines: [String: [Int]] = [:]
         for f in syntax {
             for e in f["evidence"] as? [[String: Any]] ?? [] {

@@ -5,6 +5,9 @@ import Foundation
 /// the few commands the rules propose do to the target's files, and refuses
 /// (status 127, as a missing command) anything else:
 ///
+/// - `ssh-keygen -A` runs the host's ssh-keygen with the root as prefix
+///   (`-f`), which writes the default host keys as the target's would;
+/// - `chmod 0600 PATH` and `chmod go-w PATH` change the mode under the root;
 /// - `update-initramfs -u -k all` rebuilds every /boot/initrd.img-* from the
 ///   root's files as Debian 12's initramfs hook for udev does
 ///   (/usr/share/initramfs-tools/hooks/udev): the .link files of
@@ -21,6 +24,15 @@ enum ChrootStandIn {
         printf '%s\n' "$*" >> "${root%/*}/chroot.log"
         case "$*" in
         "update-initramfs -u -k all") ;;
+        "ssh-keygen -A")
+            # The host's ssh-keygen with the target as prefix: the keys the target's own would write.
+            ssh-keygen -A -f "$root" >/dev/null
+            for k in "$root"/etc/ssh/ssh_host_*; do printf '%s\n' "${k#"$root"}" >> "${root%/*}/chroot-changed"; done
+            exit 0 ;;
+        "chmod 0600 /"*|"chmod go-w /"*)
+            chmod "$2" "$root$3"
+            printf '%s\n' "$3" >> "${root%/*}/chroot-changed"
+            exit 0 ;;
         *) echo "chroot stand-in: cannot run '$*' in a fixture root" >&2; exit 127 ;;
         esac
         for img in "$root"/boot/initrd.img-*; do

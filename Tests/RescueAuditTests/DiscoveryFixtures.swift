@@ -102,11 +102,40 @@ func expectNothingLeft(_ dir: String, inProcess: Bool = true, sourceLocation: So
     let loops = try sh("losetup -a || true")
     #expect(!loops.contains(dir), "loop devices left: \(loops)", sourceLocation: sourceLocation)
     let host = try sh("cat /proc/self/mountinfo")
-    #expect(!host.contains("rescue-audit."), "mounts left in the host namespace", sourceLocation: sourceLocation)
+    #expect(ScratchMounts(host).isEmpty, "mounts left in the host namespace", sourceLocation: sourceLocation)
     guard inProcess else { return }
     let ns = try PrivateMountNamespace.shared()
     let inside = try sh("cat \(ns.mountInfoPath)")
-    #expect(!inside.contains("rescue-audit."), "mounts left in the private namespace: \(inside)", sourceLocation: sourceLocation)
+    // The scratch base itself stays for the process's life; nothing may stay mounted in it.
+    #expect(ScratchMounts(inside).under.isEmpty, "mounts left in the private namespace: \(inside)", sourceLocation: sourceLocation)
+}
+
+/// Our mounts in a mountinfo text: the scratch base tmpfs (source
+/// `rescue-audit`, mounted over a host directory in the private namespace
+/// only) and every mount below its mount point.
+struct ScratchMounts {
+    /// Mount points of the scratch tmpfs.
+    let scratch: [String]
+    /// The mountinfo lines of the mounts under a scratch directory.
+    let under: [String]
+
+    init(_ mountinfo: String) {
+        let lines = mountinfo.split(separator: "\n").map(String.init)
+        func fields(_ l: String) -> [String] { l.split(separator: " ").map(String.init) }
+        scratch = lines.compactMap { l in
+            let f = fields(l)
+            guard let dash = f.firstIndex(of: "-"), dash + 2 < f.count, f[dash + 1] == "tmpfs", f[dash + 2] == "rescue-audit",
+                  f.count > 4 else { return nil }
+            return f[4]
+        }
+        let points = scratch
+        under = lines.filter { l in
+            let f = fields(l)
+            return f.count > 4 && points.contains { f[4].hasPrefix($0 + "/") }
+        }
+    }
+
+    var isEmpty: Bool { scratch.isEmpty && under.isEmpty }
 }
 
 /// Opens an image as the CLI does, checks its description, reads /etc/passwd

@@ -191,6 +191,59 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         #expect(lines.contains("  <port port=\"2200\" protocol=\"tcp\"/>"))
     }
 
+    /// A root with firewalld's stock zones and this /etc/firewalld/zones/public.xml.
+    private func firewalldWithPublicZone(_ xml: String) throws -> (SystemSnapshot, URL) {
+        let src = Repo.rules.appendingPathComponent("firewall-blocks-ssh/tests/firewalld-stock-public.pass")
+        let work = try makeTempDir("firewalld-zone")
+        let root = work.appendingPathComponent("root")
+        try copyTree(src, to: root)
+        try write(xml, to: root.appendingPathComponent("etc/firewalld/zones/public.xml"))
+        return (SystemSnapshot.load(root: try TargetRoot(directory: root.path)), work)
+    }
+
+    /// firewalld.richlanguage(5): a rich rule with a priority above 0 runs
+    /// after the zone's allow list, below 0 before it.
+    @Test func richRulePriorityOrdersAroundTheAllowList() throws {
+        let (after, w1) = try firewalldWithPublicZone("""
+            <?xml version="1.0" encoding="utf-8"?>
+            <zone>
+              <service name="ssh"/>
+              <rule priority="32767"><reject/></rule>
+            </zone>
+            """)
+        defer { try? FileManager.default.removeItem(at: w1) }
+        #expect(after.firewall.verdict(.ssh(port: 22), .ipv4)?.answer == .accepted, "the catch-all reject runs after the ssh service")
+        #expect(after.firewall.verdict(.ping, .ipv4)?.answer == .dropped, "nothing allows ping before the catch-all reject")
+        let (before, w2) = try firewalldWithPublicZone("""
+            <?xml version="1.0" encoding="utf-8"?>
+            <zone>
+              <service name="ssh"/>
+              <rule priority="-1"><service name="ssh"/><drop/></rule>
+            </zone>
+            """)
+        defer { try? FileManager.default.removeItem(at: w2) }
+        #expect(before.firewall.verdict(.ssh(port: 22), .ipv4)?.answer == .dropped)
+    }
+
+    /// `<protocol value='icmp'/>` (single quotes are XML too) lets IPv4 ping in.
+    @Test func icmpProtocolAcceptsPing() throws {
+        let (system, work) = try firewalldWithPublicZone("<?xml version='1.0' encoding='utf-8'?>\n<zone target='DROP'>\n  <service name='ssh'/>\n  <protocol value='icmp'/>\n</zone>\n")
+        defer { try? FileManager.default.removeItem(at: work) }
+        #expect(system.firewall.verdict(.ping, .ipv4)?.answer == .accepted)
+        #expect(system.firewall.verdict(.ssh(port: 22), .ipv4)?.answer == .accepted)
+    }
+
+    /// firewalld 1.3 (fw.py start → _start_failsafe): a zone file in /etc it
+    /// cannot read makes it run its stock configuration, default zone public,
+    /// so SSH stays open although DefaultZone=drop.
+    @Test func brokenZoneFileFallsBackToTheStockConfiguration() throws {
+        let system = try scenarioSnapshot("firewall-rules-unparseable", "firewalld-broken-zone-falls-back.fail")
+        #expect(system.firewall.verdict(.ssh(port: 22), .ipv4)?.answer == .accepted)
+        #expect(system.firewall.failures.contains { $0.failure.path == "/etc/firewalld/zones/drop.xml" })
+        let result = AuditResult.run(system)
+        #expect(!result.findings.contains { $0.rule == "firewall-blocks-ssh" })
+    }
+
     // MARK: nftables
 
     @Test func nftablesPolicyDropWithoutIifLo() throws {
@@ -306,7 +359,10 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         #expect(system.firewall.verdict(.ping, .ipv4)?.answer == .dropped)
     }
 
-    @Test func firewallsThatDisagreeGiveUnknownAndAConflict() throws {
+    /// firewalld (nftables backend) keeps its own nft table beside ufw's
+    /// iptables rules: a packet passes both, so firewalld's drop locks SSH out
+    /// whichever one loads last. The conflict is still reported.
+    @Test func aDropInSeparateTablesIsALockoutWhicheverOrder() throws {
         let src = Repo.rules.appendingPathComponent("conflicting-firewalls/tests/ufw-and-firewalld.fail")
         let work = try makeTempDir("disagree")
         defer { try? FileManager.default.removeItem(at: work) }
@@ -319,10 +375,10 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
             .write(to: root.appendingPathComponent("etc/firewalld/zones/public.xml"), atomically: false, encoding: .utf8)
         let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
         let v = try #require(system.firewall.verdict(.ssh(port: 22), .ipv4))
-        #expect(v.answer == .unknown)
-        #expect(v.notes.first?.contains("disagree") == true)
+        #expect(v.answer == .dropped)
+        #expect(v.notes.contains { $0.contains("disagree") && $0.contains("whichever order") })
         let rules = AuditResult.run(system).findings.map(\.rule)
-        #expect(rules.contains("conflicting-firewalls") && !rules.contains("firewall-blocks-ssh"))
+        #expect(rules.contains("conflicting-firewalls") && rules.contains("firewall-blocks-ssh"))
     }
 
     // MARK: Restore failures

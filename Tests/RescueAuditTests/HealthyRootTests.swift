@@ -18,7 +18,12 @@ import Testing
         "rhel9-ifcfg": ["ifcfg"],
     ]
 
-    static func url(_ name: String) -> URL { Repo.fixtures.appendingPathComponent("healthy").appendingPathComponent(name) }
+    /// The root, with the modes git does not keep (`<name>.modes`: host keys 600, shadow 640) put back.
+    static func url(_ name: String) -> URL {
+        let url = Repo.fixtures.appendingPathComponent("healthy").appendingPathComponent(name)
+        Scenario.applyModes(url)
+        return url
+    }
 
     static func snapshot(_ name: String) throws -> SystemSnapshot {
         SystemSnapshot.load(root: try TargetRoot(directory: url(name).path))

@@ -116,9 +116,13 @@ private func ifcfgRoot(_ files: [String: [UInt8]]) throws -> (URL, IfcfgConfig) 
         let (dir, config) = try ifcfgRoot(["ifcfg-eth0": bytes, "ifcfg-orphan:1": Array("IPADDR=192.0.2.9\n".utf8)])
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = "\(Self.scripts)/ifcfg-eth0"
-        let lines = config.diagnostics.filter { $0.location.path == path }.map(\.location.line).sorted()
+        let lines = config.configDiagnostics.map(\.diagnostic).filter { $0.location.path == path }.map(\.location.line).sorted()
         // 6: the gateway is outside the only address's subnet, which initscripts refuses.
         #expect(lines == [2, 3, 5, 6, 7, 9])
+        // NetworkManager's ifcfg-rh adds the host route to such a gateway: not a problem when it reads the file.
+        var nm = config
+        nm.readByNetworkManager = true
+        #expect(nm.configDiagnostics.map(\.diagnostic).filter { $0.location.path == path }.map(\.location.line).sorted() == [2, 3, 5, 7, 9])
         let claim = try #require(config.interface(named: "eth0")).claim
         #expect(!claim.dhcp4)
         #expect(claim.addresses.map(\.address) == ["192.0.2.7"])
@@ -175,6 +179,28 @@ private func ifcfgRoot(_ files: [String: [UInt8]]) throws -> (URL, IfcfgConfig) 
         #expect(r.diagnostics.map(\.location.line) == [5, 6, 7])
         let v6 = IfcfgParser.parseRoutes(Array("default via fe80::1 dev eth0\n".utf8), path: "/r6", ipv6: true)
         #expect(v6.routes.first?.destination == "default" && v6.routes.first?.gateway == "fe80::1")
+    }
+
+    /// iproute2 takes the prefix anywhere among the keywords; the route- file
+    /// is `ip route add` arguments, so any order `ip route` accepts is fine.
+    @Test func routeKeywordsInAnyOrder() {
+        let text = "via 192.0.2.1 dev eth0 10.10.0.0/16\ndev eth0 to 10.20.0.0/16 via 192.0.2.1 metric 5\nmetric 7 10.30.0.0/16 via 192.0.2.1\n"
+        let r = IfcfgParser.parseRoutes(Array(text.utf8), path: "/r", ipv6: false)
+        #expect(r.diagnostics.isEmpty, "\(r.diagnostics.map(\.message))")
+        #expect(r.routes.map(\.destination) == ["10.10.0.0/16", "10.20.0.0/16", "10.30.0.0/16"])
+        #expect(r.routes.map(\.gateway) == ["192.0.2.1", "192.0.2.1", "192.0.2.1"])
+        #expect(r.routes.map(\.metric) == [nil, 5, 7])
+    }
+
+    /// `ifcfg-eth0` with DEVICE=ens3 is still the parent of `ifcfg-eth0:1`.
+    @Test func aliasFindsAParentWhoseDeviceDiffersFromItsFileName() throws {
+        let (dir, config) = try ifcfgRoot([
+            "ifcfg-eth0": Array("DEVICE=ens3\nBOOTPROTO=none\nIPADDR=192.0.2.10\nPREFIX=24\nONBOOT=yes\n".utf8),
+            "ifcfg-eth0:1": Array("DEVICE=eth0:1\nIPADDR=192.0.2.11\nPREFIX=24\n".utf8),
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(!config.diagnostics.contains { $0.message.contains("parent") }, "\(config.diagnostics.map(\.message))")
+        #expect(config.interface(named: "ens3")?.claim.addresses.map(\.address) == ["192.0.2.10", "192.0.2.11"])
     }
 
     @Test func numberedRouteFormWithDefault() {

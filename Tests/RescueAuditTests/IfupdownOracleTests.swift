@@ -144,4 +144,40 @@ private func unique(_ names: [String]) -> [String] {
             line.range(of: "unknown interface ").map { String(line[$0.upperBound...]) }
         }
     }
+
+    /// `ifup -n` (no action: it prints the commands) decides the prefix: an
+    /// explicit `netmask` wins over the address's /length, in inet and inet6.
+    @Test(.enabled(if: (IfqueryOracle.executable != nil && IptablesOracle.unshare != nil && isRoot) || IfqueryOracle.isCI,
+                   "ifup not unpacked, or unshare -n needs root"))
+    func netmaskOverridesTheAddressLengthAsIfupDoes() throws {
+        let ifup = try #require(IfqueryOracle.executable?.replacingOccurrences(of: "ifquery", with: "ifup"))
+        let root = try makeTempDir("ifup-netmask")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try write("""
+            auto eth0
+            iface eth0 inet static
+              address 1.2.3.4/14
+              netmask 255.255.255.128
+            iface eth0 inet6 static
+              address 2001:db8::4/48
+              netmask 64
+            iface eth1 inet static
+              address 10.0.0.4/16
+            """, to: root.appendingPathComponent("etc/network/interfaces"))
+        let state = try makeTempDir("ifup-state")
+        defer { try? FileManager.default.removeItem(at: state) }
+        var printed: [String] = []
+        for name in ["eth0", "eth1"] {
+            let out = try run(IptablesOracle.unshare ?? "/usr/bin/unshare",
+                              ["-n", ifup, "-n", "-v", "-i", root.path + "/etc/network/interfaces", "--state-dir=" + state.path, "--no-mappings", name],
+                              environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"])
+            printed += (out.stdout + out.stderr).split(separator: "\n").filter { $0.hasPrefix("ip addr add") || $0.hasPrefix("ip -6 addr add") }.map(String.init)
+        }
+        #expect(printed.contains { $0.contains("1.2.3.4/255.255.255.128") }, "\(printed)")
+        #expect(printed.contains { $0.contains("2001:db8::4/64") }, "\(printed)")
+        #expect(printed.contains { $0.contains("10.0.0.4/255.255.0.0") }, "\(printed)")
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        let prefixes = system.claims.filter { $0.stack == .ifupdown }.flatMap(\.addresses).map { "\($0.address)/\($0.prefixLength ?? -1)" }
+        #expect(prefixes == ["1.2.3.4/25", "2001:db8::4/64", "10.0.0.4/16"])
+    }
 }

@@ -247,4 +247,23 @@ private func stanzas(_ file: IfupdownFile) -> [IfaceStanza] {
         #expect(eth0.options.map(\.key) == ["mtu", "address"])
         #expect(config.rejectedByIfupdown, "an unknown template in the main file stops ifupdown")
     }
+
+    /// ifupdown2's shipped examples and ifupdown-ng's own test fixtures read
+    /// with their dialect: nothing that stops the file. The same files read as
+    /// Debian's ifupdown 0.8 do stop it (`iface swp30` has no family), which
+    /// is why the dialect follows the installed package.
+    @Test(arguments: [("ifupdown2-3.0.0", IfupdownDialect.ifupdown2), ("ifupdown-ng-e42da09", .ifupdownNG)])
+    func upstreamDialectFilesParse(_ dir: String, _ dialect: IfupdownDialect) throws {
+        let folder = Repo.fixtures.appendingPathComponent("upstream/\(dir)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(names.count >= 8)
+        var haltsAsDebian = 0
+        for name in names {
+            let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))
+            let file = IfupdownParser.parse(bytes, path: "/etc/network/interfaces", dialect: dialect)
+            #expect(file.haltLine == nil, "\(dir)/\(name): \(file.diagnostics.map { "\($0.location.line): \($0.message)" })")
+            if IfupdownParser.parse(bytes, path: "/etc/network/interfaces").haltLine != nil { haltsAsDebian += 1 }
+        }
+        #expect(haltsAsDebian > 0, "the dialect makes a difference on \(dir)")
+    }
 }

@@ -102,8 +102,8 @@ private struct Summary: Equatable, CustomStringConvertible {
     /// device the same addresses, DHCP, routes and DNS as the `.network`
     /// file netplan writes, read back with our networkd loader.
     @discardableResult
-    private func compare(_ label: String, tree: URL, sameErrorLine: Bool = true) throws -> Int {
-        let ours = NetplanLoader.load(try TargetRoot(directory: tree.path))
+    private func compare(_ label: String, tree: URL, sameErrorLine: Bool = true, version: NetplanVersion? = nil) throws -> Int {
+        let ours = NetplanLoader.load(try TargetRoot(directory: tree.path), version: version)
         let scratch = try makeTempDir("netplan-oracle")
         defer { try? FileManager.default.removeItem(at: scratch) }
         for dir in ["lib/netplan", "etc/netplan", "run/netplan"] {
@@ -211,6 +211,64 @@ private struct Summary: Equatable, CustomStringConvertible {
         defer { try? FileManager.default.removeItem(at: tree) }
         try write(yaml, to: tree.appendingPathComponent("etc/netplan/50-edge.yaml"))
         try compare(yaml, tree: tree)
+    }
+
+    /// Files from netplan's own tests, docs and examples (tag named on each)
+    /// and the refusals of issue 16, read as the installed netplan (0.106,
+    /// the oracle's release) reads them: the same verdict, at the same line.
+    @Test(arguments: [
+        // tests/generator/test_common.py (0.106 and 1.1.2), test_eth_type_renderer: a per-type renderer.
+        "network:\n  version: 2\n  renderer: NetworkManager\n  ethernets:\n    renderer: networkd\n    eth0:\n      dhcp4: true\n",
+        // The same file's test_eth_def_renderer: the device's own renderer wins.
+        "network:\n  version: 2\n  renderer: NetworkManager\n  ethernets:\n    renderer: NetworkManager\n    eth0:\n      renderer: networkd\n      dhcp4: true\n",
+        // Repeated keys: netplan applies each pair (the second eth1 adds an address).
+        "network:\n  version: 2\n  ethernets:\n    eth0: {dhcp4: true}\n  ethernets:\n    eth1:\n      addresses: [10.0.0.1/24]\n    eth1:\n      addresses: [10.0.0.2/24]\n",
+        // A route listed twice is written once.
+        "network: {ethernets: {eth0: {addresses: [10.0.0.2/24], routes: [{to: default, via: 10.0.0.1}, {to: 0.0.0.0/0, via: 10.0.0.1}]}}}\n",
+        // Refused: an invalid MAC in match, an undefined VLAN link, a bond member nobody defines.
+        "network:\n  version: 2\n  ethernets:\n    eth0: {match: {macaddress: \"zz:11\"}, dhcp4: true}\n",
+        "network:\n  version: 2\n  ethernets:\n    eth0: {dhcp4: true}\n  vlans:\n    v10: {id: 10, link: eth9}\n",
+        "network: {bonds: {bond0: {interfaces: [eth7], dhcp4: true}}}\n",
+        "network: {ethernets: {eth0: {macaddress: random}}}\n",
+        // examples/vrf.yaml (1.1.2): a VRF's default route, members defined after it.
+        "network:\n  renderer: networkd\n  vrfs:\n    vrf1005:\n      table: 1005\n      interfaces:\n        - br1\n        - br1005\n      routes:\n        - to: default\n          via: 10.10.10.4\n      routing-policy:\n        - from: 10.10.10.42\n  bridges:\n    br1:\n      interfaces: []\n    br1005:\n      interfaces: []\n",
+        // examples/dummy-devices.yaml (1.1.2): netplan 0.107+ only.
+        "network:\n  renderer: networkd\n  version: 2\n  dummy-devices:\n    dm0:\n      addresses:\n        - 10.1.2.3/24\n",
+        // doc/examples.md (1.1.2): advertised-mss, netplan 1.1+ only.
+        "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    ens3:\n      addresses: [ \"10.10.10.1/24\" ]\n      routes:\n        - to: 192.168.0.0/24\n          via: 10.10.10.168\n          advertised-mss: 1400\n",
+    ])
+    func upstreamFilesAgreeAtTheInstalledVersion(_ yaml: String) throws {
+        guard NetplanOracle.available() else { return }
+        let tree = try makeTempDir("netplan-upstream")
+        defer { try? FileManager.default.removeItem(at: tree) }
+        try write(yaml, to: tree.appendingPathComponent("etc/netplan/50-upstream.yaml"))
+        try compare(yaml, tree: tree, version: NetplanVersion(0, 106))
+    }
+
+    /// The keys a newer netplan added are errors only for an older one.
+    @Test func newerKeysFollowTheInstalledVersion() throws {
+        let yaml = Array("network:\n  version: 2\n  dummy-devices:\n    dm0: {addresses: [10.1.2.3/24]}\n  ethernets:\n    ens3:\n      routes: [{to: 192.168.0.0/24, via: 10.10.10.168, advertised-mss: 1400}]\n      ra-overrides: {use-dns: false}\n".utf8)
+        let old = NetplanParser.parse(yaml, path: "/etc/netplan/a.yaml", version: NetplanVersion(debianVersion: "0.106-2+deb12u1"))
+        #expect(!old.isAccepted)
+        #expect(old.issues.count == 3, "\(old.diagnostics)")
+        #expect(old.issues.allSatisfy { $0.diagnostic.message.contains("netplan installed on this system (0.106)") })
+        let new = NetplanParser.parse(yaml, path: "/etc/netplan/a.yaml", version: NetplanVersion(debianVersion: "1.1.2-2"))
+        #expect(new.isAccepted, "\(new.diagnostics)")
+        #expect(new.devices.map(\.type) == [.dummyDevices, .ethernets])
+        let v10 = NetplanParser.parse(yaml, path: "/etc/netplan/a.yaml", version: NetplanVersion(1, 0))
+        #expect(v10.issues.count == 2)
+    }
+
+    /// A default route in a VRF's table is not a main-table default.
+    @Test func vrfDefaultRouteIsNotAMainDefault() throws {
+        let tree = try makeTempDir("netplan-vrf")
+        defer { try? FileManager.default.removeItem(at: tree) }
+        try write("network:\n  ethernets:\n    eth0: {addresses: [10.0.0.2/24], routes: [{to: default, via: 10.0.0.1}]}\n    eth1: {addresses: [10.10.10.2/24]}\n  vrfs:\n    vrf1005:\n      table: 1005\n      interfaces: [eth1]\n      routes: [{to: default, via: 10.10.10.4}]\n",
+                  to: tree.appendingPathComponent("etc/netplan/50-vrf.yaml"))
+        let config = NetplanLoader.load(try TargetRoot(directory: tree.path))
+        #expect(config.isAccepted, "\(config.diagnostics)")
+        let mainDefaults = config.claims.flatMap { c in c.routes.filter { $0.isDefault && ($0.table == nil || $0.table == 254) } }
+        #expect(mainDefaults.map(\.gateway) == ["10.0.0.1"])
     }
 
     @Test func changingADevicesTypeAcrossFilesAgrees() throws {

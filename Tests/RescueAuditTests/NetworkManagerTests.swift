@@ -75,12 +75,55 @@ func networkManagerFixture(_ name: String) throws -> (URL, NetworkManagerConfig)
         #expect(NMKeyfileParser.address("192.0.2.5/24,192.0.2.1", ipv6: false) == NMAddress(address: "192.0.2.5", prefixLength: 24, gateway: "192.0.2.1"))
         #expect(NMKeyfileParser.address("192.0.2.5", ipv6: false)?.prefixLength == 24)
         #expect(NMKeyfileParser.address("2001:db8::5", ipv6: true)?.prefixLength == 64)
-        #expect(NMKeyfileParser.address("192.0.2.5/33", ipv6: false) == nil)
+        // An out-of-range prefix length: NM warns and uses its default (nm-keyfile.c).
+        #expect(NMKeyfileParser.address("192.0.2.5/33", ipv6: false)?.prefixLength == 24)
         #expect(NMKeyfileParser.address("2001:db8::5/64", ipv6: false) == nil)
         #expect(NMKeyfileParser.route("10.0.0.0/8,192.0.2.254,50", ipv6: false) == NMRoute(destination: "10.0.0.0/8", nextHop: "192.0.2.254", metric: 50))
         #expect(NMKeyfileParser.route("0.0.0.0/0,192.0.2.1", ipv6: false)?.destination == "default")
         #expect(NMKeyfileParser.route("10.0.0.0/8,0.0.0.0,5", ipv6: false)?.nextHop == nil)
         #expect(NMKeyfileParser.route("10.0.0.0/8,x", ipv6: false) == nil)
+    }
+
+    /// NetworkManager 1.42.4's own keyfile test (legacy `addresses1=a;24;gw;`,
+    /// `address4=a/gw`, prefix-less and `;`-delimited routes): we read the
+    /// addresses, gateway and routes its test-keyfile-settings.c asserts.
+    @Test func upstreamWiredConnectionReadsAsNetworkManagerDoes() throws {
+        let dir = Repo.fixtures.appendingPathComponent("upstream/networkmanager-1.42.4")
+        let v4 = NetworkManagerLoader.connection([UInt8](try Data(contentsOf: dir.appendingPathComponent("Test_Wired_Connection"))),
+                                                 path: "/etc/NetworkManager/system-connections/Test_Wired_Connection", fileName: "Test_Wired_Connection")
+        let a4 = v4.claim.addresses.filter { $0.family == .ipv4 }.map { "\($0.address)/\($0.prefixLength ?? -1)" }
+        #expect(a4 == ["2.3.4.5/24", "192.168.0.5/24", "1.2.3.4/16", "3.4.5.6/16", "4.5.6.7/24", "5.6.7.8/24",
+                       "1.2.3.30/24", "1.2.3.30/25", "1.2.3.31/24", "1.2.3.31/25"])
+        #expect(v4.claim.routes.filter { $0.family == .ipv4 && $0.isDefault }.map(\.gateway) == ["2.3.4.6"])
+        let r4 = v4.claim.routes.filter { $0.family == .ipv4 && !$0.isDefault }.map { "\($0.destination) \($0.gateway ?? "-") \($0.metric.map(String.init) ?? "-")" }
+        #expect(r4 == ["5.6.7.8/32 - -", "1.2.3.0/24 2.3.4.8 99", "1.1.1.2/12 - -", "1.1.1.3/13 - -", "1.1.1.4/14 2.2.2.4 -",
+                       "1.1.1.5/15 2.2.2.5 -", "1.1.1.6/16 2.2.2.6 0", "1.1.1.7/17 - -", "1.1.1.8/18 - -", "1.1.1.9/19 - 0",
+                       "1.1.1.10/21 - 0", "1.1.1.10/20 - 0", "1.1.1.11/21 - 21", "1.2.3.4/32 - -"])
+        let a6 = v4.claim.addresses.filter { $0.family == .ipv6 }.map { "\($0.address)/\($0.prefixLength ?? -1)" }
+        #expect(a6 == ["2:3:4:5:6:7:8:9/64", "abcd:1234:ffff::cdde/64", "1:2:3:4:5:6:7:8/96", "3:4:5:6:7:8:9:0/128",
+                       "3:4:5:6:7:8:9:14/64", "3:4:5:6:7:8:9:15/64", "3:4:5:6:7:8:9:16/66", "3:4:5:6:7:8:9:17/67",
+                       "3:4:5:6:7:8:9:18/68", "3:4:5:6:7:8:9:19/69"])
+        #expect(v4.claim.routes.filter { $0.family == .ipv6 && $0.isDefault }.map(\.gateway) == ["2:3:4:5:1:2:3:4"])
+        let r6 = v4.claim.routes.filter { $0.family == .ipv6 && !$0.isDefault }.map { "\($0.destination) \($0.gateway ?? "-") \($0.metric.map(String.init) ?? "-")" }
+        #expect(r6 == ["d:e:f:0:1:2:3:4/64 f:e:d:c:1:2:3:4 -", "a:b:c:d::/64 f:e:d:c:1:2:3:4 99", "8:7:6:5:4:3:2:1/128 - -",
+                       "6:7:8:9:0:1:2:3/126 - 1", "7:8:9:0:1:2:3:4/125 - 5", "8:9:0:1:2:3:4:5/124 - 6", "8:9:0:1:2:3:4:6/123 - -"])
+
+        let v6 = NetworkManagerLoader.connection([UInt8](try Data(contentsOf: dir.appendingPathComponent("Test_Wired_Connection_IP6"))),
+                                                 path: "/etc/NetworkManager/system-connections/Test_Wired_Connection_IP6", fileName: "Test_Wired_Connection_IP6")
+        #expect(v6.claim.addresses.map { "\($0.address)/\($0.prefixLength ?? -1)" } == ["abcd:1234:ffff::cdde/64"])
+        #expect(v6.claim.routes.filter(\.isDefault).map(\.gateway) == ["abcd:1234:ffff::cdd1"])
+    }
+
+    /// `address1=192.168.0.5/24;192.168.0.254`: one address and a gateway, not two addresses.
+    @Test func semicolonIsAFieldDelimiterNotAList() {
+        #expect(NMKeyfileParser.address("192.168.0.5/24;192.168.0.254", ipv6: false)
+                == NMAddress(address: "192.168.0.5", prefixLength: 24, gateway: "192.168.0.254"))
+        #expect(NMKeyfileParser.address("192.168.0.5;24;192.168.0.1;", ipv6: false)
+                == NMAddress(address: "192.168.0.5", prefixLength: 24, gateway: "192.168.0.1"))
+        #expect(NMKeyfileParser.address("4.5.6.7/1.2.3.4", ipv6: false) == NMAddress(address: "4.5.6.7", prefixLength: 24, gateway: "1.2.3.4"))
+        #expect(NMKeyfileParser.address("192.168.0.5/24;192.168.0.6/24", ipv6: false) == nil, "garbage at the end: NM drops it")
+        #expect(NMKeyfileParser.route("a:b:c:d::/64;f:e:d:c:1:2:3:4;99;", ipv6: true)
+                == NMRoute(destination: "a:b:c:d::/64", nextHop: "f:e:d:c:1:2:3:4", metric: 99))
     }
 
     @Test func fileNamesNetworkManagerSkips() {

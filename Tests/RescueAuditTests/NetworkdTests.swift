@@ -153,4 +153,37 @@ func networkdFixture(_ name: String) throws -> NetworkdConfig {
         let config = NetworkdLoader.load(try TargetRoot(directory: dir.path))
         #expect(config.claims.isEmpty && config.files.isEmpty && config.diagnostics.isEmpty)
     }
+
+    /// A [Match] with only a link property or a condition is not empty for
+    /// networkd (systemd's net_match_is_empty, and `!network->conditions` in
+    /// network_verify): the file is used, not ignored. Only an empty section is.
+    @Test(arguments: [
+        "Path=pci-0000:00:03.0", "Kind=bond", "Property=ID_NET_DRIVER=virtio_net", "SSID=office",
+        "Host=web1", "Virtualization=kvm", "KernelCommandLine=netcfg=static", "WLANInterfaceType=station",
+    ])
+    func matchWithOnlyAPropertyOrConditionIsUsed(_ line: String) throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try write("[Match]\n\(line)\n\n[Network]\nDHCP=yes\n", to: dir.appendingPathComponent("etc/systemd/network/10-only.network"))
+        try write("[Match]\n\n[Network]\nDHCP=yes\n", to: dir.appendingPathComponent("etc/systemd/network/20-empty.network"))
+        let config = NetworkdLoader.load(try TargetRoot(directory: dir.path))
+        #expect(config.networkFiles.map(\.path) == ["/etc/systemd/network/10-only.network"])
+        #expect(config.diagnostics.map(\.location.path) == ["/etc/systemd/network/20-empty.network"])
+        let match = try #require(config.networkFiles.first?.match)
+        // What the audit cannot see on a disk (a path, a udev property, a Wi-Fi
+        // network) never claims a named link; a condition on the machine is not evaluated.
+        let isCondition = ["Host=", "Virtualization=", "KernelCommandLine="].contains { line.hasPrefix($0) }
+        #expect(match.matches(name: "eth0", type: "ether") == isCondition, "\(line)")
+    }
+
+    /// `Kind=!*` + `Type=ether` (systemd's 89-ethernet.network.example): physical Ethernet only.
+    @Test func negatedKindMatchesPhysicalLinks() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try write("[Match]\nKind=!*\nType=ether\n\n[Network]\nDHCP=yes\n", to: dir.appendingPathComponent("etc/systemd/network/89-ethernet.network"))
+        let config = NetworkdLoader.load(try TargetRoot(directory: dir.path))
+        let match = try #require(config.networkFiles.first?.match)
+        #expect(match.matches(name: "eth0", type: "ether"))
+        #expect(!match.matches(name: "veth0", type: "ether", kind: "veth"))
+    }
 }

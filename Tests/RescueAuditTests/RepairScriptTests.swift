@@ -312,6 +312,9 @@ func makeComposite(_ root: URL) throws {
         #expect(unset.status == 2 && unset.stderr.contains("ROOT=/path sh"), "\(unset.stderr)")
         let slash = try dir.run(root: URL(fileURLWithPath: "/"))
         #expect(slash.status != 0 && slash.stderr.contains("ROOT is /"), "\(slash.stderr)")
+        // After an audit of / itself (inside a chroot of the target), ROOT=/ is the target.
+        let chrooted = RepairScript.render(result, context: testContext("/"))
+        #expect(!chrooted.contains("ROOT is /, the system this script runs on") && chrooted.contains("ROOT=/ is the target"))
         let noEtc = try dir.run(root: work)
         #expect(noEtc.status != 0 && noEtc.stderr.contains("/etc is not a directory"), "\(noEtc.stderr)")
 

@@ -52,6 +52,20 @@ struct Scenario: CustomTestStringConvertible, Sendable {
         return (environment, environment.blockDevices != nil ? .image : .directory)
     }
 
+    /// `<scenario>.expect` next to the root: what the whole audit must say,
+    /// one line each: `finding RULE SEVERITY`, `no-finding RULE`,
+    /// `verdict OUTCOME` (reachable, not-reachable, cannot-tell) and
+    /// `verdict-line TEXT` (the verdict line, exactly).
+    var expectations: [(key: String, value: String)] {
+        let url = url.deletingLastPathComponent().appendingPathComponent(name + ".expect")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, !line.hasPrefix("#") else { return nil }
+            return (String(parts[0]), String(parts[1]))
+        }
+    }
+
     func audit() throws -> AuditResult {
         let root = try TargetRoot(directory: url.path)
         let (environment, kind) = try self.environment()
@@ -78,6 +92,47 @@ struct Scenario: CustomTestStringConvertible, Sendable {
         }
     }
 
+    /// The scenarios that reproduce a whole story (the two systems of the
+    /// boot-verdict issue...) state every finding and the verdict they expect.
+    @Test(arguments: Scenario.all.filter { !$0.expectations.isEmpty })
+    func scenarioExpectations(_ s: Scenario) throws {
+        let result = try s.audit()
+        let verdict = try #require(result.verdict)
+        for (key, value) in s.expectations {
+            switch key {
+            case "finding":
+                let parts = value.split(separator: " ").map(String.init)
+                #expect(result.findings.contains { $0.rule == parts[0] && $0.severity.rawValue == parts.last },
+                        "\(s.testDescription): expected \(value); got \(result.findings.map { "\($0.rule) \($0.severity.rawValue)" })")
+            case "no-finding":
+                #expect(!result.findings.contains { $0.rule == value }, "\(s.testDescription): \(value) should not be reported")
+            case "verdict":
+                #expect(verdict.outcome.rawValue == value, "\(s.testDescription): \(verdict.line)")
+            case "verdict-line":
+                #expect(verdict.line == value)
+            default:
+                Issue.record("\(s.testDescription): unknown expectation \(key)")
+            }
+        }
+    }
+
+    /// Rule order never matters: every scenario gives the same findings with
+    /// the rules run backwards, each order on a freshly loaded snapshot.
+    @Test(arguments: Scenario.all)
+    func ruleOrderDoesNotMatter(_ s: Scenario) throws {
+        func run(_ rules: [any Rule.Type]) throws -> [String] {
+            let root = try TargetRoot(directory: s.url.path)
+            let (environment, kind) = try s.environment()
+            let result = AuditResult.run(SystemSnapshot.load(root: root, kind: kind, environment: environment), rules: rules)
+            return result.findings.map { f in
+                "\(f.rule) \(f.severity.rawValue) \(f.message) " + f.evidence.map { "\($0.path):\($0.line ?? 0)" }.joined(separator: ",")
+            }.sorted() + [result.verdict?.line ?? ""]
+        }
+        let forward = try run(RuleRegistry.all)
+        let backward = try run(RuleRegistry.all.reversed())
+        #expect(forward == backward, "\(s.testDescription): findings depend on rule order")
+    }
+
     @Test func everyRuleFolderHasAnImplementationAndTheReverse() {
         let folders = Set(((try? FileManager.default.contentsOfDirectory(atPath: Repo.rules.path)) ?? []))
         let registered = Set(RuleRegistry.all.map { $0.id })
@@ -90,13 +145,29 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     }
 
     @Test func builtInCatalogueMatchesRuleFiles() throws {
+        // The generator checks every rule.yml (and exits non-zero on a broken
+        // one); what it prints must be the committed file.
+        let out = try run("/bin/sh", [Repo.root.appendingPathComponent("scripts/generate-catalogue.sh").path, "--stdout"])
+        #expect(out.status == 0, "scripts/generate-catalogue.sh failed: \(out.stderr)")
+        let committed = try String(contentsOf: Repo.root.appendingPathComponent("Sources/Rules/RuleCatalogue+Sources.swift"), encoding: .utf8)
+        #expect(out.stdout == committed, "Sources/Rules/RuleCatalogue+Sources.swift is stale: run scripts/generate-catalogue.sh")
         for id in RuleRegistry.all.map({ $0.id }) {
-            let yaml = try String(contentsOf: Repo.rules.appendingPathComponent(id).appendingPathComponent("rule.yml"), encoding: .utf8)
-            let fromDisk = try #require(RuleCatalogue.parse(yaml), "rules/\(id)/rule.yml parses")
-            #expect(fromDisk.id == id)
-            #expect(RuleCatalogue.metadata(id) == fromDisk,
-                    "Sources/Rules/RuleCatalogue+Sources.swift is stale: run scripts/generate-catalogue.sh")
+            #expect(RuleCatalogue.metadata(id)?.id == id)
         }
         #expect(RuleCatalogue.all.count == RuleRegistry.all.count)
+    }
+
+    @Test func generatorRefusesABrokenRuleFile() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("scripts"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Repo.root.appendingPathComponent("scripts/generate-catalogue.sh"),
+                                         to: dir.appendingPathComponent("scripts/generate-catalogue.sh"))
+        let rule = dir.appendingPathComponent("rules/x-rule")
+        try FileManager.default.createDirectory(at: rule, withIntermediateDirectories: true)
+        try "id: x-rule\ntitle: [unclosed\n".write(to: rule.appendingPathComponent("rule.yml"), atomically: true, encoding: .utf8)
+        let out = try run("/bin/sh", [dir.appendingPathComponent("scripts/generate-catalogue.sh").path, "--stdout"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("rules/x-rule/rule.yml"))
     }
 }

@@ -24,6 +24,8 @@ int ra_loop_get_status(int loop_fd, uint32_t *flags, uint64_t *offset, uint64_t 
 
 /// unshare(CLONE_NEWNS) then mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL):
 /// a mount namespace for the calling thread whose mounts never propagate out.
+/// Returns 0, -1 when unshare failed (no CAP_SYS_ADMIN), -2 when "/" could not
+/// be made private (EINVAL: "/" is not a mount point, as inside a chroot).
 int ra_unshare_private_mounts(void);
 
 /// mount(2) with MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC and `data` as options.

@@ -1,0 +1,291 @@
+import Foundation
+import Parsers
+import Rules
+import SystemModel
+import TargetAccess
+import Testing
+
+/// The verdict against what real boots showed (docs/boot-checks.md): each
+/// row's variant is made the way `scripts/boot-check.sh` makes it, on the
+/// debootstrapped Debian 12 healthy root (the same package set as the
+/// boot-check image), and its observed outcome is the expected verdict.
+@Suite struct BootVerdictTests {
+    /// One row of docs/boot-checks.md: the variant, its breakage, and what the boot showed.
+    struct Row: CustomTestStringConvertible, Sendable {
+        var variant: String
+        var observed: Verdict.Outcome
+        /// The link the boot showed broken (`boot` when the boot stopped before the network).
+        var brokenAt: String? = nil
+        var testDescription: String { variant }
+    }
+
+    static let rows: [Row] = [
+        Row(variant: "baseline", observed: .reachable),
+        Row(variant: "no-loopback", observed: .reachable),
+        Row(variant: "networking-disabled", observed: .reachable),
+        Row(variant: "networking-disabled-auto", observed: .notReachable, brokenAt: "stack"),
+        Row(variant: "networking-online-only", observed: .notReachable, brokenAt: "stack"),
+        Row(variant: "sendmail-hook", observed: .reachable),
+        Row(variant: "sendmail-hook-auto", observed: .reachable),
+        Row(variant: "pre-up-hook", observed: .notReachable, brokenAt: "address"),
+        Row(variant: "renamed-interface", observed: .notReachable, brokenAt: "interface"),
+        Row(variant: "fstab-wrong-uuid", observed: .notReachable, brokenAt: "boot"),
+        Row(variant: "fstab-wrong-uuid-nofail", observed: .reachable),
+        Row(variant: "iptables-drop", observed: .notReachable, brokenAt: "firewall"),
+    ]
+
+    static let healthy = Repo.fixtures.appendingPathComponent("healthy/debian12-ifupdown")
+
+    /// The boot-check image: the healthy root with the installer's DHCP
+    /// stanza and netfilter-persistent restoring an accept-all rules.v4.
+    static func baseImage() throws -> URL {
+        let dir = try makeTempDir("boot-check")
+        let root = dir.appendingPathComponent("root")
+        try FileManager.default.copyItem(at: healthy, to: root)
+        try write("""
+            source /etc/network/interfaces.d/*
+
+            # The loopback network interface
+            auto lo
+            iface lo inet loopback
+
+            # The primary network interface
+            allow-hotplug ens3
+            iface ens3 inet dhcp
+
+            """, to: root.appendingPathComponent("etc/network/interfaces"))
+        try write("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+                  to: root.appendingPathComponent("etc/iptables/rules.v4"))
+        try write("""
+            [Unit]
+            Description=netfilter persistent configuration
+            DefaultDependencies=no
+            Wants=network-pre.target systemd-modules-load.service local-fs.target
+            Before=network-pre.target shutdown.target
+
+            [Service]
+            Type=oneshot
+            RemainAfterExit=yes
+            ExecStart=/usr/sbin/netfilter-persistent start
+
+            [Install]
+            WantedBy=multi-user.target
+
+            """, to: root.appendingPathComponent("lib/systemd/system/netfilter-persistent.service"))
+        try write("#!/bin/sh\n", to: root.appendingPathComponent("usr/share/netfilter-persistent/plugins.d/15-ip4tables"))
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/netfilter-persistent.service").path,
+                                                   withDestinationPath: "/lib/systemd/system/netfilter-persistent.service")
+        return root
+    }
+
+    static func edit(_ root: URL, _ path: String, _ change: (String) -> String) throws {
+        let url = root.appendingPathComponent(String(path.dropFirst()))
+        try write(change(try String(contentsOf: url, encoding: .utf8)), to: url)
+    }
+
+    static func executable(_ root: URL, _ path: String, _ text: String) throws {
+        let url = root.appendingPathComponent(String(path.dropFirst()))
+        try write(text, to: url)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+    }
+
+    /// The variant, broken as `break_<variant>` in scripts/boot-check.sh does.
+    static func make(_ variant: String, _ root: URL) throws {
+        let fm = FileManager.default
+        let auto = { (s: String) in s.replacingOccurrences(of: "allow-hotplug ens3", with: "auto ens3") }
+        switch variant {
+        case "baseline", "fstab-wrong-uuid", "fstab-wrong-uuid-nofail":
+            break
+        case "no-loopback":
+            try edit(root, "/etc/network/interfaces") { s in
+                s.replacingOccurrences(of: "# The loopback network interface\n", with: "")
+                    .replacingOccurrences(of: "auto lo\n", with: "").replacingOccurrences(of: "iface lo inet loopback\n", with: "")
+            }
+        case "networking-disabled", "networking-disabled-auto":
+            try fm.removeItem(at: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/networking.service"))
+            try fm.removeItem(at: root.appendingPathComponent("etc/systemd/system/network-online.target.wants/networking.service"))
+            if variant.hasSuffix("-auto") { try edit(root, "/etc/network/interfaces", auto) }
+        case "networking-online-only":
+            try fm.removeItem(at: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/networking.service"))
+            try edit(root, "/etc/network/interfaces", auto)
+        case "sendmail-hook", "sendmail-hook-auto":
+            // The part of bookworm's if-up.d/sendmail that fails (Debian bug #873978).
+            try executable(root, "/etc/network/if-up.d/sendmail", "#!/bin/sh -e\n# Sendmail dynamic updates\n. /usr/share/sendmail/dynamic\nupdate_sendmail\n")
+            if variant.hasSuffix("-auto") { try edit(root, "/etc/network/interfaces", auto) }
+        case "pre-up-hook":
+            try executable(root, "/etc/network/if-pre-up.d/iptables", "#!/bin/sh\n/sbin/iptables-restore < /etc/iptables.up.rules\n")
+        case "renamed-interface":
+            try edit(root, "/etc/network/interfaces") { $0.replacingOccurrences(of: "ens3", with: "eth0") }
+        case "iptables-drop":
+            try write("""
+                # Generated by iptables-save v1.8.9 (nf_tables)
+                *filter
+                :INPUT DROP [0:0]
+                :FORWARD DROP [0:0]
+                :OUTPUT ACCEPT [0:0]
+                -A INPUT -i lo -j ACCEPT
+                -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+                -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+                -A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
+                COMMIT
+
+                """, to: root.appendingPathComponent("etc/iptables/rules.v4"))
+        default:
+            Issue.record("unknown variant \(variant)")
+        }
+        if variant.hasPrefix("fstab-wrong-uuid") {
+            try fm.createDirectory(at: root.appendingPathComponent("srv/data"), withIntermediateDirectories: true)
+            let options = variant.hasSuffix("-nofail") ? "defaults,nofail" : "defaults"
+            try edit(root, "/etc/fstab") { $0 + "UUID=6f0e5d4c-3b2a-4190-8f7e-6d5c4b3a2f10 /srv/data ext4 \(options) 0 2\n" }
+        }
+    }
+
+    /// The image's disk as the audit of the image probes it.
+    static let imageEnvironment = """
+        {"blockDevices": [
+          {"name": "disk.img partition 1", "fsType": "ext4", "uuid": "4f1c2a8e-5d3b-4c6a-9e7f-1a2b3c4d5e6f", "partition": 1, "disk": "disk.img", "holdsRoot": true},
+          {"name": "disk.img partition 5", "fsType": "swap", "uuid": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "partition": 5, "disk": "disk.img", "holdsRoot": true}
+        ], "filesystems": []}
+        """
+
+    @Test(arguments: rows)
+    func verdictAgreesWithTheBoot(_ row: Row) throws {
+        let root = try Self.baseImage()
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        try Self.make(row.variant, root)
+        let environment = try JSONDecoder().decode(AuditEnvironment.self, from: Data(Self.imageEnvironment.utf8))
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path), kind: .image, environment: environment)
+        let result = AuditResult.run(system)
+        let verdict = try #require(result.verdict)
+        #expect(verdict.outcome == row.observed,
+                "\(row.variant): observed \(row.observed.rawValue) at boot, verdict: \(verdict.line)\n\(verdict.chain.map { "\($0.kind.rawValue) \($0.state.rawValue): \($0.summary)" }.joined(separator: "\n"))")
+        if let at = row.brokenAt {
+            let first = verdict.bootStops.isEmpty ? verdict.chain.first { $0.state == .broken }?.kind.rawValue : "boot"
+            #expect(first == at, "\(row.variant): \(verdict.line)")
+        }
+        if row.observed == .reachable {
+            #expect(verdict.line == "SSH after the next boot: reachable on ens3 (DHCP)", "\(row.variant): \(verdict.line)")
+        }
+        // Critical means nobody gets in: the verdict and the findings say the same.
+        #expect((verdict.outcome == .notReachable) == result.findings.contains { $0.severity == .critical && !["firewall-blocks-loopback", "loopback-not-configured"].contains($0.rule) },
+                "\(row.variant): \(verdict.line); critical: \(result.findings.filter { $0.severity == .critical }.map(\.rule))")
+    }
+
+    /// The healthy roots with a static address name it; the bundled DHCP ones name the interface.
+    @Test func healthyRootsAreReachable() throws {
+        let s = SystemSnapshot.load(root: try TargetRoot(directory: Self.healthy.path))
+        let v = try #require(AuditResult.run(s).verdict)
+        #expect(v.line == "SSH after the next boot: reachable at 192.0.2.10:22 (ens3, static)")
+        #expect(v.chain.map(\.kind) == BootLink.Kind.allCases)
+        #expect(v.chain.allSatisfy { $0.state == .holds })
+        let address = try #require(v.chain.first { $0.kind == .address })
+        #expect(address.evidence.contains { $0.location.path == "/etc/network/interfaces" && $0.location.line == 13 })
+        let route = try #require(v.chain.first { $0.kind == .defaultRoute })
+        #expect(route.summary.contains("192.0.2.1"))
+    }
+
+    /// A hook that cannot be executed restores nothing, and a restore of a
+    /// missing file leaves the tables as they were: netfilter-persistent's
+    /// DROP is what is loaded when boot has finished.
+    @Test func brokenHookLeavesTheOtherFirewallInPlace() throws {
+        let root = try Self.baseImage()
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        try Self.make("iptables-drop", root)
+        try Self.executable(root, "/etc/network/if-up.d/iptables", "#!/bin/sh\r\n/sbin/iptables-restore < /etc/iptables.up.rules\r\n")
+        let s = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        let hook = try #require(s.firewall.mechanisms.first { $0.name == "/etc/network/if-up.d/iptables" })
+        #expect(!hook.active && hook.reason.contains("restores nothing"))
+        #expect(s.firewall.verdict(.ssh(port: 22), .ipv4)?.answer == .dropped)
+
+        // The same hook with LF endings runs after netfilter-persistent, but its file is missing: still dropped.
+        try Self.executable(root, "/etc/network/if-up.d/iptables", "#!/bin/sh\n/sbin/iptables-restore < /etc/iptables.up.rules\n")
+        let s2 = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        #expect(s2.firewall.mechanisms.contains { $0.name == "/etc/network/if-up.d/iptables" && $0.active })
+        #expect(s2.firewall.verdict(.ssh(port: 22), .ipv4)?.answer == .dropped)
+
+        // With its file present and accepting everything, the hook runs last (ifup, after network-pre) and wins.
+        try write("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+                  to: root.appendingPathComponent("etc/iptables.up.rules"))
+        let s3 = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        let v3 = try #require(s3.firewall.verdict(.ssh(port: 22), .ipv4))
+        #expect(v3.answer == .accepted, "\(v3.notes)")
+        #expect(v3.notes.contains { $0.contains("replaces") })
+    }
+
+    /// An nftables ruleset that drops SSH locks the machine out whichever
+    /// order it and an accepting iptables restore load in.
+    @Test func lockoutWhicheverOrder() throws {
+        let root = try Self.baseImage()
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        try write("""
+            table inet filter {
+              chain input {
+                type filter hook input priority 0; policy drop;
+                iif lo accept
+              }
+            }
+
+            """, to: root.appendingPathComponent("etc/nftables.conf"))
+        try write("[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n[Install]\nWantedBy=sysinit.target\n",
+                  to: root.appendingPathComponent("lib/systemd/system/nftables.service"))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/systemd/system/sysinit.target.wants"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/sysinit.target.wants/nftables.service").path,
+                                                   withDestinationPath: "/lib/systemd/system/nftables.service")
+        let s = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        #expect(s.firewall.active.count == 2)
+        #expect(s.firewall.verdict(.ssh(port: 22), .ipv4)?.answer == .dropped)
+        let result = AuditResult.run(s)
+        #expect(result.findings.contains { $0.rule == "firewall-blocks-ssh" && $0.severity == .critical })
+        #expect(result.findings.contains { $0.rule == "conflicting-firewalls" }, "the conflict is still reported")
+        #expect(result.verdict?.outcome == .notReachable)
+    }
+}
+
+/// The small parsers whose reads moved from rules into the snapshot.
+@Suite struct SmallConfigParserTests {
+    @Test func resolvConfNameservers() {
+        let lines = ResolvConfParser.nameservers(Array("# nameserver 9.9.9.9\nsearch example.org\nnameserver 192.0.2.53\nnameserver\n".utf8), path: "/etc/resolv.conf")
+        #expect(lines.map(\.location.line) == [3])
+    }
+
+    @Test func cloudInitNetworkDisabled() {
+        #expect(CloudConfigParser.disablesNetwork(Array("network: {config: disabled}\n".utf8)))
+        #expect(CloudConfigParser.disablesNetwork(Array("network:\n  config: \"disabled\"\n".utf8)))
+        #expect(!CloudConfigParser.disablesNetwork(Array("# network: {config: disabled}\nnetwork:\n  version: 2\n".utf8)))
+    }
+
+    /// The boot transaction names the hook that cannot run, and why.
+    @Test func stepsNameTheBrokenHook() throws {
+        let root = Repo.rules.appendingPathComponent("firewall-blocks-ssh/tests/netfilter-persistent-drop-crlf-hook.fail")
+        let s = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        let steps = s.bootModel.steps
+        let hook = try #require(steps.first { $0.name == "/etc/network/if-up.d/iptables" })
+        #expect(hook.succeeds == false && hook.reason.contains("carriage return"))
+        #expect(steps.filter { $0.name == "/etc/network/if-up.d/iptables" }.count == 1)
+        let np = try #require(steps.firstIndex { $0.name == "netfilter-persistent" })
+        let net = try #require(steps.firstIndex { $0.name == "networking.service" })
+        #expect(np < net, "netfilter-persistent restores before network-pre.target")
+        #expect(steps.last?.name == "sshd")
+    }
+}
+
+/// A target with thousands of interfaces gets one line of bounded size.
+@Suite struct VerdictLineBoundTests {
+    @Test func manyAddressesNameTheFirstFew() throws {
+        let root = try BootVerdictTests.baseImage()
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        var text = "auto lo\niface lo inet loopback\n"
+        for i in 0..<300 {
+            text += "auto ens\(i + 3)\niface ens\(i + 3) inet static\n\taddress 10.\(i / 250).\(i % 250).1/24\n"
+            if i == 0 { text += "\tgateway 10.0.0.254\n" }
+        }
+        try write(text, to: root.appendingPathComponent("etc/network/interfaces"))
+        let s = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        #expect(s.bootModel.interfaces.count == 300)
+        let v = try #require(AuditResult.run(s).verdict)
+        #expect(v.endpoints.count == 300)
+        #expect(v.outcome == .reachable)
+        #expect(v.line.contains("and 292 more"), "\(v.line.prefix(300))")
+        #expect(v.line.utf8.count < 1000)
+    }
+}
