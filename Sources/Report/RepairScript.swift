@@ -1048,6 +1048,8 @@ private struct ScriptWriter {
         # restore_glob KEY DIR PATTERN: the files of DIR matching PATTERN as
         # they were before a command ran inside the target: the copies made
         # before it ran go back, the files it created are removed.
+        # (ls -ldn only reads the mode and owner of a name already in hand.)
+        # shellcheck disable=SC2012
         restore_glob() {
             b=$BK/chroot/$1
             if [ ! -d "$b/before" ]; then refuse "the copies of $2/$3 made before the command ran are missing"; return 0; fi
@@ -1067,7 +1069,8 @@ private struct ScriptWriter {
                     read_link "$f"; was=$LINK
                     read_link "$t"
                     if [ "$LINK" = "$was" ]; then continue; fi
-                elif [ -f "$f" ] && [ -f "$t" ] && [ ! -L "$t" ] && [ "$(sha_file "$f")" = "$(sha_file "$t")" ]; then
+                elif [ -f "$f" ] && [ -f "$t" ] && [ ! -L "$t" ] && [ "$(sha_file "$f")" = "$(sha_file "$t")" ] \
+                    && [ "$(ls -ldn -- "$f" | awk '{ print $1, $3, $4 }')" = "$(ls -ldn -- "$t" | awk '{ print $1, $3, $4 }')" ]; then
                     continue
                 fi
                 if [ "$DRY_RUN" = 1 ]; then say "would restore $2/${f##*/}"; continue; fi
