@@ -19,6 +19,16 @@
 # (-kernel/-initrd, no boot loader) with root=/dev/vda1. One diagnostic
 # unit, boot-check-report.service, prints addresses, routes and failed units
 # to the serial console 20 s after multi-user.target; it changes nothing.
+# The image has a test key (kept in $WORK/boot-key, made on the first run)
+# in root's and in the user admin's authorized_keys, so a variant is
+# "reachable" only when the banner comes AND a key login works.
+#
+# A second image, base-netplan, is the same root with netplan.io installed
+# (for the netplan variants). Variants whose name is in NETPLAN_VARIANTS are
+# built from it.
+#
+# scripts/repair-proof.sh sources this file (BOOT_CHECK_LIB=1) for the
+# images, the variants and the boot.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib-debootstrap.sh
@@ -27,15 +37,23 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=$WORK/boot-debian12
 IMAGES=$WORK/boot-images
 LOGS=$REPO/.boot-check
-PORT=${BOOT_CHECK_PORT:-10022}
-WAIT=${BOOT_CHECK_WAIT:-240}   # seconds to wait for an SSH banner
+PORT=${BOOT_CHECK_PORT:-10022}      # host port forwarded to the guest's 22
+PORT2=$((PORT + 1))                 # ... and to the guest's 2222
+WAIT=${BOOT_CHECK_WAIT:-300}   # seconds to wait for an SSH banner
+KEY=$WORK/boot-key/id_ed25519
 FS_UUID=0b5e2c1d-7f3a-4e8b-9c6d-5a4b3c2d1e0f
 PART_OFFSET=$((2048 * 512))
 PACKAGES=ifupdown,isc-dhcp-client,iproute2,openssh-server,systemd-sysv,udev,kmod,netbase,dbus,procps,linux-image-amd64,initramfs-tools,iptables,iptables-persistent,e2fsprogs
 
 VARIANTS=(baseline no-loopback networking-disabled networking-disabled-auto networking-online-only
           sendmail-hook sendmail-hook-auto pre-up-hook renamed-interface fstab-wrong-uuid fstab-wrong-uuid-nofail
-          iptables-drop)
+          iptables-drop
+          firewall-lockout-crlf-hook netplan-networkd-stale-interfaces netplan-removed
+          ssh-disabled ssh-masked sshd-bad-keyword sshd-bad-value sshd-no-host-keys sshd-no-privsep-user
+          sshd-listen-absent-address sshd-port-2222-firewall-22 root-login-no-root-only password-auth-no-keys
+          allowusers-nobody strictmodes-group-writable nologin-file)
+# Built from base-netplan.img (netplan.io installed) instead of base.img.
+NETPLAN_VARIANTS=" netplan-networkd-stale-interfaces netplan-removed "
 
 # What our rules say each variant does at boot (the prediction under test).
 predict() {
@@ -52,6 +70,22 @@ predict() {
         fstab-wrong-uuid) echo "critical: an fstab device that never appears, without nofail: emergency mode" ;;
         fstab-wrong-uuid-nofail) echo "not critical: the same line with nofail is skipped after the timeout" ;;
         iptables-drop) echo "critical: INPUT policy DROP restored at boot with no accept for port 22" ;;
+        firewall-lockout-crlf-hook) echo "NOT reachable: the CRLF if-up.d hook cannot run, so netfilter-persistent's INPUT DROP without tcp/22 is the final table" ;;
+        netplan-networkd-stale-interfaces) echo "reachable: netplan (networkd) raises ens3; the interfaces file of the removed ifupdown is dead weight" ;;
+        netplan-removed) echo "NOT reachable: netplan.io removed, nothing reads /etc/netplan, nothing else configures ens3" ;;
+        ssh-disabled) echo "NOT reachable: ssh.service not enabled (no ssh.socket)" ;;
+        ssh-masked) echo "NOT reachable: ssh.service masked" ;;
+        sshd-bad-keyword) echo "NOT reachable: sshd -t refuses an unknown keyword, ssh.service fails" ;;
+        sshd-bad-value) echo "NOT reachable: sshd -t refuses a bad value, ssh.service fails" ;;
+        sshd-no-host-keys) echo "NOT reachable: no host keys and nothing in Debian 12's ssh.service makes them" ;;
+        sshd-no-privsep-user) echo "NOT reachable: privilege separation user sshd missing, sshd -t refuses" ;;
+        sshd-listen-absent-address) echo "NOT reachable: ListenAddress 192.0.2.10 does not exist at boot, sshd cannot bind" ;;
+        sshd-port-2222-firewall-22) echo "NOT reachable: sshd listens on 2222, the firewall accepts only 22" ;;
+        root-login-no-root-only) echo "NOT reachable (login): PermitRootLogin no and root is the only account" ;;
+        password-auth-no-keys) echo "NOT reachable (login): PasswordAuthentication no and no authorized_keys anywhere" ;;
+        allowusers-nobody) echo "NOT reachable (login): AllowUsers names no existing account" ;;
+        strictmodes-group-writable) echo "reachable: Debian's OpenSSH accepts a ~/.ssh writable by the user's own private group (observed 2026-12-02)" ;;
+        nologin-file) echo "reachable: /etc/nologin did not survive the reboot (observed 2026-12-02; systemd-user-sessions removes it)" ;;
     esac
 }
 
@@ -96,13 +130,21 @@ After=multi-user.target network-online.target ssh.service
 [Service]
 Type=oneshot
 StandardOutput=journal+console
-ExecStart=/bin/sh -c 'sleep 20; ip -br addr | sed "s/^/BOOTCHECK addr: /"; ip route | sed "s/^/BOOTCHECK route: /"; systemctl --failed --no-legend --plain | sed "s/^/BOOTCHECK failed: /"; for u in networking.service ifup@ens3.service ssh.service netfilter-persistent.service; do echo "BOOTCHECK unit: $u $(systemctl is-active $u)"; done; journalctl -b --no-pager -o cat -u networking.service -u ifup@ens3.service | grep -E "run-parts|sendmail|rror|ailed" | tail -n 6 | sed "s/^/BOOTCHECK journal: /"; iptables -S INPUT 2>/dev/null | sed "s/^/BOOTCHECK iptables: /"; echo BOOTCHECK done'
+ExecStart=/bin/sh -c 'sleep 20; ip -br addr | sed "s/^/BOOTCHECK addr: /"; ip route | sed "s/^/BOOTCHECK route: /"; systemctl --failed --no-legend --plain | sed "s/^/BOOTCHECK failed: /"; for u in networking.service ifup@ens3.service systemd-networkd.service ssh.service netfilter-persistent.service; do echo "BOOTCHECK unit: $u $(systemctl is-active $u)"; done; journalctl -b --no-pager -o cat -u networking.service -u ifup@ens3.service | grep -E "run-parts|sendmail|rror|ailed" | tail -n 6 | sed "s/^/BOOTCHECK journal: /"; journalctl -b --no-pager -o cat -u ssh.service | grep -vE "^(Starting|Started|Stopped|Stopping)|Consumed|pam_env|session (opened|closed)|Received disconnect|Disconnected from" | head -n 8 | sed "s/^/BOOTCHECK sshd: /"; ss -Hltn 2>/dev/null | sed "s/^/BOOTCHECK listen: /"; iptables -S INPUT 2>/dev/null | sed "s/^/BOOTCHECK iptables: /"; echo BOOTCHECK done'
 
 [Install]
 WantedBy=multi-user.target
 EOF
     systemctl --root="$r" enable networking.service ssh.service netfilter-persistent.service boot-check-report.service 2>/dev/null
     echo root:boot-check | in_root "$r" chpasswd
+    # The test key, for root and for one ordinary account.
+    grep -q '^admin:' "$r/etc/passwd" || in_root "$r" useradd -m -s /bin/bash admin
+    local home
+    for home in /root /home/admin; do
+        install -d -m 700 "$r$home/.ssh"
+        install -m 600 "$KEY.pub" "$r$home/.ssh/authorized_keys"
+    done
+    in_root "$r" chown -R admin:admin /home/admin/.ssh
     # Host keys: openssh-server's postinst made them; make sure.
     ls "$r"/etc/ssh/ssh_host_*_key >/dev/null 2>&1 || in_root "$r" ssh-keygen -A
 }
@@ -111,7 +153,7 @@ build_image() {
     local img=$IMAGES/base.img stamp=$IMAGES/base.stamp
     local want
     # Rebuilt when the package list or the way the image is made changes.
-    want="$(cat "$ROOT/.rescue-audit-bootstrap" 2>/dev/null) $(declare -f build_root build_image | sha256sum | cut -c1-16)"
+    want="$(cat "$ROOT/.rescue-audit-bootstrap" 2>/dev/null) $(declare -f build_root build_image | sha256sum | cut -c1-16) $(cut -d' ' -f2 "$KEY.pub")"
     if [ -f "$img" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
     build_root
     mkdir -p "$IMAGES"
@@ -128,6 +170,49 @@ build_image() {
     echo "$want" >"$stamp"
 }
 
+# The test key pair, made once and kept beside the roots.
+make_key() {
+    [ -f "$KEY" ] && return 0
+    mkdir -p "${KEY%/*}"
+    ssh-keygen -q -t ed25519 -N '' -C boot-check -f "$KEY"
+}
+
+# base-netplan.img: the base root with netplan.io installed (apt in a chroot,
+# /proc /sys /dev bound only for the install, no daemon started).
+build_netplan_image() {
+    local img=$IMAGES/base-netplan.img stamp=$IMAGES/base-netplan.stamp want r=$WORK/boot-debian12-netplan
+    want="$(cat "$IMAGES/base.stamp") $(declare -f build_netplan_image | sha256sum | cut -c1-16)"
+    if [ -f "$img" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    rm -rf "$r"
+    cp -a "$ROOT" "$r"
+    cp /etc/resolv.conf "$r/etc/resolv.conf"
+    printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"; chmod 755 "$r/usr/sbin/policy-rc.d"
+    local d ok=1
+    for d in proc sys dev; do mount --bind "/$d" "$r/$d"; BOUND_ACTIVE="$r/$d $BOUND_ACTIVE"; done
+    in_root "$r" apt-get update -qq >&2 || ok=0
+    [ $ok = 0 ] || in_root "$r" apt-get install -y -qq --no-install-recommends netplan.io >&2 || ok=0
+    for d in $BOUND_ACTIVE; do umount "$d"; done
+    BOUND_ACTIVE=''
+    [ $ok = 1 ] || { echo "$0: could not install netplan.io into $r" >&2; return 1; }
+    in_root "$r" apt-get clean
+    rm -f "$r/usr/sbin/policy-rc.d"
+    printf 'nameserver 10.0.2.3\n' >"$r/etc/resolv.conf"
+    local sectors
+    rm -f "$img" "$IMAGES/fs-netplan.img"
+    truncate -s 3G "$img"
+    printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q "$img"
+    sectors=$(sfdisk -l -o Sectors "$img" | tail -n 1 | tr -d ' ')
+    mkfs.ext4 -q -F -U "$FS_UUID" -L root -d "$r" "$IMAGES/fs-netplan.img" "$((sectors / 2))k"
+    dd if="$IMAGES/fs-netplan.img" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
+    rm -f "$IMAGES/fs-netplan.img"
+    echo "$want" >"$stamp"
+}
+
+# The image a variant is built from.
+base_of() {
+    case $NETPLAN_VARIANTS in *" $1 "*) echo "$IMAGES/base-netplan.img" ;; *) echo "$IMAGES/base.img" ;; esac
+}
+
 # --------------------------------------------------------------- variants
 
 # with_image IMG FUNC: mounts the root filesystem of IMG, runs FUNC DIR, unmounts.
@@ -135,8 +220,9 @@ with_image() {
     local img=$1 fn=$2 mnt
     mnt=$(mktemp -d)
     mount -o loop,offset=$PART_OFFSET "$img" "$mnt"
-    "$fn" "$mnt" || { umount "$mnt"; rmdir "$mnt"; return 1; }
-    umount "$mnt"; rmdir "$mnt"
+    MNT_ACTIVE=$mnt
+    "$fn" "$mnt" || { umount "$mnt"; rmdir "$mnt"; MNT_ACTIVE=''; return 1; }
+    umount "$mnt"; rmdir "$mnt"; MNT_ACTIVE=''
 }
 
 break_no-loopback() {
@@ -206,61 +292,218 @@ COMMIT
 EOF
 }
 
+# Issue 12's lockout: netfilter-persistent restores INPUT DROP without tcp/22,
+# and an if-up.d hook with CRLF line endings (its shebang is "/bin/sh\r")
+# would restore a file that does not exist.
+break_firewall-lockout-crlf-hook() {
+    break_iptables-drop "$1"
+    printf '#!/bin/sh\r\n/sbin/iptables-restore < /etc/iptables.up.rules\r\n' >"$1/etc/network/if-up.d/iptables"
+    chmod 755 "$1/etc/network/if-up.d/iptables"
+    [ ! -e "$1/etc/iptables.up.rules" ]
+}
+netplan_yaml() {
+    mkdir -p "$1/etc/netplan"
+    cat >"$1/etc/netplan/01-netcfg.yaml" <<'EOF'
+network:
+  version: 2
+  renderer: networkd
+  ethernets:
+    ens3:
+      dhcp4: true
+EOF
+    chmod 600 "$1/etc/netplan/01-netcfg.yaml"
+}
+# Issue 12's false alarm: netplan (networkd renderer) configures ens3; ifupdown
+# was removed (not purged), its /etc/network/interfaces still names ens3.
+break_netplan-networkd-stale-interfaces() {
+    netplan_yaml "$1"
+    in_root "$1" dpkg --remove ifupdown >/dev/null
+    grep -q ens3 "$1/etc/network/interfaces"
+}
+# Issue 13: the netplan YAML is left, netplan.io is removed, nothing else
+# configures the network (ifupdown purged, as on a netplan-only system).
+break_netplan-removed() {
+    netplan_yaml "$1"
+    in_root "$1" dpkg --remove netplan.io >/dev/null
+    in_root "$1" dpkg --purge ifupdown >/dev/null
+    rm -f "$1/etc/network/interfaces"
+    [ ! -e "$1/lib/systemd/system-generators/netplan" ] && [ ! -e "$1/usr/lib/systemd/system-generators/netplan" ]
+}
+break_ssh-disabled() { systemctl --root="$1" disable ssh.service >/dev/null 2>&1; }
+break_ssh-masked() { systemctl --root="$1" mask ssh.service >/dev/null 2>&1; }
+break_sshd-bad-keyword() { printf 'PermitRootLogn prohibit-password\n' >>"$1/etc/ssh/sshd_config"; }
+break_sshd-bad-value() { printf 'PasswordAuthentication maybe\n' >>"$1/etc/ssh/sshd_config"; }
+break_sshd-no-host-keys() { rm -f "$1"/etc/ssh/ssh_host_*; }
+break_sshd-no-privsep-user() {
+    sed -i '/^sshd:/d' "$1/etc/passwd" "$1/etc/shadow"
+}
+break_sshd-listen-absent-address() { printf 'ListenAddress 192.0.2.10\n' >>"$1/etc/ssh/sshd_config"; }
+break_sshd-port-2222-firewall-22() {
+    printf 'Port 2222\n' >>"$1/etc/ssh/sshd_config"
+    cat >"$1/etc/iptables/rules.v4" <<'EOF'
+# Generated by iptables-save v1.8.9 (nf_tables)
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+EOF
+}
+break_root-login-no-root-only() {
+    in_root "$1" userdel -r admin 2>/dev/null
+    printf 'PermitRootLogin no\n' >>"$1/etc/ssh/sshd_config"
+}
+break_password-auth-no-keys() {
+    rm -f "$1/root/.ssh/authorized_keys" "$1/home/admin/.ssh/authorized_keys"
+    printf 'PasswordAuthentication no\n' >>"$1/etc/ssh/sshd_config"
+}
+break_allowusers-nobody() { printf 'AllowUsers nobody-here\n' >>"$1/etc/ssh/sshd_config"; }
+break_strictmodes-group-writable() { chmod 775 "$1/root/.ssh" "$1/home/admin/.ssh"; }
+break_nologin-file() { printf 'The system is being maintained.\n' >"$1/etc/nologin"; }
+
+# build_variant NAME IMG: the broken image of a variant, from its base.
+build_variant() {
+    cp --sparse=always "$(base_of "$1")" "$2"
+    if [ "$1" != baseline ]; then with_image "$2" "break_$1"; fi
+}
+
 # ------------------------------------------------------------------ booting
 
 # The first bytes the guest's sshd sends through qemu's port forward. slirp
 # accepts the TCP connection itself, so only a banner proves sshd answered.
-banner() {
-    timeout 8 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT && head -c 8 <&3" 2>/dev/null || true
+banner() { # HOSTPORT
+    timeout 8 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && head -c 8 <&3" 2>/dev/null || true
 }
 
-# boot NAME IMG: one boot; prints "reachable SECONDS" or "unreachable".
+# login USER HOSTPORT: a key login that runs `true`; status 0 when it worked.
+login() {
+    timeout 90 ssh -q -i "$KEY" -p "$2" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
+        -o UserKnownHostsFile=/dev/null -o ConnectTimeout=40 -o LogLevel=ERROR "$1@127.0.0.1" true </dev/null >/dev/null 2>&1
+}
+
+QEMU_PID=''
+MNT_ACTIVE=''
+BOUND_ACTIVE=''
+# Stops a VM and unmounts an image this script left running or mounted.
+# (boot runs in a command substitution, a subshell: its VM's pid is also in
+# a file, so the caller's trap can stop it.)
+bc_cleanup() {
+    if [ -n "$QEMU_PID" ]; then kill "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; QEMU_PID=''; fi
+    if [ -f "$LOGS/qemu.pid" ]; then kill "$(cat "$LOGS/qemu.pid")" 2>/dev/null || true; rm -f "$LOGS/qemu.pid"; fi
+    local d
+    for d in $BOUND_ACTIVE; do umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null || true; done
+    BOUND_ACTIVE=''
+    if [ -n "$MNT_ACTIVE" ]; then
+        # Whatever a repair script bound below the image's root first, deepest first.
+        findmnt -rn -o TARGET | grep -F "$MNT_ACTIVE/" | sort -r | while read -r d; do umount -l "$d" 2>/dev/null || true; done
+        umount "$MNT_ACTIVE" 2>/dev/null || umount -l "$MNT_ACTIVE" 2>/dev/null || true; rmdir "$MNT_ACTIVE" 2>/dev/null || true; MNT_ACTIVE=''; fi
+}
+
+# boot NAME IMG [KERNEL INITRD]: one boot of a throw-away copy of IMG (qemu
+# -snapshot: the image itself is not changed). Prints one line:
+#   reachable SECONDS port=P login=USERS      banner and a key login
+#   no-login SECONDS port=P login=none        banner, but no key login works
+#   unreachable [(why)]                       no banner
+# A boot without a banner ends once the diagnostic unit has reported (sshd
+# had its chance by then: the unit is ordered after ssh.service), or at WAIT.
 boot() {
-    local name=$1 img=$2 log=$LOGS/$1.serial.log
+    local name=$1 img=$2 kernel=${3:-$IMAGES/vmlinuz} initrd=${4:-$IMAGES/initrd.img} log=$LOGS/$1.serial.log
     : >"$log"
     nice -n 5 qemu-system-x86_64 -machine pc,accel=tcg -m 1024 -smp 1 \
-        -kernel "$IMAGES/vmlinuz" -initrd "$IMAGES/initrd.img" \
+        -kernel "$kernel" -initrd "$initrd" \
         -append "root=/dev/vda1 ro console=ttyS0 systemd.show_status=1" \
-        -drive "file=$img,format=raw,if=virtio" \
-        -nic "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:$PORT-:22" \
+        -drive "file=$img,format=raw,if=virtio" -snapshot \
+        -nic "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:$PORT-:22,hostfwd=tcp:127.0.0.1:$PORT2-:2222" \
         -display none -monitor none -serial "file:$log" >"$LOGS/$name.qemu.log" 2>&1 &
-    local qemu=$! start=$SECONDS result=unreachable
-    while [ $((SECONDS - start)) -lt "$WAIT" ] && kill -0 "$qemu" 2>/dev/null; do
-        if [ "$(banner | head -c 4)" = "SSH-" ]; then
-            result="reachable $((SECONDS - start))"
-            break
-        fi
+    QEMU_PID=$!
+    echo "$QEMU_PID" >"$LOGS/qemu.pid"
+    local start=$SECONDS result=unreachable port="" done_at=""
+    while [ $((SECONDS - start)) -lt "$WAIT" ] && kill -0 "$QEMU_PID" 2>/dev/null; do
+        local p
+        for p in "$PORT" "$PORT2"; do
+            if [ "$(banner "$p" | head -c 4)" = "SSH-" ]; then port=$p; break; fi
+        done
+        if [ -n "$port" ]; then result="banner $((SECONDS - start))"; break; fi
         if grep -q "You are in emergency mode" "$log"; then sleep 5; result="unreachable (emergency mode)"; break; fi
-        sleep 5
+        if grep -q "BOOTCHECK done" "$log"; then
+            # Two more tries after the report, then it is final.
+            if [ -z "$done_at" ]; then done_at=$SECONDS; elif [ $((SECONDS - done_at)) -ge 10 ]; then break; fi
+        fi
+        sleep 4
     done
+    if [ -n "$port" ]; then
+        local users="" u
+        for u in root admin; do
+            if login "$u" "$port"; then users="$users${users:+,}$u"; fi
+        done
+        local guest=22
+        [ "$port" = "$PORT2" ] && guest=2222
+        if [ -n "$users" ]; then result="reachable ${result#banner } port=$guest login=$users"
+        else result="no-login ${result#banner } port=$guest login=none"; fi
+    fi
     # Let the diagnostic unit finish its report (it runs 20 s after multi-user).
     local grace=$((SECONDS + 60))
     while [ $SECONDS -lt $grace ] && ! grep -q "BOOTCHECK done" "$log" && ! grep -q "emergency mode" "$log"; do sleep 3; done
-    kill "$qemu" 2>/dev/null || true
-    wait "$qemu" 2>/dev/null || true
+    kill "$QEMU_PID" 2>/dev/null || true
+    wait "$QEMU_PID" 2>/dev/null || true
+    QEMU_PID=''
+    rm -f "$LOGS/qemu.pid"
     echo "$result"
 }
 
 # The console lines that decide a variant.
 decisive() {
     tr -d '\r' <"$1" | sed 's/\x1b\[[0-9;]*m//g' | grep -E \
-        'BOOTCHECK|FAILED|Failed to start|emergency mode|Timed out|Dependency failed|run-parts|sendmail|renamed from|ifup|DHCPACK|No DHCPOFFERS|Cannot find device|Reached target.*(Multi-User|Network)' \
-        | grep -v 'BOOTCHECK done' | head -n 30 || true
+        'BOOTCHECK|FAILED|Failed to start|emergency mode|Timed out|Dependency failed|run-parts|sendmail|renamed from|ifup|DHCPACK|No DHCPOFFERS|Cannot find device|Reached target.*(Multi-User|Network)|sshd|networkd|netplan' \
+        | grep -v 'BOOTCHECK done' | head -n 40 || true
+}
+
+# The rescue-audit binary, when one is built.
+rescue_audit_bin() {
+    local b=${RESCUE_AUDIT:-$REPO/.build/debug/rescue-audit}
+    [ -x "$b" ] && echo "$b"
+}
+
+# tool_says IMG: what the tool predicts for the image, one line: the JSON
+# `verdict` when the report has one, else its critical and high findings.
+tool_says() {
+    local bin json
+    bin=$(rescue_audit_bin) || { echo "(no rescue-audit binary)"; return 0; }
+    json=$("$bin" audit "$1" --format json 2>/dev/null) || true
+    [ -n "$json" ] || { echo "(rescue-audit could not audit the image)"; return 0; }
+    jq -r '
+        def line: if type == "string" then . else (.line // .summary // .text // ((.status // .state // "") + (if .reason then ": " + .reason else "" end)) // tostring) end;
+        if (.verdict // null) != null then "verdict: " + (.verdict | line)
+        else ([.findings[] | select(.severity == "critical" or .severity == "high") | "\(.severity) \(.rule)"] | unique
+              | if length == 0 then "no critical/high finding" else join(", ") end) end' <<<"$json" 2>/dev/null \
+        || echo "(unreadable JSON)"
 }
 
 run_variant() {
     local name=$1 img=$IMAGES/$1.img
-    cp --sparse=always "$IMAGES/base.img" "$img"
-    if [ "$name" != baseline ]; then with_image "$img" "break_$name"; fi
-    echo "== $name: booting (prediction: $(predict "$name"))" >&2
+    build_variant "$name" "$img"
+    local says
+    says=$(tool_says "$img")
+    echo "== $name: booting (prediction: $(predict "$name"); tool: $says)" >&2
     local result
     result=$(boot "$name" "$img")
     rm -f "$img"
     echo "== $name: $result" >&2
+    record_variant "$name" "$says" "$result"
+}
+
+# record_variant NAME TOOL-SAID OBSERVED: the variant's part of results.md and
+# summary.md, and the observation repair-proof.sh may reuse.
+record_variant() {
+    local name=$1 says=$2 result=$3
     {
         echo "### $name"
         echo
         echo "- predicted: $(predict "$name")"
+        echo "- the tool said: $says"
         echo "- observed: $result"
         echo
         echo '```'
@@ -268,13 +511,22 @@ run_variant() {
         echo '```'
         echo
     } >"$LOGS/$name.result.md"
-    printf '| %s | %s | %s |\n' "$name" "$(predict "$name")" "$result" >"$LOGS/$name.summary"
+    printf '| %s | %s | %s | %s |\n' "$name" "$(predict "$name")" "$says" "$result" >"$LOGS/$name.summary"
+    # repair-proof.sh reuses this observation of the broken image (same break, same base).
+    printf '%s\n%s\n' "$(variant_stamp "$name")" "$result" >"$LOGS/$name.observed"
+}
+
+# What a variant's broken image is made of: its base image's stamp and its break function.
+variant_stamp() {
+    local base
+    base=$(base_of "$1")
+    printf '%s %s\n' "$(cat "${base%.img}.stamp" 2>/dev/null)" "$(declare -f "break_$1" 2>/dev/null | sha256sum | cut -c1-16)"
 }
 
 # results.md and summary.md from every variant run so far, in VARIANTS order.
 assemble() {
     : >"$LOGS/results.md"
-    printf '| variant | predicted | observed |\n|---|---|---|\n' >"$LOGS/summary.md"
+    printf '| variant | predicted | the tool said | observed |\n|---|---|---|---|\n' >"$LOGS/summary.md"
     for n in "${VARIANTS[@]}"; do
         [ -f "$LOGS/$n.result.md" ] && cat "$LOGS/$n.result.md" >>"$LOGS/results.md"
         [ -f "$LOGS/$n.summary" ] && cat "$LOGS/$n.summary" >>"$LOGS/summary.md"
@@ -282,16 +534,29 @@ assemble() {
     return 0
 }
 
-main() {
+prepare() {
     need_root
     need_tool debootstrap debootstrap
     need_tool qemu-system-x86_64 qemu-system-x86
     need_tool sfdisk fdisk
+    need_tool ssh openssh-client
+    need_tool jq jq
     mkdir -p "$WORK" "$LOGS"
-    if timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null; then
-        echo "$0: port $PORT is in use; set BOOT_CHECK_PORT" >&2; exit 2
-    fi
+    for p in "$PORT" "$PORT2"; do
+        if timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$p" 2>/dev/null; then
+            echo "$0: port $p is in use; set BOOT_CHECK_PORT" >&2; exit 2
+        fi
+    done
+    make_key
     build_image
+    build_netplan_image
+}
+
+main() {
+    trap bc_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    prepare
     local names=("$@")
     [ ${#names[@]} -gt 0 ] || names=("${VARIANTS[@]}")
     for n in "${names[@]}"; do
@@ -302,4 +567,4 @@ main() {
     cat "$LOGS/summary.md"
 }
 
-main "$@"
+if [ -z "${BOOT_CHECK_LIB:-}" ]; then main "$@"; fi

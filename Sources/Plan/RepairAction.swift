@@ -53,7 +53,12 @@ public enum RepairAction: Hashable, Sendable {
     /// Enables a unit by creating exactly the symlinks `systemctl enable` would.
     case enableUnit(unit: String, links: [SymlinkSpec])
     /// Runs a command inside the target with /proc, /sys, /dev and /run bound.
-    case chroot(command: [String], why: String, undoable: Bool)
+    /// `changes` names the files it may change, as `DIR/PATTERN` globs (a
+    /// literal absolute directory, a file-name pattern): the script copies
+    /// them aside before the command runs, and undo.sh puts them back and
+    /// removes the ones the command created. `undoable` says whether that
+    /// reverses all the command does.
+    case chroot(command: [String], why: String, undoable: Bool, changes: [String] = [])
     /// A step a person must do, with the exact commands.
     case manual(description: String, commands: [ShellCommand])
 

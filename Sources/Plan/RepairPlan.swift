@@ -10,7 +10,7 @@ public enum PlannedOperation: Hashable, Sendable {
     case moveAside(path: String, before: String)
     case createSymlink(SymlinkSpec)
     case enableUnit(unit: String, links: [SymlinkSpec])
-    case chroot(command: [String], why: String, undoable: Bool)
+    case chroot(command: [String], why: String, undoable: Bool, changes: [String] = [])
     case manual(description: String, commands: [ShellCommand])
 }
 
@@ -114,7 +114,7 @@ public enum PlanBuilder {
                 op = .moveAside(path: p, before: sha256Hex(bytes))
             case .createSymlink(let s): op = .createSymlink(s)
             case .enableUnit(let u, let links): op = .enableUnit(unit: u, links: links)
-            case .chroot(let c, let why, let undoable): op = .chroot(command: c, why: why, undoable: undoable)
+            case .chroot(let c, let why, let undoable, let changes): op = .chroot(command: c, why: why, undoable: undoable, changes: changes)
             case .manual(let d, let c): op = .manual(description: d, commands: c)
             case .editLines, .appendBlock, .createFile: continue
             }
@@ -274,7 +274,7 @@ extension PlannedOperation {
         case .writeFile(let p, _, _, _, _, _), .moveAside(let p, _): p
         case .createSymlink(let s): s.path
         case .enableUnit(let u, _): u
-        case .chroot(let c, _, _): c.joined(separator: " ")
+        case .chroot(let c, _, _, _): c.joined(separator: " ")
         case .manual(let d, _): d
         }
     }

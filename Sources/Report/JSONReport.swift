@@ -105,6 +105,8 @@ public enum JSONReport {
         var path: String?; var sha256: String?; var sha256After: String?
         var edits: [EditJSON]?; var unit: String?; var links: [LinkJSON]?
         var command: [String]?; var undoable: Bool?; var description: String?; var commands: [String]?
+        /// For a chroot step: the `DIR/PATTERN` globs of the files undo.sh puts back.
+        var restores: [String]? = nil
     }
     struct LinkJSON: Encodable { var path: String; var target: String }
     struct ConflictJSON: Encodable { var path: String; var rules: [String]; var message: String }
@@ -263,10 +265,11 @@ public enum JSONReport {
         case .enableUnit(let unit, let links):
             j.unit = unit
             j.links = links.map { LinkJSON(path: $0.path, target: $0.target) }
-        case .chroot(let command, let why, let undoable):
+        case .chroot(let command, let why, let undoable, let changes):
             j.command = command
             j.description = why
             j.undoable = undoable
+            if !changes.isEmpty { j.restores = changes }
         case .manual(let d, let c):
             j.description = d
             j.commands = c.map(\.text)

@@ -100,12 +100,30 @@ private struct ScriptWriter {
         case .enableUnit(_, let links):
             if links.isEmpty { return "there are no links to create" }
             return links.lazy.compactMap(linkProblem).first
-        case .chroot(let command, _, _):
+        case .chroot(let command, _, _, let changes):
             if command.isEmpty { return "the command is empty" }
-            return command.contains { $0.contains("\0") } ? "a command word contains a NUL byte" : nil
+            if command.contains(where: { $0.contains("\0") }) { return "a command word contains a NUL byte" }
+            return changes.lazy.compactMap(globProblem).first
         case .manual:
             return nil
         }
+    }
+
+    /// A chroot step's `DIR/PATTERN`: a plain absolute directory and a file-name
+    /// pattern without `/`, whitespace or quotes (the script expands it as a glob).
+    func globProblem(_ g: String) -> String? {
+        guard let slash = g.lastIndex(of: "/") else { return "\(g) is not DIR/PATTERN" }
+        let dir = String(g[..<slash]), pattern = String(g[g.index(after: slash)...])
+        if !isUsableTargetPath(dir) { return "the directory of \(g) is not a plain absolute path" }
+        if pattern.isEmpty || pattern == "." || pattern == ".." || pattern.contains(where: { $0.isWhitespace || "\0'\"\\`$".contains($0) }) {
+            return "the pattern of \(g) cannot be used"
+        }
+        return nil
+    }
+
+    static func splitGlob(_ g: String) -> (dir: String, pattern: String) {
+        guard let slash = g.lastIndex(of: "/") else { return ("/", g) }
+        return (String(g[..<slash]), String(g[g.index(after: slash)...]))
     }
 
     func linkProblem(_ s: SymlinkSpec) -> String? {
@@ -187,6 +205,7 @@ private struct ScriptWriter {
             if auto.isEmpty || !manual.isEmpty {
                 // A finding the script fixes lists its manual steps apart: alternatives, or what is left to decide.
                 var list: [String] = [comment(line)]
+                if auto.isEmpty, let why = f.noOfflineRepair { list.append(comment("      no offline repair is safe: \(why)")) }
                 if refs.isEmpty { list.append(comment("      no automatic fix; see `rescue-audit explain \(f.rule)`")) }
                 for a in manual {
                     if case .manual(let description, let commands) = a.operation {
@@ -213,11 +232,16 @@ private struct ScriptWriter {
         }
         let chroots = runnable.filter { if case .chroot = $0.operation { true } else { false } }
         if !chroots.isEmpty {
-            h.append("# Steps that run a command inside the target (they run once; undo.sh CANNOT undo them):")
+            h.append("# Steps that run a command inside the target (each runs once):")
             for a in chroots {
-                if case .chroot(let command, let why, let undoable) = a.operation {
+                if case .chroot(let command, let why, let undoable, let changes) = a.operation {
                     h.append(comment("  \(a.id): chroot $ROOT \(command.joined(separator: " "))  (\(why))"))
-                    if !undoable { h.append("#      its effect cannot be reversed at all.") }
+                    if changes.isEmpty {
+                        h.append("#      undo.sh CANNOT undo it: the command may change any file, so no copy is made.")
+                    } else {
+                        h.append(comment("      the files it changes (\(changes.joined(separator: ", "))) are copied aside before it runs; undo.sh puts them back and removes the ones it created."))
+                        if !undoable { h.append("#      Anything else it changes cannot be restored.") }
+                    }
                 }
             }
         }
@@ -251,13 +275,17 @@ private struct ScriptWriter {
         head.append("# beside this file, and removes the files, links and directories it created.")
         head.append("# It checks everything first and changes nothing if a step must be refused.")
         head.append("#   DRY_RUN=1  print what it would do;  FORCE=1  restore files changed since the repair")
-        let chroots = runnable.compactMap { a -> String? in
-            if case .chroot(let c, _, _) = a.operation { return "\(a.id): \(c.joined(separator: " "))" }
+        let chroots = runnable.compactMap { a -> (String, [String])? in
+            if case .chroot(let c, _, _, let changes) = a.operation { return ("\(a.id): \(c.joined(separator: " "))", changes) }
             return nil
         }
         if !chroots.isEmpty {
-            head.append("# Commands run inside the target CANNOT be undone:")
-            for c in chroots { head.append(comment("  \(c)")) }
+            head.append("# Commands the repair ran inside the target:")
+            for (c, changes) in chroots {
+                head.append(comment("  \(c)"))
+                head.append(changes.isEmpty ? "#    CANNOT be undone."
+                                            : comment("    the files it changed are put back: \(changes.joined(separator: ", "))"))
+            }
         }
         // The data of steps that were not needed goes unused.
         head.append("# shellcheck disable=SC2034")
@@ -280,8 +308,13 @@ private struct ScriptWriter {
                     head.append("\(a.id)_\(i + 1)_path=\(shQuote(l.path))")
                     head.append("\(a.id)_\(i + 1)_target=\(shQuote(l.target))")
                 }
-            case .chroot(let c, _, _):
+            case .chroot(let c, _, _, let changes):
                 head.append("\(a.id)_cmd=\(shQuote(c.joined(separator: " ")))")
+                for (i, g) in changes.enumerated() {
+                    let (dir, pattern) = Self.splitGlob(g)
+                    head.append("\(a.id)_g\(i + 1)_dir=\(shQuote(dir))")
+                    head.append("\(a.id)_g\(i + 1)_pat=\(shQuote(pattern))")
+                }
             case .manual:
                 break
             }
@@ -385,8 +418,14 @@ private struct ScriptWriter {
                 for (i, l) in links.enumerated() {
                     body.append("    apply_link \(a.id)_\(i + 1) \(shQuote(l.path)) \(shQuote(l.target))")
                 }
-            case .chroot(let command, _, _):
-                body.append("    run_chroot \(a.id) \"$PLAN_ID-\(a.id)\" " + command.map(shQuote).joined(separator: " "))
+            case .chroot(let command, _, _, let changes):
+                let globs = changes.enumerated().map { (i, g) -> String in
+                    let (dir, pattern) = Self.splitGlob(g)
+                    return "\(a.id)_g\(i + 1) \(shQuote(dir)) \(shQuote(pattern))"
+                }
+                for g in globs { body.append("    glob_before \(g)") }
+                body.append("    run_chroot \(a.id) \"$PLAN_ID-\(a.id)\" \(changes.isEmpty ? 0 : 1) " + command.map(shQuote).joined(separator: " "))
+                for g in globs { body.append("    glob_after \(g)") }
             case .manual:
                 continue
             }
@@ -738,13 +777,46 @@ private struct ScriptWriter {
             done
         }
 
-        # run_chroot ID MARKER WORD...: binds /proc, /sys, /dev and /run, runs
-        # the command inside the target, and always unbinds (here, or in the
-        # EXIT trap when interrupted).
+        # glob_before KEY DIR PATTERN: before a command runs inside the target,
+        # copies the files of DIR that match PATTERN into the backup, and tells
+        # undo.sh to put them back.
+        glob_before() {
+            if [ "$DRY_RUN" = 1 ]; then say "  would copy $2/$3 into the backup first, for undo.sh"; return 0; fi
+            ensure_backup
+            resolve "$2/x" || die "$2 cannot be resolved inside the target"
+            d=${RESOLVED%/x}
+            mkdir -p -- "$BK/chroot/$1/before"
+            # shellcheck disable=SC2086
+            for f in "$d"/$3; do
+                if [ -f "$f" ] || [ -L "$f" ]; then cp -P -p -- "$f" "$BK/chroot/$1/before/"; fi
+            done
+            undo_add "restore_glob $1 \"\$${1}_dir\" \"\$${1}_pat\""
+        }
+
+        # glob_after KEY DIR PATTERN: records which matching files the command
+        # created (an empty file of the same name), for undo.sh to remove.
+        glob_after() {
+            if [ "$DRY_RUN" = 1 ]; then return 0; fi
+            resolve "$2/x" || die "$2 cannot be resolved inside the target"
+            d=${RESOLVED%/x}
+            # shellcheck disable=SC2086
+            for f in "$d"/$3; do
+                if { [ -e "$f" ] || [ -L "$f" ]; } && [ ! -e "$BK/chroot/$1/before/${f##*/}" ] && [ ! -L "$BK/chroot/$1/before/${f##*/}" ]; then
+                    mkdir -p -- "$BK/chroot/$1/created"
+                    : > "$BK/chroot/$1/created/${f##*/}"
+                fi
+            done
+        }
+
+        # run_chroot ID MARKER RESTORED WORD...: binds /proc, /sys, /dev and
+        # /run, runs the command inside the target, and always unbinds (here,
+        # or in the EXIT trap when interrupted). RESTORED is 1 when undo.sh
+        # puts back the files the command changes.
         run_chroot() {
             id=$1
             marker=$2
-            shift 2
+            restored=$3
+            shift 3
             if [ "$DRY_RUN" = 1 ]; then
                 say "  would bind /proc /sys /dev /run at $ROOT/proc $ROOT/sys $ROOT/dev $ROOT/run"
                 say "  would run: chroot $ROOT $*"
@@ -766,7 +838,7 @@ private struct ScriptWriter {
             resolve "$BASE/done/$marker" || die "$BASE cannot be resolved inside the target"
             mkdir -p -- "${RESOLVED%/*}"
             printf '%s\n' "$*" > "$RESOLVED"
-            undo_add "chroot_note \"\$${id}_cmd\""
+            undo_add "chroot_note \"\$${id}_cmd\" $restored"
             say "  done; it will not run again from this script"
         }
         """#
@@ -956,7 +1028,45 @@ private struct ScriptWriter {
         }
 
         chroot_note() {
-            if [ "$PASS" = apply ]; then say "note: the repair ran '$1' inside the target; undo.sh cannot undo that"; fi
+            if [ "$PASS" != apply ]; then return 0; fi
+            if [ "$2" = 1 ]; then say "note: the repair ran '$1' inside the target; the files it changed are put back"
+            else say "note: the repair ran '$1' inside the target; undo.sh cannot undo that"
+            fi
+        }
+
+        # restore_glob KEY DIR PATTERN: the files of DIR matching PATTERN as
+        # they were before a command ran inside the target: the copies made
+        # before it ran go back, the files it created are removed.
+        # (ls -ldn only reads the mode and owner of a name already in hand.)
+        # shellcheck disable=SC2012
+        restore_glob() {
+            b=$BK/chroot/$1
+            if [ ! -d "$b/before" ]; then refuse "the copies of $2/$3 made before the command ran are missing"; return 0; fi
+            if ! resolve "$2/x"; then refuse "$2 cannot be resolved inside the target"; return 0; fi
+            d=${RESOLVED%/x}
+            if [ "$PASS" = check ]; then return 0; fi
+            for f in "$b/created"/* "$b/created"/.[!.]*; do
+                if [ ! -e "$f" ]; then continue; fi
+                if [ "$DRY_RUN" = 1 ]; then say "would remove $2/${f##*/}"; continue; fi
+                rm -f -- "$d/${f##*/}"
+                say "removed $2/${f##*/} (the command made it)"
+            done
+            for f in "$b/before"/* "$b/before"/.[!.]*; do
+                if [ ! -e "$f" ] && [ ! -L "$f" ]; then continue; fi
+                t=$d/${f##*/}
+                if [ -L "$f" ] && [ -L "$t" ]; then
+                    read_link "$f"; was=$LINK
+                    read_link "$t"
+                    if [ "$LINK" = "$was" ]; then continue; fi
+                elif [ -f "$f" ] && [ -f "$t" ] && [ ! -L "$t" ] && [ "$(sha_file "$f")" = "$(sha_file "$t")" ] \
+                    && [ "$(ls -ldn -- "$f" | awk '{ print $1, $3, $4 }')" = "$(ls -ldn -- "$t" | awk '{ print $1, $3, $4 }')" ]; then
+                    continue
+                fi
+                if [ "$DRY_RUN" = 1 ]; then say "would restore $2/${f##*/}"; continue; fi
+                rm -f -- "$t"
+                cp -P -p -- "$f" "$t"
+                say "restored $2/${f##*/}"
+            done
         }
         """#
 

@@ -367,13 +367,17 @@ public struct InterfaceNameMismatch: Rule {
         guard naming.initramfs.path != nil else { return nil }
         let has: (String) -> Bool = { p in system?.root.exists(p) ?? false }
         if has("/usr/sbin/update-initramfs") || has("/sbin/update-initramfs") {
+            // update-initramfs writes each /boot/initrd.img-VERSION and its
+            // checksum in /var/lib/initramfs-tools/VERSION: undo.sh puts both back.
             return ProposedAction(.chroot(command: ["update-initramfs", "-u", "-k", "all"],
-                                          why: "the initramfs carries its own copy of udev's naming rules and renames the cards before the root is mounted", undoable: false),
+                                          why: "the initramfs carries its own copy of udev's naming rules and renames the cards before the root is mounted", undoable: true,
+                                          changes: ["/boot/initrd.img-*", "/var/lib/initramfs-tools/*"]),
                                   "Regenerate the initramfs (update-initramfs -u -k all)")
         }
         if has("/usr/bin/dracut") || has("/sbin/dracut") || has("/usr/sbin/dracut") {
             return ProposedAction(.chroot(command: ["dracut", "-f", "--regenerate-all"],
-                                          why: "the initramfs carries its own copy of udev's naming rules and renames the cards before the root is mounted", undoable: false),
+                                          why: "the initramfs carries its own copy of udev's naming rules and renames the cards before the root is mounted", undoable: true,
+                                          changes: ["/boot/initramfs-*.img"]),
                                   "Regenerate the initramfs (dracut -f --regenerate-all)")
         }
         return ProposedAction(.manual(description: "Regenerate the initramfs \(naming.initramfs.path ?? "") so it carries the new naming rules (no update-initramfs or dracut was found in the target).",

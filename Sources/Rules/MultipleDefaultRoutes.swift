@@ -30,12 +30,25 @@ public struct MultipleDefaultRoutes: Rule {
         var metric: Int
     }
 
+    /// Whether a route comes from an alias: an ifupdown stanza for `eth0:0`,
+    /// or a RHEL alias file `ifcfg-eth0:0` (whose routes go to its parent).
+    private func isAlias(_ r: DefaultRoute) -> Bool {
+        switch r.stack {
+        case NetworkStack.ifcfg.rawValue:
+            let file = r.evidence.location.path.split(separator: "/").last.map(String.init) ?? ""
+            return file.hasPrefix("ifcfg-") && file.contains(":")
+        default:
+            return r.device.contains(":")
+        }
+    }
+
     /// Keeps the primary interface's gateway and deletes the alias stanzas'
-    /// `gateway` lines; anything else is for a person to decide.
+    /// `gateway` lines (or the alias files' `GATEWAY=` lines); anything else
+    /// is for a person to decide.
     private func fix(_ routes: [DefaultRoute]) -> [ProposedAction] {
-        let options = routes.filter { $0.origin == .gatewayOption && $0.stack == "ifupdown" }
-        let aliasRoutes = options.filter { $0.device.contains(":") }
-        let primaries = routes.filter { !$0.device.contains(":") }
+        let options = routes.filter { $0.origin == .gatewayOption && ($0.stack == NetworkStack.ifupdown.rawValue || $0.stack == NetworkStack.ifcfg.rawValue) }
+        let aliasRoutes = options.filter(isAlias)
+        let primaries = routes.filter { !isAlias($0) }
         // Keep one: the first primary route; with none, the first alias's.
         var remove = aliasRoutes
         if primaries.isEmpty, !remove.isEmpty { remove.removeFirst() }
@@ -44,9 +57,11 @@ public struct MultipleDefaultRoutes: Rule {
         for path in byFile.keys.sorted() {
             let lines = (byFile[path] ?? []).map(\.evidence.location.line)
             let edits = Array(Set(lines)).sorted().map { LineEdit.delete(line: $0) }
-            let names = (byFile[path] ?? []).map(\.device).joined(separator: ", ")
-            actions.append(ProposedAction(.editLines(path: path, edits: edits),
-                                          "Remove the gateway lines of the alias stanzas \(names) in \(path)"))
+            let routesHere = byFile[path] ?? []
+            let summary = routesHere.first?.stack == NetworkStack.ifcfg.rawValue
+                ? "Remove the GATEWAY line of the alias file \(path)"
+                : "Remove the gateway lines of the alias stanzas \(routesHere.map(\.device).joined(separator: ", ")) in \(path)"
+            actions.append(ProposedAction(.editLines(path: path, edits: edits), summary))
         }
         let leftover = routes.count - remove.count
         if leftover > 1 {

@@ -147,15 +147,34 @@ public struct NetworkServiceDisabled: Rule {
             evidence.append(.fact(NetplanLoader.generatorPaths[0], "netplan's systemd generator is missing, so nothing reads /etc/netplan at boot"))
         }
         let names = claims.map(\.displayName).joined(separator: ", ")
-        return finding(grade.0,
-                       message: "\(files.first ?? stack.rawValue) configures \(names), but \(package) is not installed: nothing reads this configuration. \(grade.1)",
-                       atBoot: "Nothing applies the \(stack.rawValue) configuration at boot, so \(names) stay\(claims.count == 1 ? "s" : "") down.",
-                       evidence: evidence,
-                       actions: [ProposedAction(.manual(
-                           description: "Reinstall \(package) from the rescue system (it needs network there), or move the configuration to the stack that is installed.",
-                           commands: ["mount --bind /dev \"$ROOT/dev\"; mount --bind /proc \"$ROOT/proc\"; mount --bind /sys \"$ROOT/sys\"",
-                                      "chroot \"$ROOT\" apt-get install \(value: package)",
-                                      "umount \"$ROOT/sys\" \"$ROOT/proc\" \"$ROOT/dev\""]),
-                                                "Reinstall \(package)")])
+        var actions: [ProposedAction] = []
+        var noOfflineRepair: String? = grade.0 == .critical
+            ? "\(package) must be reinstalled, which needs a network the machine does not have, and no other stack is there to take its configuration over" : nil
+        var reinstall = "Reinstall \(package) from the rescue system (it needs network there), or move the configuration to the stack that is installed."
+        // Offline, when nothing else brings the network up: the same configuration
+        // for a stack the target has; reinstalling netplan.io is the alternative.
+        if stack == .netplan, grade.0 == .critical {
+            switch NetplanFallback.actions(system) {
+            case .success(let a):
+                actions = a
+                noOfflineRepair = nil
+                reinstall = "Alternative to the steps above: reinstall \(package) from the rescue system (it needs network there), then run undo.sh to put the YAML back and remove the translation."
+            case .failure(let refusal):
+                noOfflineRepair = refusal.reason
+                reinstall = "No offline repair: \(refusal.reason). Reinstall \(package) from the rescue system (it needs network there), or move the configuration to the stack that is installed."
+            }
+        }
+        actions.append(ProposedAction(.manual(
+            description: reinstall,
+            commands: ["mount --bind /dev \"$ROOT/dev\"; mount --bind /proc \"$ROOT/proc\"; mount --bind /sys \"$ROOT/sys\"",
+                       "chroot \"$ROOT\" apt-get install \(value: package)",
+                       "umount \"$ROOT/sys\" \"$ROOT/proc\" \"$ROOT/dev\""]),
+                                      "Reinstall \(package)"))
+        var f = finding(grade.0,
+                        message: "\(files.first ?? stack.rawValue) configures \(names), but \(package) is not installed: nothing reads this configuration. \(grade.1)",
+                        atBoot: "Nothing applies the \(stack.rawValue) configuration at boot, so \(names) stay\(claims.count == 1 ? "s" : "") down.",
+                        evidence: evidence, actions: actions)
+        f.noOfflineRepair = noOfflineRepair
+        return f
     }
 }

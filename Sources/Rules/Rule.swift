@@ -77,6 +77,9 @@ public struct Finding: Sendable {
     public var names: [String] = []
     /// The ids of the rules whose findings name the same file or unit.
     public var related: [String] = []
+    /// Why no offline repair is safe, when the finding has none: the repair
+    /// script's header says it beside the finding.
+    public var noOfflineRepair: String? = nil
 
     public init(rule: String, severity: Severity, message: String, atBoot: String,
                 evidence: [Evidence], actions: [ProposedAction] = []) {

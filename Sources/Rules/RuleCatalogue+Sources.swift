@@ -170,7 +170,7 @@ let embeddedRules: [RuleMetadata] = [
         summary: "More than one default route per address family is configured with the same metric, typically a `gateway` line on every IP alias stanza.",
         rationale: "With several equal default routes Linux picks one semi-randomly and changes its choice over time; each carries a different source address, so outbound connections leave from changing addresses and a firewall that allows only some of them breaks traffic intermittently. With iproute2, ifup adds the first route and the next `ip route add default` fails with \"File exists\", so ifup reports the alias as failed.",
         references: ["interfaces(5)", "seed 001: How not to set up IP aliases on Ubuntu"],
-        fix: "Remove the `gateway` lines from the alias stanzas (eth0:0 and so on) and keep the primary interface's. Default routes on two different interfaces are left for a person to decide, with the commands to set distinct metrics."
+        fix: "Remove the `gateway` lines from the alias stanzas (eth0:0 and so on), or the `GATEWAY=` lines of RHEL alias files (ifcfg-eth0:0), and keep the primary interface's. Default routes on two different interfaces are left for a person to decide, with the commands to set distinct metrics."
     ),
     RuleMetadata(
         id: "network-service-disabled",
@@ -179,7 +179,7 @@ let embeddedRules: [RuleMetadata] = [
         summary: "The configuration is written for a stack that will not run: networking.service disabled or ifupdown not installed, systemd-networkd or NetworkManager not enabled, netplan's renderer not started, or netplan.io removed while its YAML stays behind.",
         rationale: "A configuration nothing reads is no configuration: the interfaces stay down and the machine is unreachable. This is the Ubuntu 18.04 upgrade case in seed 003, where systemd-networkd had to be enabled. netplan's systemd generator starts networkd for its own configuration at every boot, so an installed netplan.io with the networkd renderer is fine; the same YAML with netplan.io removed but not purged is read by nothing. When another stack still brings the network up the leftover configuration is only misleading, and the finding is medium.",
         references: ["systemctl(1) enable", "systemd.generator(7)", "netplan-generate(8)", "seed 003: Ubuntu 18.04 upgrades and systemd-networkd"],
-        fix: "Enable the unit by creating exactly the symlinks `systemctl enable` would create, read from the unit's [Install] section in the target (or `update-rc.d` for a sysvinit script). A removed package gets a manual step to reinstall it."
+        fix: "Enable the unit by creating exactly the symlinks `systemctl enable` would create, read from the unit's [Install] section in the target (or `update-rc.d` for a sysvinit script). netplan YAML whose netplan.io is gone, when nothing else brings the network up, is translated offline: one systemd-networkd `.network` file per device, as netplan's own generator writes it, with systemd-networkd enabled by its [Install] links (or ifupdown stanzas when only ifupdown is there); the YAML moves into the backup directory and reinstalling netplan.io is offered as the alternative. What cannot be translated faithfully (bonds, bridges, VLANs, set-name, policy routing, the NetworkManager renderer) and any other removed package get a manual step to reinstall it, and the script header says why."
     ),
     RuleMetadata(
         id: "no-network-configured",

@@ -22,7 +22,7 @@ public struct SshdHostKeysMissing: Rule {
         for k in unsafe {
             actions.append(ProposedAction(.chroot(command: ["chmod", "0600", k.path],
                                                   why: "sshd loads a private host key only when no one but root can read it",
-                                                  undoable: false),
+                                                  undoable: true, changes: [k.path]),
                                           "Make \(k.path) readable by root only"))
         }
         let other = sshd.hostKeys.filter { k in
@@ -38,9 +38,10 @@ public struct SshdHostKeysMissing: Rule {
                     return "rm -f -- \(path: k.path) && chroot \"$ROOT\" ssh-keygen -q -t \(value: type) -N '' -f \(value: k.path)"
                 }), "Create the host keys named by HostKey"))
         } else if unsafe.count < sshd.hostKeys.count {
+            // It only creates missing keys: undo.sh removes the ones it made.
             actions.append(ProposedAction(.chroot(command: ["ssh-keygen", "-A"],
                                                   why: "creates every missing default host key (/etc/ssh/ssh_host_*_key) with the target's own ssh-keygen",
-                                                  undoable: false),
+                                                  undoable: true, changes: ["/etc/ssh/ssh_host_*"]),
                                           "Create the missing host keys with the target's ssh-keygen -A"))
         }
         let names = sshd.hostKeys.map { "\($0.path) (\(Self.words($0.state)))" }.joined(separator: ", ")

@@ -130,6 +130,6 @@ import Testing
             return nil
         }.flatMap { $0 }
         #expect(commands.contains("chroot \"$ROOT\" dpkg -i /var/cache/apt/archives/libc6_2.36-9+deb12u7_amd64.deb"), "\(commands)")
-        #expect(result.plan.automaticActions.contains { if case .chroot(let c, _, _) = $0.operation { c == ["dpkg", "--configure", "-a"] } else { false } })
+        #expect(result.plan.automaticActions.contains { if case .chroot(let c, _, _, _) = $0.operation { c == ["dpkg", "--configure", "-a"] } else { false } })
     }
 }

@@ -114,7 +114,7 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: (AuditEnvi
     let (before, system) = try auditDirectory(root, environment: environment)
     let script = try ScriptUnderTest(RepairScript.render(before, context: testContext(root.path), osName: system.osName), in: work)
     let chroots = before.plan.automaticActions.compactMap { a -> [String]? in
-        if case .chroot(let command, _, _) = a.operation { return command }
+        if case .chroot(let command, _, _, _) = a.operation { return command }
         return nil
     }
     // Chroot steps run in one of two ways on a fixture. dpkg runs for real in
@@ -180,10 +180,17 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: (AuditEnvi
     try expectShellcheckClean(undo)
     let u = try run(shell, shell.hasSuffix("busybox") ? ["sh", undo] : [undo], environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
     #expect(u.status == 0, "undo: \(u.stdout)\(u.stderr)")
-    // What a chroot command changed cannot be undone (the script and undo.sh say so).
+    // What a chroot command changed cannot be undone (the script and undo.sh
+    // say so), unless the step declares the files: those undo.sh puts back.
+    let declared = before.plan.automaticActions.flatMap { a -> [String] in
+        if case .chroot(_, _, _, let changes) = a.operation { return changes }
+        return []
+    }
+    let restorable = { (key: String) in declared.contains { fnmatch($0, key, FNM_PATHNAME) == 0 } }
     let rewritten = standIn ? ChrootStandIn.changed(work) : []
     let undoable = { (key: String) in
-        rewritten.contains(key) || (!chroots.isEmpty && !standIn && ChrootKit.changedByCommands.contains { key == $0 || key.hasPrefix($0 + "/") })
+        (rewritten.contains(key) && !restorable(key))
+            || (!chroots.isEmpty && !standIn && ChrootKit.changedByCommands.contains { key == $0 || key.hasPrefix($0 + "/") } && !restorable(key))
     }
     let restored = withoutBackupParents(try manifest(root), original: original).filter { !undoable($0.key) }
     #expect(restored == original.filter { !$0.key.hasPrefix("/var/backups/rescue-audit") && !undoable($0.key) }, "undo.sh did not restore the tree")
@@ -592,6 +599,54 @@ func makeComposite(_ root: URL) throws {
         let f = try failing.run(root: root)
         #expect(f.status != 0, "a failing command fails the script")
         #expect(try mounts().isEmpty, "binds left behind after a failure")
+    }
+
+    /// A chroot step that declares the files it changes: they are copied
+    /// aside before it runs, and undo.sh puts back the changed and removed
+    /// ones and deletes the ones it created, byte for byte. Needs root and a
+    /// static busybox.
+    @Test func chrootStepDeclaredChangesAreUndone() throws {
+        let work = try makeTempDir("repair-chroot-undo")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let root = work.appendingPathComponent("root")
+        for d in ["etc", "bin", "proc", "sys", "dev", "run", "tmp", "boot"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(d), withIntermediateDirectories: true)
+        }
+        try write("old initrd 1\n", to: root.appendingPathComponent("boot/initrd.img-6.1.0-1-amd64"))
+        try write("old initrd 2\n", to: root.appendingPathComponent("boot/initrd.img-6.1.0-2-amd64"))
+        try write("kernel\n", to: root.appendingPathComponent("boot/vmlinuz-6.1.0-1-amd64"))
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("boot/initrd.img-link").path, withDestinationPath: "initrd.img-6.1.0-1-amd64")
+        // Rewrites one initrd, deletes another, creates a third, retargets a
+        // link, and touches a file outside the declared glob.
+        let command = ["/bin/busybox", "sh", "-c",
+                       "echo new > /boot/initrd.img-6.1.0-1-amd64; rm /boot/initrd.img-6.1.0-2-amd64; echo made > '/boot/initrd.img-6.9 $(x)'; "
+                           + "ln -sfn initrd.img-6.9 /boot/initrd.img-link; echo other > /boot/vmlinuz-6.1.0-1-amd64"]
+        let plan = AuditResult(findings: [], plan: RepairPlan(actions: [
+            PlannedAction(id: "A1", operation: .chroot(command: command, why: "rebuild the initramfs", undoable: false, changes: ["/boot/initrd.img-*"]),
+                          summary: "Rebuild", rules: ["r"])], conflicts: [], actionsByFinding: [:]))
+        let script = try ScriptUnderTest(RepairScript.render(plan, context: testContext(root.path)), in: work)
+        #expect(script.text.contains("(/boot/initrd.img-*) are copied aside before it runs"), "the header says what undo.sh restores")
+        #expect(script.text.contains("Anything else it changes cannot be restored."))
+        guard isRoot, let bb = which("busybox"), (try? run("/usr/bin/file", [bb]).stdout.contains("statically linked")) ?? true else {
+            #expect(!mustRunPrivileged, "the chroot test needs root and busybox-static in CI")
+            return
+        }
+        try FileManager.default.copyItem(atPath: bb, toPath: root.appendingPathComponent("bin/busybox").path)
+        let original = try manifest(root, excluding: [])
+        let r = try script.run(root: root)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(try String(contentsOfFile: root.path + "/boot/initrd.img-6.1.0-1-amd64", encoding: .utf8) == "new\n", "the command ran")
+        let dir = try #require(backupDirs(root).first)
+        try expectShellcheckClean(dir.appendingPathComponent("undo.sh").path)
+        for shell in testShells {
+            let u = try runUndo(dir.appendingPathComponent("undo.sh").path, shell: shell)
+            #expect(u.status == 0, "\(shell): \(u.stdout)\(u.stderr)")
+            var restored = withoutBackupParents(try manifest(root), original: original)
+            // Outside the declared glob: not restored (the header says so).
+            #expect(restored["/boot/vmlinuz-6.1.0-1-amd64"] != original["/boot/vmlinuz-6.1.0-1-amd64"])
+            restored["/boot/vmlinuz-6.1.0-1-amd64"] = original["/boot/vmlinuz-6.1.0-1-amd64"]
+            #expect(restored == original, "\(shell): undo.sh did not restore /boot")
+        }
     }
 
     @Test func planCommandWritesAnExecutableScript() throws {
