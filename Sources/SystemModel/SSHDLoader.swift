@@ -25,7 +25,7 @@ extension SSHDModel {
         let starts = m.evaluateStart(root, ctx)
         let (listens, ports, addresses) = m.evaluateListen(root, ctx)
         m.loadFail2ban(root, ctx.units, now: ctx.now)
-        var login = m.evaluateLogin(root)
+        var login = m.evaluateLogin(root, ctx)
         if login.state == .holds, !m.fail2banBans.isEmpty, let db = m.fail2banDatabase {
             login.summary += "; fail2ban re-bans \(m.fail2banBans.count) address\(m.fail2banBans.count == 1 ? "" : "es") at start"
             login.evidence.append(SourceLine(path: db, line: 0, text: ""))

@@ -89,14 +89,19 @@ extension SSHDModel {
 
     // MARK: - Login
 
-    mutating func evaluateLogin(_ root: TargetRoot) -> BootLink {
+    mutating func evaluateLogin(_ root: TargetRoot, _ ctx: SSHDContext) -> BootLink {
         guard let pwBytes = root.bytes("/etc/passwd") else {
             return BootLink(.login, .cannotTell, "/etc/passwd could not be read, so the accounts are unknown")
         }
         let passwd = AccountParsers.passwd(pwBytes, path: "/etc/passwd").entries
         let groups = root.bytes("/etc/group").map { AccountParsers.group($0, path: "/etc/group") } ?? []
         let shadow = root.bytes("/etc/shadow").map { AccountParsers.shadow($0, path: "/etc/shadow") }
-        if root.exists("/etc/nologin") { nologin = SourceLine(path: "/etc/nologin", line: 0, text: "") }
+        // systemd-user-sessions.service removes /etc/nologin when boot reaches
+        // it (a qemu boot of Debian 12 with a leftover /etc/nologin answered
+        // and let the user in: docs/boot-checks.md), so it locks nobody out there.
+        let removedAtBoot = ctx.initSystem.kind == .systemd && ctx.units.isMasked("systemd-user-sessions.service") == nil
+            && ctx.units.unitFile("systemd-user-sessions.service") != nil
+        if root.exists("/etc/nologin") && !removedAtBoot { nologin = SourceLine(path: "/etc/nologin", line: 0, text: "") }
         let usePAM = config.global("usepam")?.arguments.first?.lowercased() == "yes"
         let strict = config.global("strictmodes")?.arguments.first?.lowercased() != "no"
 
