@@ -230,10 +230,14 @@ struct DiscoveryImageTests {
     }
 
     @Test func everyBlockDeviceIsListed() throws {
+        // Other suites attach and detach loop devices while this runs: only a
+        // device that is there both before and after the probe must be listed.
+        let before = Set(try sh("ls /sys/class/block").split(separator: "\n").map(String.init))
         let devices = DeviceProber.probeAll()
-        let names = try sh("ls /sys/class/block").split(separator: "\n").map(String.init)
+        let after = Set(try sh("ls /sys/class/block").split(separator: "\n").map(String.init))
+        #expect(!before.isEmpty)
         // Empty devices (unbound loops) are skipped; all others must be there.
-        for name in names {
+        for name in before.intersection(after).sorted() {
             let size = (try? String(contentsOfFile: "/sys/class/block/\(name)/size", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard let size, size != "0" else { continue }
