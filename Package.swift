@@ -118,7 +118,7 @@ let package = Package(
         /** Typed repair actions and the plan that orders and checks them. */
         .target(
             name: "Plan",
-            dependencies: ["SystemModel"]
+            dependencies: ["Parsers", "TargetAccess"]
         ),
 
         /** One type per rule, registered by id; the catalogue built into the binary. */
