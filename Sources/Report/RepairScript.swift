@@ -24,6 +24,22 @@ public enum RepairScript {
 /// quoting function (`shellWord`), always quoted.
 func shQuote(_ s: String) -> String { shellWord(s, alwaysQuote: true) }
 
+/// Text (ending with a newline) as a `cat` of a quoted here-document: the
+/// shell expands nothing in it, so the quoted target values in undo.sh's
+/// head stay data. The delimiter is a word no line of the text equals (a
+/// value with a newline could hold the plain one as a line).
+func hereDocument(_ text: String, indent: String = "    ") -> [String] {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if lines.last == "" { lines.removeLast() }
+    var delimiter = "RESCUE_AUDIT_UNDO"
+    var n = 0
+    while lines.contains(delimiter) {
+        n += 1
+        delimiter = "RESCUE_AUDIT_UNDO_\(n)"
+    }
+    return [indent + "cat <<'\(delimiter)'"] + lines + [delimiter]
+}
+
 /// Bytes as `printf` statements that write exactly those bytes, one per line
 /// of the file so the script stays readable. Only plain printable ASCII is
 /// written as itself; everything else (quotes, `%`, `\`, `$`, non-UTF-8 bytes,
@@ -324,15 +340,15 @@ struct ScriptWriter {
 
         var out: [String] = ["# The first part of undo.sh, up to its list of steps."]
         out.append("undo_head() {")
-        out += printfStatements(Array((head.joined(separator: "\n") + "\n").utf8))
+        out += hereDocument(head.joined(separator: "\n") + "\n")
         out.append("}")
         out.append("")
         out.append("undo_tail() {")
-        out += printfStatements(Array("    :\n}\n".utf8))
+        out += hereDocument("    :\n}\n")
         out.append("}")
         out.append("")
         out.append("undo_end() {")
-        out += printfStatements(Array((Self.undoTail + "\n").utf8))
+        out += hereDocument(Self.undoTail + "\n")
         out.append("}")
         out.append("")
         return out

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Report
 import Testing
 
 /// The repair script's shell helpers live as files, Sources/Report/shell/*.sh,
@@ -43,5 +44,16 @@ import Testing
         let out = try run("/bin/sh", [dir.appendingPathComponent("scripts/generate-shell.sh").path, "--stdout"])
         #expect(out.status != 0)
         #expect(out.stderr.contains("Sources/Report/shell/x.sh"))
+    }
+
+    /// undo.sh's head is a quoted here-document: a value holding the
+    /// delimiter as a line gets another delimiter, and the shell writes the
+    /// text back byte for byte, `$(...)` and all.
+    @Test func hereDocumentWritesTheTextBack() throws {
+        let text = "#!/bin/sh\nx_path='/etc/$(reboot)\nRESCUE_AUDIT_UNDO\n`id`'\nRESCUE_AUDIT_UNDO_1\n"
+        let lines = hereDocument(text)
+        #expect(lines.first == "    cat <<'RESCUE_AUDIT_UNDO_2'" && lines.last == "RESCUE_AUDIT_UNDO_2")
+        let out = try run("/bin/sh", ["-c", (["f() {"] + lines + ["}", "f"]).joined(separator: "\n")])
+        #expect(out.status == 0 && out.stdout == text, "\(out.stdout)\(out.stderr)")
     }
 }
