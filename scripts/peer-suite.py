@@ -453,8 +453,8 @@ def main():
                 details.flush()
             if args.sample is not None and kind == "agree":
                 lst = sample.setdefault(c.corpus, [])
-                # A few of each verdict per corpus.
-                if sum(1 for x in lst if x[1] == expected) < 3:
+                # A few of each verdict per corpus, and every line warning (the classes fixed for issue 16).
+                if sum(1 for x in lst if x[1] == expected) < 3 or (ours == "warns" and len(lst) < 8):
                     lst.append((c, expected, how))
             sys.stderr.write(f"\r[{i + 1}/{len(cases)}] {c.corpus} {c.name[:60]:60}")
     finally:
@@ -473,7 +473,10 @@ def write_sample(dest, sample):
     base root, the path it is placed at, the dpkg renames, and the verdict
     the real tool (or the upstream suite) gave."""
     os.makedirs(dest, exist_ok=True)
-    lines = []
+    manifest = os.path.join(dest, "MANIFEST")
+    # Appends to an existing sample (a second run with --only adds its corpora).
+    lines = [l.rstrip("\n") for l in open(manifest) if not l.startswith("#") and l.strip()] if os.path.exists(manifest) else []
+    lines = [l for l in lines if l.split("\t")[0] not in sample]
     for corpus, items in sorted(sample.items()):
         for c, expected, how in items:
             path, data = next(iter(c.files.items()))
@@ -485,7 +488,7 @@ def write_sample(dest, sample):
             dpkg = ",".join(f"{a}={b}" for a, b in c.dpkg.items()) or "-"
             lines.append("\t".join([corpus, name, base, path, oct(c.modes.get(path, 0o644)), dpkg,
                                     "accept" if expected else "refuse", how, c.name]))
-    with open(os.path.join(dest, "MANIFEST"), "w") as f:
+    with open(manifest, "w") as f:
         f.write("# corpus\tfile\tbase root\tplaced at\tmode\tdpkg renames\tverdict\tjudged by\tupstream path\n")
         f.write("\n".join(lines) + "\n")
 
