@@ -2,6 +2,15 @@
 
 let embeddedRules: [RuleMetadata] = [
     RuleMetadata(
+        id: "cloud-init-overwrites-hand-edit",
+        title: "cloud-init will overwrite a hand-edited network file",
+        severity: .high,
+        summary: "A network file that cloud-init renders (/etc/netplan/50-cloud-init.yaml, /etc/network/interfaces.d/50-cloud-init, NetworkManager's cloud-init-*.nmconnection, networkd's 10-cloud-init-*.network, ifcfg files with its header) was edited by hand, and cloud-init still renders the network: it runs at boot (its units are enabled, neither /etc/cloud/cloud-init.disabled nor cloud-init=disabled stops it, ds-identify does not disable it) and no `network: {config: disabled}` is set. A hand edit is recognised by cloud-init's header comment missing from the file, or by the file being newer than /var/lib/cloud/instance/boot-finished.",
+        rationale: "cloud-init renders the network in its local stage, before the network stack starts, from the kernel command line, a `network:` block in /etc/cloud/cloud.cfg(.d), the datasource's metadata, or its fallback (DHCP on the first NIC, pinned to that NIC's MAC). It does so for every new instance, and at every boot with the datasources that re-render on boot (Ec2, Azure, OpenStack, ConfigDrive, Scaleway, SmartOS, RbxCloud, or `updates: network: when: [boot]`). A fix typed into the rendered file is silently replaced: the machine comes up with the network the cloud describes, and the static address the administrator set is gone. High when it happens at the next boot; medium when only a new instance (a clone, a new VM from this disk) re-renders.",
+        references: ["https://cloudinit.readthedocs.io/en/latest/reference/network-config.html", "https://cloudinit.readthedocs.io/en/latest/explanation/events.html", "https://cloudinit.readthedocs.io/en/latest/howto/disable_cloud_init.html"],
+        fix: "Write /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg containing `network: {config: disabled}` (the file cloud-init's own header names): the hand-edited file then stays what the network stack reads. The alternative, done by a person, is to put the configuration where cloud-init takes it from (the cloud's network metadata, or a `network:` block in /etc/cloud/cloud.cfg.d/) so that it renders the wanted file itself."
+    ),
+    RuleMetadata(
         id: "config-file-unreadable",
         title: "A configuration file could not be read",
         severity: .medium,
@@ -162,6 +171,15 @@ let embeddedRules: [RuleMetadata] = [
         rationale: "Services that bind to 127.0.0.1 (amavisd, postfix's content filter, databases, local resolvers) fail to start when lo is down, and a firewall then logs dropped loopback traffic. Whether lo comes up anyway depends on what really runs at boot: systemd as PID 1 sets lo up itself, and ifupdown 0.8 and later configure it implicitly unless it is excluded; sysvinit with an older ifupdown does neither. Even where lo comes up implicitly, `ifdown -a` followed by `ifup eth0` leaves it down, which is exactly how seed 000's server lost it.",
         references: ["interfaces(5)", "seed 000: lo down"],
         fix: "Insert the standard stanza (`auto lo` and `iface lo inet loopback`) at the top of /etc/network/interfaces, or only the missing `auto lo` line."
+    ),
+    RuleMetadata(
+        id: "mac-pin-matches-no-card",
+        title: "A network configuration is pinned to a MAC that no card has",
+        severity: .critical,
+        summary: "A netplan device takes its name with `set-name` on the card of one MAC (`match: macaddress`), as cloud-init's fallback configuration and most datasources write it, and no network card of this machine (a rescue boot of the same machine, or --hardware) has that MAC. Without the hardware the pin is reported as depending on the NIC's MAC (low). A pin in a file that cloud-init renders again from the datasource at the next boot is left to cloud-init.",
+        rationale: "A clone of a disk, a replaced NIC, or an image moved to a new VM keeps the MAC of the machine it was made on. netplan's match selects no card, so the interface is not configured at all: no address, no route, no SSH, although the file looks right. cloud-init renders the file again only for a new instance (a new instance-id from the datasource) or with datasources that re-render at every boot; a NoCloud seed baked into the disk keeps the old instance-id, and with cloud-init disabled nothing renders it again. Critical when no other interface keeps the machine reachable.",
+        references: ["netplan(5) match, macaddress, set-name", "https://cloudinit.readthedocs.io/en/latest/reference/network-config-format-v2.html"],
+        fix: "Replace the MAC in the `macaddress:` line with the MAC of the card the interface is meant for: the card whose name at boot is the set-name, or the only Ethernet card. With several cards and none named so, a person chooses (or matches by name instead)."
     ),
     RuleMetadata(
         id: "multiple-default-routes",

@@ -67,8 +67,10 @@ public struct SystemSnapshot: Sendable {
     public var hooks: NetworkHooks = NetworkHooks()
     /// What happens at the next boot, per interface, and the chain that decides SSH.
     public var bootModel: BootModel = BootModel()
-    /// resolv.conf, cloud-init, kernels and other facts the rules need, read once.
+    /// resolv.conf, kernels and other facts the rules need, read once.
     public var facts: TargetFacts = TargetFacts()
+    /// cloud-init at the next boot: whether it runs and renders the network, the files it rewrites, MAC pins.
+    public var cloudInit: CloudInitModel = CloudInitModel()
     /// What the confined reader could not read while the snapshot was loaded.
     public var skippedReads: [SkippedRead] = []
 
@@ -138,6 +140,9 @@ public struct SystemSnapshot: Sendable {
         snapshot.packageTransactions = PackageTransactions.load(root)
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.naming = InterfaceNaming.load(root, networkd: networkd, boot: snapshot.boot)
+        snapshot.cloudInit = CloudInitLoader.load(root, units: units, initSystem: initSystem, packages: packages,
+                                                  commandLine: BootCommandLineLoader.load(root, boot: snapshot.boot).effective,
+                                                  netplan: netplan, osID: osRelease["ID"])
         snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
         snapshot.sshd = SSHDModel.load(root, SSHDContext(units: units, initSystem: initSystem, packages: packages,

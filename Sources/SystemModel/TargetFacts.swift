@@ -15,14 +15,6 @@ public struct ResolvConfState: Sendable {
     public var lineCount = 0
 }
 
-/// Whether cloud-init writes a network configuration at boot.
-public struct CloudInitState: Sendable {
-    /// /etc/cloud/cloud-init.disabled exists.
-    public var disabledByFile = false
-    /// A cloud.cfg file says `network: {config: disabled}`.
-    public var networkConfigDisabled = false
-}
-
 /// The kernels, initrds and module trees on the target, and its initrd tools.
 public struct KernelFiles: Sendable {
     /// The names in /boot.
@@ -38,7 +30,6 @@ public struct KernelFiles: Sendable {
 /// snapshot so that no rule reads the target.
 public struct TargetFacts: Sendable {
     public var resolvConf = ResolvConfState()
-    public var cloudInit = CloudInitState()
     public var kernels = KernelFiles()
     /// The .deb files in apt's cache.
     public var aptArchives: [String] = []
@@ -58,14 +49,6 @@ public struct TargetFacts: Sendable {
                 f.resolvConf.nameservers = ResolvConfParser.nameservers(bytes, path: rc)
                 f.resolvConf.lineCount = Text.lines(bytes).count
             }
-        }
-
-        f.cloudInit.disabledByFile = root.exists("/etc/cloud/cloud-init.disabled")
-        var cfgs = ["/etc/cloud/cloud.cfg"]
-        cfgs += (root.list("/etc/cloud/cloud.cfg.d") ?? []).map(\.name).filter { $0.hasSuffix(".cfg") }.sorted().map { "/etc/cloud/cloud.cfg.d/" + $0 }
-        for path in cfgs {
-            guard let bytes = root.bytes(path) else { continue }
-            if CloudConfigParser.disablesNetwork(bytes) { f.cloudInit.networkConfigDisabled = true; break }
         }
 
         f.kernels.bootNames = (root.list("/boot") ?? []).map(\.name)
