@@ -227,6 +227,24 @@ let embeddedRules: [RuleMetadata] = [
         fix: "Enable systemd-resolved when the file points at its stub and the unit is there; otherwise write the nameservers the network configuration already names, or a manual step to add the provider's resolvers."
     ),
     RuleMetadata(
+        id: "selinux-policy-missing",
+        title: "SELinux is enforcing but its policy is not installed",
+        severity: .critical,
+        summary: "/etc/selinux/config sets SELINUX=enforcing (and neither selinux=0 nor enforcing=0 is on the kernel command line of the default boot entry), but the directory of its SELINUXTYPE, /etc/selinux/<type>/policy, holds no compiled policy (policy.<version>): a removed or never-installed selinux-policy package, or a type written wrong.",
+        rationale: "systemd loads the SELinux policy first thing at boot (mac_selinux_setup, through libselinux's selinux_init_load_policy). When the load fails while SELinux is enforcing it logs \"Failed to load SELinux policy\" and freezes: no service starts, so nobody can log in, at the console or over SSH. In permissive mode the same failure is only a warning.",
+        references: ["selinux_config(5)", "https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/9/html/using_selinux/changing-selinux-states-and-modes_using-selinux", "systemd src/core/selinux-setup.c"],
+        fix: "When another policy is installed (targeted, usually), set SELINUXTYPE to it and create /.autorelabel so that every file gets that policy's labels at the next boot. Otherwise reinstall the policy package of the configured type (selinux-policy-targeted, selinux-policy-mls), by hand, then relabel. Booting permissive is offered only as a manual alternative, because it lowers security; SELinux is never disabled silently."
+    ),
+    RuleMetadata(
+        id: "selinux-relabel-pending",
+        title: "A full SELinux relabel is pending",
+        severity: .info,
+        summary: "/.autorelabel exists (or `autorelabel` is on the kernel command line) and SELinux loads a policy at boot, so the next boot relabels the whole filesystem before it goes on.",
+        rationale: "selinux-autorelabel.service runs fixfiles on every file of every mounted filesystem, then reboots. On a large filesystem this takes from minutes to hours during which SSH does not answer; an administrator who does not know it may think the machine is dead and reset it, which restarts the relabel. It is usually what one wants after files were changed without labels (a restore, a rescue edit), so it is only reported.",
+        references: ["fixfiles(8)", "https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/9/html/using_selinux/troubleshooting-problems-related-to-selinux_using-selinux"],
+        fix: "Nothing to repair: wait for the relabel and the reboot that follows it."
+    ),
+    RuleMetadata(
         id: "service-address-not-configured",
         title: "A service listens on an address no persisted configuration assigns",
         severity: .high,

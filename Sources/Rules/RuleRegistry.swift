@@ -35,6 +35,8 @@ public enum RuleRegistry {
         Fail2banRestoresSshBans.self,
         CloudInitOverwritesHandEdit.self,
         MacPinMatchesNoCard.self,
+        SelinuxPolicyMissing.self,
+        SelinuxRelabelPending.self,
     ]
 
     public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }

@@ -71,6 +71,8 @@ public struct SystemSnapshot: Sendable {
     public var facts: TargetFacts = TargetFacts()
     /// cloud-init at the next boot: whether it runs and renders the network, the files it rewrites, MAC pins.
     public var cloudInit: CloudInitModel = CloudInitModel()
+    /// SELinux's mode, policy and a pending relabel at the next boot.
+    public var selinux: SELinuxModel = SELinuxModel()
     /// What the confined reader could not read while the snapshot was loaded.
     public var skippedReads: [SkippedRead] = []
 
@@ -140,9 +142,10 @@ public struct SystemSnapshot: Sendable {
         snapshot.packageTransactions = PackageTransactions.load(root)
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.naming = InterfaceNaming.load(root, networkd: networkd, boot: snapshot.boot)
+        let commandLine = BootCommandLineLoader.load(root, boot: snapshot.boot).effective
         snapshot.cloudInit = CloudInitLoader.load(root, units: units, initSystem: initSystem, packages: packages,
-                                                  commandLine: BootCommandLineLoader.load(root, boot: snapshot.boot).effective,
-                                                  netplan: netplan, osID: osRelease["ID"])
+                                                  commandLine: commandLine, netplan: netplan, osID: osRelease["ID"])
+        snapshot.selinux = SELinuxLoader.load(root, commandLine: commandLine, initSystem: initSystem)
         snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
         snapshot.sshd = SSHDModel.load(root, SSHDContext(units: units, initSystem: initSystem, packages: packages,
