@@ -140,6 +140,7 @@ public struct SystemSnapshot: Sendable {
         snapshot.fstab = FstabConfig.load(root)
         snapshot.diagnostics += snapshot.fstab.diagnostics.map { ConfigDiagnostic($0, format: "fstab", impact: .tolerated) }
         snapshot.packageTransactions = PackageTransactions.load(root)
+        snapshot.diagnostics += snapshot.packageTransactions.diagnostics.map { ConfigDiagnostic($0, format: "dnf history", impact: .tolerated) }
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.naming = InterfaceNaming.load(root, networkd: networkd, boot: snapshot.boot)
         let commandLine = BootCommandLineLoader.load(root, boot: snapshot.boot).effective
