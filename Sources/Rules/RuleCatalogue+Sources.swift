@@ -2,6 +2,15 @@
 
 let embeddedRules: [RuleMetadata] = [
     RuleMetadata(
+        id: "clone-identity-baked-in",
+        title: "A disk image carries identities its clones would share",
+        severity: .info,
+        summary: "A disk image (not a machine's own disk) holds an initialised /etc/machine-id, SSH host keys, or LVM's /etc/lvm/devices/system.devices. Every clone made from it starts with the same ones.",
+        rationale: "systemd-networkd derives its DHCP client identifier (DUID and IAID) from the machine-id, and NetworkManager its DHCPv6 DUID, so clones on one network ask for the same lease and fight over one address. Shared host keys let one clone impersonate another. LVM with use_devicesfile=1 (RHEL 9's default) scans only the devices listed in system.devices, by WWID or serial: a clone on a new disk finds no physical volume, and a root or /usr on LVM stops the boot in emergency mode. The image itself boots fine, so this is only a note for whoever makes clones from it.",
+        references: ["machine-id(5)", "lvmdevices(8)", "https://systemd.io/BUILDING_IMAGES/"],
+        fix: "Before cloning: empty /etc/machine-id (systemd writes a new one at the first boot), remove the host keys when something creates new ones at boot (sshd-keygen@.service, cloud-init, ssh-keygen -A), and remove system.devices (or run vgimportdevices -a on each clone). Left to a person: the image is not broken."
+    ),
+    RuleMetadata(
         id: "cloud-init-overwrites-hand-edit",
         title: "cloud-init will overwrite a hand-edited network file",
         severity: .high,

@@ -37,6 +37,7 @@ public enum RuleRegistry {
         MacPinMatchesNoCard.self,
         SelinuxPolicyMissing.self,
         SelinuxRelabelPending.self,
+        CloneIdentityBakedIn.self,
     ]
 
     public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }

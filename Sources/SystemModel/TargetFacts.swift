@@ -15,6 +15,15 @@ public struct ResolvConfState: Sendable {
     public var lineCount = 0
 }
 
+/// What every clone of this disk would share with it.
+public struct CloneIdentity: Sendable {
+    /// /etc/machine-id with an ID in it (not empty, not `uninitialized`).
+    public var machineID: SourceLine?
+    /// /etc/lvm/devices/system.devices: LVM (use_devicesfile=1, RHEL 9's
+    /// default) only scans the devices it lists, by WWID or serial.
+    public var lvmDevices: [SourceLine] = []
+}
+
 /// The kernels, initrds and module trees on the target, and its initrd tools.
 public struct KernelFiles: Sendable {
     /// The names in /boot.
@@ -31,6 +40,7 @@ public struct KernelFiles: Sendable {
 public struct TargetFacts: Sendable {
     public var resolvConf = ResolvConfState()
     public var kernels = KernelFiles()
+    public var clone = CloneIdentity()
     /// The .deb files in apt's cache.
     public var aptArchives: [String] = []
     /// `--no-loopback` lines in /etc/default/networking and the networking unit or init script.
@@ -60,6 +70,17 @@ public struct TargetFacts: Sendable {
         f.kernels.hasMkinitcpio = root.exists("/usr/bin/mkinitcpio")
 
         f.aptArchives = (root.list("/var/cache/apt/archives") ?? []).map(\.name)
+
+        if let b = root.bytes("/etc/machine-id"), let first = Text.lines(b).first {
+            let id = Text.trimmed(first)
+            if id.count == 32, id.allSatisfy(\.isHexDigit) { f.clone.machineID = SourceLine(path: "/etc/machine-id", line: 1, text: first) }
+        }
+        let devices = "/etc/lvm/devices/system.devices"
+        if let b = root.bytes(devices) {
+            f.clone.lvmDevices = Text.lines(b).enumerated().compactMap { i, l in
+                l.contains("IDTYPE=") ? SourceLine(path: devices, line: i + 1, text: l) : nil
+            }
+        }
 
         for path in ["/etc/default/networking", "/etc/init.d/networking", "/etc/systemd/system/networking.service",
                      "/lib/systemd/system/networking.service"] {
