@@ -138,6 +138,10 @@ public struct SystemSnapshot: Sendable {
         snapshot.packageTransactions = PackageTransactions.load(root)
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.naming = InterfaceNaming.load(root, networkd: networkd, boot: snapshot.boot)
+        if InterfaceNaming.needsInitramfs(claimNames: claims.filter(\.autostart).compactMap(\.name),
+                                          hardwareKnown: environment.hardware != nil) {
+            snapshot.naming.prefetchInitramfs()
+        }
         snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
         snapshot.sshd = SSHDModel.load(root, SSHDContext(units: units, initSystem: initSystem, packages: packages,
