@@ -120,7 +120,8 @@ measure() {
 
 VARIANTS=${VARIANTS:-"zstd gzip none zstd-eth0 gzip-eth0"}
 for v in $VARIANTS; do variant "$v"; done
-echo "initramfs: $(stat -c %s "$WORK/bench-zstd/boot/${INITRD##*/}") bytes zstd, $(stat -c %s "$WORK/bench-gzip/boot/${INITRD##*/}") bytes gzip, $(stat -c %s "$CPIO") bytes unpacked" >&2
+[ -f "$WORK/bench-zstd/boot/${INITRD##*/}" ] && [ -f "$WORK/bench-gzip/boot/${INITRD##*/}" ] &&
+    echo "initramfs: $(stat -c %s "$WORK/bench-zstd/boot/${INITRD##*/}") bytes zstd, $(stat -c %s "$WORK/bench-gzip/boot/${INITRD##*/}") bytes gzip, $(stat -c %s "$CPIO") bytes unpacked" >&2
 # gzip goes through ISA-L when the running system has libisal.so.2 (libisal2), else zlib.
 echo "gzip inflater: $(ldconfig -p | grep -q 'libisal\.so\.2 ' && echo 'ISA-L (libisal.so.2 present)' || echo 'zlib (no libisal.so.2)')" >&2
 target() { case $1 in zstd*) echo 150 ;; gzip*) echo 300 ;; none) echo 30 ;; esac; }
