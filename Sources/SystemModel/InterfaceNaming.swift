@@ -107,6 +107,9 @@ public struct InterfaceNaming: Sendable {
     /// Waits for a prefetch started by `prefetchInitramfs` to finish.
     public func settle() { initramfsSource.settle() }
 
+    /// Whether `prefetchInitramfs` started a background read.
+    public var initramfsPrefetched: Bool { initramfsSource.wasStarted }
+
     /// Whether the naming questions will read the initramfs: with the cards
     /// known, every configured card's name at boot goes through it; without
     /// them, only a kernel name (eth0) asks whether udev renames the card,
@@ -453,6 +456,8 @@ final class LazyInitramfs: Sendable {
         guard state.withLock({ $0 == nil }), started.withLock({ s in defer { s = true }; return !s }) else { return }
         Task.detached(priority: .userInitiated) { _ = self.status }
     }
+
+    var wasStarted: Bool { started.withLock { $0 } }
 
     /// Waits for a background read to finish, so nothing reads through the
     /// target after the audit lets go of it (an image is unmounted then).
