@@ -23,4 +23,9 @@ grep -q "^rescue-audit .* examples/seed-000-001-broken-root" "$out" && grep -q "
     echo "check-readme-setup: the example audit did not print its report" >&2
     exit 1
 }
-echo "check-readme-setup: ok (the example audit printed its report, exit $status)" >&2
+# Issue 14: the binary the README builds is small enough to copy onto a
+# rescue system over a slow link (at most 25 MB).
+bin=.build/release/rescue-audit
+size=$(stat -c %s "$bin")
+[ "$size" -le 25000000 ] || { echo "check-readme-setup: $bin is $size bytes, over 25 MB" >&2; exit 1; }
+echo "check-readme-setup: ok (the example audit printed its report, exit $status; the binary is $size bytes)" >&2

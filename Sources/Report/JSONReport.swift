@@ -141,8 +141,16 @@ public enum JSONReport {
     struct LinkJSON2: Encodable { var kind: String; var state: String; var summary: String; var evidence: [EvidenceJSON] }
     struct EndpointJSON: Encodable {
         var interface: String; var family: String; var address: String?; var method: String; var port: Int
-        var outcome: String; var chain: [LinkJSON2]
+        var outcome: String
+        /// Written for the first `maxEndpointChains` endpoints only (a machine
+        /// with 100,000 addresses would write 2 KB of chain for each).
+        var chain: [LinkJSON2]?
+        /// For an endpoint whose chain is not written: the kind of the link
+        /// that stops it (broken, or else the first that cannot be told).
+        var stoppedAt: String?
     }
+    /// How many endpoints have their whole chain in the JSON verdict.
+    static let maxEndpointChains = 100
 
     static func verdict(_ v: Verdict, steps: [BootStep]) -> VerdictDocument {
         func ev(_ l: SourceLine) -> EvidenceJSON {
@@ -157,15 +165,23 @@ public enum JSONReport {
             chain: v.chain.map(link),
             steps: steps.map { StepJSON(name: $0.name, phase: $0.phase.name, runs: $0.runs, succeeds: $0.succeeds, reason: $0.reason,
                                         evidence: $0.evidence.map(ev)) },
-            endpoints: v.endpoints.map { e in
-                EndpointJSON(interface: e.interface, family: e.family.rawValue, address: e.address, method: e.method.rawValue, port: e.port,
-                             outcome: e.holds ? "reachable" : e.firstBroken != nil ? "not-reachable" : "cannot-tell",
-                             chain: e.chain.map(link))
+            endpoints: v.endpoints.enumerated().map { i, e in
+                let full = i < maxEndpointChains
+                return EndpointJSON(interface: e.interface, family: e.family.rawValue, address: e.address, method: e.method.rawValue, port: e.port,
+                                    outcome: e.holds ? "reachable" : e.firstBroken != nil ? "not-reachable" : "cannot-tell",
+                                    chain: full ? e.chain.map(link) : nil,
+                                    stoppedAt: full ? nil : (e.firstBroken ?? e.firstUnknown)?.kind.rawValue)
             })
     }
 
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
-        (try? JSONText.encode(document(result, system: system, context: context))) ?? "{}"
+        String(decoding: renderBytes(result, system: system, context: context), as: UTF8.self)
+    }
+
+    /// The document as UTF-8 bytes (no trailing newline): what the CLI writes,
+    /// without the copies a String would take on a report of many MiB.
+    public static func renderBytes(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> [UInt8] {
+        (try? JSONText.encodeBytes(document(result, system: system, context: context))) ?? Array("{}".utf8)
     }
 
     static func document(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> Document {
