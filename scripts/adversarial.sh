@@ -139,6 +139,18 @@ done
 LIMIT_KB=$((200 * 1024)) check big-files json
 rm -rf "$R"
 
+# The whole report: 3,000 FIFOs in interfaces.d with 250-byte names, one
+# critical finding each (about 4 MB of text and more JSON before the report
+# cap); the report shows 20 of the rule and says how many it left out.
+new_root many-findings
+mkdir -p "$R/etc/network/interfaces.d"
+printf 'auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n' >"$R/etc/network/interfaces"
+long=$(printf 'x%.0s' $(seq 245))
+(cd "$R/etc/network/interfaces.d" && for i in $(seq 1 3000); do mkfifo "$long$i"; done)
+check many-findings text "more findings of rule config-file-unreadable not shown"
+check many-findings json '"truncated"' '"config-file-unreadable" : 2980'
+rm -rf "$R"
+
 # Terminal: ESC, BEL, CSI and U+202E in lines the report quotes.
 new_root terminal
 printf 'auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet static\n    address 192.0.2.10/24\n    gateway 198.51.100.1\n    bogus-\033]0;owned\007-\342\200\256option x\n\033[2J\n' >"$R/etc/network/interfaces"

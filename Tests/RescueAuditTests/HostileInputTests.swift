@@ -2,6 +2,7 @@
 import Foundation
 @testable import Parsers
 import Plan
+import Report
 @testable import Rules
 @testable import SystemModel
 import TargetAccess
@@ -194,6 +195,45 @@ import Testing
         #expect(b.evidence.allSatisfy { $0.text.utf8.count < Text.maxLineBytes + 32 && ($0.note?.utf8.count ?? 0) < Text.maxLineBytes + 32 })
         #expect(b.evidence[0].text.hasSuffix("…(1048576 bytes)"))
         #expect(b.message.utf8.count < Text.maxMessageBytes + 32)
+    }
+
+    /// 15,000 findings of 2 KB (20 MB of text before the cap): every format
+    /// stays under `ReportSelection.maxReportBytes`, opens with the verdict,
+    /// shows every critical rule, says per rule what it left out, and the
+    /// JSON is valid and says `truncated`.
+    @Test func theWholeReportStaysUnderItsCap() throws {
+        let src = Repo.rules.appendingPathComponent("loopback-not-configured/tests/debian-12-stock.pass")
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: src.path))
+        var result = AuditResult.run(system)
+        let pad = String(repeating: "p", count: 1500)
+        func finding(_ rule: String, _ severity: Severity, _ i: Int) -> Finding {
+            Finding(rule: rule, severity: severity, message: "file /etc/hostile/\(i) \(pad)", atBoot: "it fails at boot",
+                    evidence: [Evidence(path: "/etc/hostile/\(i)", line: 1, text: String(pad.prefix(300)))]).bounded()
+        }
+        var many = (0..<3).map { finding("critical-rule-\($0)", .critical, $0) }
+        many += (0..<10_000).map { finding("config-file-unreadable", .critical, $0) }
+        many += (0..<5_000).map { finding("config-syntax-error", .medium, $0) }
+        result.findings = many
+        result.plan = .empty
+        let context = testContext(src.path)
+        let text = TextReport.render(result, system: system, context: context, color: false)
+        let markdown = MarkdownReport.render(result, system: system, context: context)
+        let json = JSONReport.render(result, system: system, context: context)
+        for report in [text, markdown, json] { #expect(report.utf8.count < ReportSelection.maxReportBytes) }
+        let verdict = try #require(result.verdict)
+        #expect(text.hasPrefix(printable(verdict.line)))
+        for r in 0..<3 { #expect(text.contains("[critical-rule-\(r)]") && markdown.contains("critical-rule-\(r)")) }
+        let left = 10_000 - ReportSelection.maxFindingsPerRule
+        #expect(text.contains(ReportSelection.omissionLine(rule: "config-file-unreadable", count: left)))
+        #expect(text.contains("more findings of rule config-syntax-error not shown"))
+        #expect(markdown.contains("more findings of rule config-file-unreadable not shown"))
+        let doc = try #require(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let truncated = try #require(doc["truncated"] as? [String: Any])
+        let shown = try #require(doc["findings"] as? [[String: Any]])
+        #expect(truncated["findings"] as? Int == many.count - shown.count)
+        #expect((truncated["findingsByRule"] as? [String: Int])?["config-file-unreadable"] == left)
+        #expect(shown.prefix(3 + ReportSelection.maxFindingsPerRule).allSatisfy { $0["severity"] as? String == "critical" })
+        #expect((doc["verdict"] as? [String: Any])?["line"] as? String == verdict.line)
     }
 
     @Test func readCacheStaysWithinItsBudget() throws {
