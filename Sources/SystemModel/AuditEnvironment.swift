@@ -84,7 +84,11 @@ public struct FilesystemHealth: Sendable, Codable, Equatable {
     /// without replaying it, so it describes the disk as it was before the
     /// last writes; the next mount or e2fsck replays them, and that is
     /// what boots.
-    public var hasUnreplayedJournal: Bool { ext?.needsRecovery == true || xfsLog?.state == .dirty }
+    public var hasUnreplayedJournal: Bool { (ext?.needsRecovery == true && !journalReplayed) || xfsLog?.state == .dirty }
+    /// The ext3/4 journal that needed recovery was replayed in memory
+    /// (read-only) before the audit read the filesystem: it read what the
+    /// next mount will see.
+    public var journalReplayed: Bool = false
 
     public init(mountPoint: String, device: String, fsType: String, problems: [String] = [], checkCommand: String? = nil,
                 ext: ExtSuperblock? = nil, xfsLog: XFSLogState? = nil, checkCommands: [String]? = nil, unreadable: String? = nil) {
