@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
-#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #define JBD2_MAGIC_BE "\xc0\x3b\x39\x98"
 
 struct overlay {
+    char *in, *out;  // request and reply buffers, allocated before the fork
     int fuse_fd;
     int source_fd;
     uint64_t offset, size;
@@ -36,6 +39,8 @@ struct overlay {
 };
 
 static void free_overlay(struct overlay *o) {
+    free(o->in);
+    free(o->out);
     if (o->fuse_fd >= 0) close(o->fuse_fd);
     if (o->source_fd >= 0) close(o->source_fd);
     free(o->blocks);
@@ -103,11 +108,9 @@ static void fill_attr(const struct overlay *o, uint64_t id, struct fuse_attr *a)
     a->blksize = 4096;
 }
 
-static void *serve(void *arg) {
-    struct overlay *o = arg;
-    char *in = malloc(REQUEST_BUFFER);
-    char *out = malloc(MAX_IO);
-    if (!in || !out) goto done;
+// Runs in the forked server process: read(2), pread(2) and writev(2) only.
+static void serve(struct overlay *o) {
+    char *in = o->in, *out = o->out;
     for (;;) {
         ssize_t n = read(o->fuse_fd, in, REQUEST_BUFFER);
         if (n < 0) {
@@ -190,16 +193,11 @@ static void *serve(void *arg) {
             break;  // no reply
         case FUSE_DESTROY:
             reply(o, h->unique, 0, NULL, 0);
-            goto done;
+            return;
         default:
             reply(o, h->unique, ENOSYS, NULL, 0);
         }
     }
-done:
-    free(in);
-    free(out);
-    free_overlay(o);
-    return NULL;
 }
 
 struct pair { uint64_t block, replacement; };
@@ -237,17 +235,32 @@ int ra_overlay_serve(const char *mountpoint, int source_fd, uint64_t offset, uin
     if (mount("rescue-audit-journal", mountpoint, "fuse.rescue-audit", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, options) != 0) {
         int e = errno; free_overlay(o); errno = e; return -1;
     }
-    pthread_t thread;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&thread, &attr, serve, o);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        umount2(mountpoint, MNT_DETACH);
-        free_overlay(o);
-        errno = rc;
-        return -1;
+    o->in = malloc(REQUEST_BUFFER);
+    o->out = malloc(MAX_IO);
+    if (!o->in || !o->out) { umount2(mountpoint, MNT_DETACH); free_overlay(o); errno = ENOMEM; return -1; }
+    // A process, not a thread: when this process is killed while the kernel
+    // waits on a read through the overlay (in D state, unkillable), a
+    // thread's descriptor to /dev/fuse would stay open with it and nothing
+    // would answer, a hang forever. The server outlives it just long enough:
+    // PR_SET_PDEATHSIG ends it when the thread that forked it (the private
+    // namespace's, which lives as long as the process) is gone.
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) { int e = errno; umount2(mountpoint, MNT_DETACH); free_overlay(o); errno = e; return -1; }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(0);
+        for (int sig = 1; sig < 32; sig++) if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        // Keep only the two descriptors it serves with: a copy of a loop
+        // device's would keep that device attached while this runs.
+        int a = o->fuse_fd < o->source_fd ? o->fuse_fd : o->source_fd;
+        int b = o->fuse_fd < o->source_fd ? o->source_fd : o->fuse_fd;
+        if (a > 0) syscall(SYS_close_range, 0u, (unsigned)a - 1, 0u);
+        if (b > a + 1) syscall(SYS_close_range, (unsigned)a + 1, (unsigned)b - 1, 0u);
+        syscall(SYS_close_range, (unsigned)b + 1, ~0u, 0u);
+        serve(o);
+        _exit(0);
     }
-    return 0;
+    free_overlay(o);
+    return pid;
 }

@@ -23,7 +23,7 @@ enum JournalOverlay {
     /// its size, when its superblock says `needs_recovery`; nil and no
     /// outcome when it does not. `directory`: a fresh empty directory in the
     /// namespace's own tmpfs, where the overlay is mounted.
-    static func prepare(_ volume: Volume, directory: String) -> (path: String, size: UInt64, outcome: JournalReplayOutcome)? {
+    static func prepare(_ volume: Volume, directory: String) -> (path: String, size: UInt64, server: pid_t, outcome: JournalReplayOutcome)? {
         guard ["ext3", "ext4"].contains(volume.filesystem.type) else { return nil }
         let raw = Glibc.open(volume.source, O_RDONLY | O_CLOEXEC)
         guard raw >= 0 else { return nil }
@@ -31,7 +31,7 @@ enum JournalOverlay {
         guard let sb = try? sysPread(raw, count: 1024, at: volume.offset + 1024), let ext = ExtSuperblock.decode(sb), ext.needsRecovery else {
             return nil
         }
-        func refused(_ why: String) -> (String, UInt64, JournalReplayOutcome) { ("", 0, .notReplayed(why)) }
+        func refused(_ why: String) -> (String, UInt64, pid_t, JournalReplayOutcome) { ("", 0, 0, .notReplayed(why)) }
         let replay: ExtJournalReplay
         let blockSize: Int
         do throws(ExtJournalReplay.Refusal) {
@@ -59,17 +59,17 @@ enum JournalOverlay {
         } catch {
             return refused(error.description)
         }
-        let rc = targets.withUnsafeBufferPointer { t in
+        let server = targets.withUnsafeBufferPointer { t in
             sources.withUnsafeBufferPointer { s in
                 ra_overlay_serve(directory, raw, UInt64(volume.offset), size, UInt32(blockSize), t.baseAddress, s.baseAddress, t.count)
             }
         }
-        guard rc == 0 else {
+        guard server > 0 else {
             let why = SysError("serve the replayed journal over FUSE at \(directory)").description
             _ = try? sysRemoveDirectory(directory)
             return refused(why)
         }
-        return (directory + "/image", size, .replayed(blocks: replay.blocks.count, transactions: replay.transactions))
+        return (directory + "/image", size, server, .replayed(blocks: replay.blocks.count, transactions: replay.transactions))
     }
 
     static func blockSizeOf(_ sb: [UInt8]) -> Int? {

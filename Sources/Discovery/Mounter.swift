@@ -23,7 +23,7 @@ final class Mounter: @unchecked Sendable {
     /// `--keep-mounted` in the caller's namespace).
     var scratch: String? = nil
     /// FUSE overlays serving replayed journals, unmounted after the mounts over them.
-    private(set) var overlays: [String] = []
+    private(set) var overlays: [(directory: String, server: pid_t)] = []
     /// Per volume name: what became of a journal that needed recovery.
     private(set) var journals: [String: JournalReplayOutcome] = [:]
 
@@ -58,7 +58,7 @@ final class Mounter: @unchecked Sendable {
         if let scratch, let overlay = JournalOverlay.prepare(volume, directory: "\(scratch)/journal-\(overlays.count + 1)") {
             journals[volume.name] = overlay.outcome
             if case .replayed = overlay.outcome {
-                overlays.append(String(overlay.path.dropLast("/image".count)))
+                overlays.append((String(overlay.path.dropLast("/image".count)), overlay.server))
                 backing = (overlay.path, 0, overlay.size)
             }
         }
@@ -139,7 +139,16 @@ final class Mounter: @unchecked Sendable {
         while let m = mounted.popLast() { Self.unmount(m.mountPoint) }
         // The loop over an overlay's file lets go of it when its mount goes;
         // a lazy unmount then ends the FUSE connection and its thread.
-        while let o = overlays.popLast() { Self.unmount(o) }
+        // Its server process then ends; it is reaped when it has (within a
+        // second), or dies with this process (PR_SET_PDEATHSIG).
+        while let o = overlays.popLast() {
+            Self.unmount(o.directory)
+            var status: Int32 = 0
+            for _ in 0..<100 {
+                if waitpid(o.server, &status, WNOHANG) != 0 { break }
+                usleep(10_000)
+            }
+        }
     }
 
     /// Forgets the mounts without unmounting them (`--keep-mounted`).
