@@ -8,6 +8,10 @@
 #
 #   bash scripts/adversarial.sh [path/to/rescue-audit]
 #
+# LIMIT_SECONDS and LIMIT_KB change the limits; NUL_MIB (4) and BIG_FILES
+# (12) the size of two cases (benchmarks/hostile-inputs.sh runs the issue's
+# full sizes, 16 and 40, against a release build with 2 s and 200 MiB).
+#
 # Run by scripts/test.sh after the unit tests (issue 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +20,7 @@ BIN=${1:-.build/debug/rescue-audit}
 [ -x "$BIN" ] || { echo "adversarial.sh: $BIN is not built; run swift build first" >&2; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "adversarial.sh: GNU time (/usr/bin/time, package time) is needed" >&2; exit 2; }
 
-LIMIT_SECONDS=10
+LIMIT_SECONDS=${LIMIT_SECONDS:-10}
 LIMIT_KB=${LIMIT_KB:-$((400 * 1024))}
 # docs/output-bounds.md: one finding is at most ~24 KiB of text; a report of these roots stays far below 8 MiB.
 LIMIT_OUTPUT=$((8 * 1024 * 1024))
@@ -120,7 +124,7 @@ new_root nul-configs
 mkdir -p "$R/etc/network/interfaces.d"
 printf 'auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n' >"$R/etc/network/interfaces"
 for i in $(seq -w 1 15); do
-    { printf 'iface eth%s inet static\n    address ' "$i"; head -c $((4 * 1024 * 1024)) /dev/zero; echo; } >"$R/etc/network/interfaces.d/nul$i"
+    { printf 'iface eth%s inet static\n    address ' "$i"; head -c $((${NUL_MIB:-4} * 1024 * 1024)) /dev/zero; echo; } >"$R/etc/network/interfaces.d/nul$i"
 done
 check nul-configs text "bytes)"
 check nul-configs json "bytes)"
@@ -133,7 +137,7 @@ rm -rf "$R"
 new_root big-files
 mkdir -p "$R/etc/network/interfaces.d"
 printf 'auto lo\niface lo inet loopback\nsource /etc/network/interfaces.d/*\n' >"$R/etc/network/interfaces"
-for i in $(seq -w 1 12); do
+for i in $(seq -w 1 "${BIG_FILES:-12}"); do
     { echo "iface eth$i inet manual"; head -c $((15 * 1024 * 1024)) /dev/zero; echo; } >"$R/etc/network/interfaces.d/big$i"
 done
 LIMIT_KB=$((200 * 1024)) check big-files json

@@ -23,8 +23,8 @@ final class Mounter: @unchecked Sendable {
     /// `--keep-mounted` in the caller's namespace).
     var scratch: String? = nil
     /// FUSE overlays serving replayed journals, unmounted after the mounts over them.
-    private(set) var overlays: [(directory: String, server: pid_t)] = []
-    /// Per volume name: what became of a journal that needed recovery.
+    private(set) var overlays: [OverlayServer] = []
+    private var overlaysMade = 0
     private(set) var journals: [String: JournalReplayOutcome] = [:]
 
     /// Mount options to try, in order, for each filesystem type: every one of
@@ -55,11 +55,14 @@ final class Mounter: @unchecked Sendable {
     @discardableResult
     func mount(_ volume: Volume, on target: String, subvolume: String? = nil) throws(DiscoveryError) -> Mounted {
         var backing = (path: volume.source, offset: UInt64(max(0, volume.offset)), size: UInt64(max(0, volume.size)))
-        if let scratch, let overlay = JournalOverlay.prepare(volume, directory: "\(scratch)/journal-\(overlays.count + 1)") {
-            journals[volume.name] = overlay.outcome
-            if case .replayed = overlay.outcome {
-                overlays.append((String(overlay.path.dropLast("/image".count)), overlay.server))
-                backing = (overlay.path, 0, overlay.size)
+        if let scratch {
+            overlaysMade += 1
+            if let overlay = JournalOverlay.prepare(volume, directory: "\(scratch)/journal-\(overlaysMade)") {
+                journals[volume.name] = overlay.outcome
+                if let server = overlay.server {
+                    overlays.append(server)
+                    backing = (server.file, 0, overlay.size)
+                }
             }
         }
         let loop: LoopDevice
@@ -137,18 +140,8 @@ final class Mounter: @unchecked Sendable {
     /// the last descriptor closes.
     func unmountAll() {
         while let m = mounted.popLast() { Self.unmount(m.mountPoint) }
-        // The loop over an overlay's file lets go of it when its mount goes;
-        // a lazy unmount then ends the FUSE connection and its thread.
-        // Its server process then ends; it is reaped when it has (within a
-        // second), or dies with this process (PR_SET_PDEATHSIG).
-        while let o = overlays.popLast() {
-            Self.unmount(o.directory)
-            var status: Int32 = 0
-            for _ in 0..<100 {
-                if waitpid(o.server, &status, WNOHANG) != 0 { break }
-                usleep(10_000)
-            }
-        }
+        // The loop over an overlay's file lets go of it when its mount goes.
+        while let o = overlays.popLast() { o.stop() }
     }
 
     /// Forgets the mounts without unmounting them (`--keep-mounted`).
