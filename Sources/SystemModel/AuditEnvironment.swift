@@ -90,6 +90,22 @@ public struct FilesystemHealth: Sendable, Codable, Equatable {
     /// next mount will see.
     public var journalReplayed: Bool = false
 
+    enum CodingKeys: String, CodingKey {
+        case mountPoint, device, fsType, problems, checkCommand, ext, xfsLog, checkCommands, unreadable, journalReplayed
+    }
+
+    // Scenario environment files predate `journalReplayed`: absent, it is false.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(mountPoint: try c.decode(String.self, forKey: .mountPoint), device: try c.decode(String.self, forKey: .device),
+                  fsType: try c.decode(String.self, forKey: .fsType), problems: try c.decode([String].self, forKey: .problems),
+                  checkCommand: try c.decodeIfPresent(String.self, forKey: .checkCommand),
+                  ext: try c.decodeIfPresent(ExtSuperblock.self, forKey: .ext), xfsLog: try c.decodeIfPresent(XFSLogState.self, forKey: .xfsLog),
+                  checkCommands: try c.decodeIfPresent([String].self, forKey: .checkCommands),
+                  unreadable: try c.decodeIfPresent(String.self, forKey: .unreadable))
+        journalReplayed = try c.decodeIfPresent(Bool.self, forKey: .journalReplayed) ?? false
+    }
+
     public init(mountPoint: String, device: String, fsType: String, problems: [String] = [], checkCommand: String? = nil,
                 ext: ExtSuperblock? = nil, xfsLog: XFSLogState? = nil, checkCommands: [String]? = nil, unreadable: String? = nil) {
         self.mountPoint = mountPoint
