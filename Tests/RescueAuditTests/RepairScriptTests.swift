@@ -112,6 +112,8 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: (AuditEnvi
     try prepare?(root)
 
     let (before, system) = try auditDirectory(root, environment: environment)
+    // The verdict the plan predicts in memory, to compare with the audit of the really repaired copy.
+    let predicted = before.predictAfterRepair(system)
     let script = try ScriptUnderTest(RepairScript.render(before, context: testContext(root.path), osName: system.osName), in: work)
     let chroots = before.plan.automaticActions.compactMap { a -> [String]? in
         if case .chroot(let command, _, _, _) = a.operation { return command }
@@ -163,6 +165,13 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: (AuditEnvi
         #expect(n <= unfixed[rule, default: 0], "after the repair \(rule) has \(n) finding(s): \(after.findings.filter { $0.rule == rule }.map(\.message))")
     }
     #expect(after.plan.automaticActions.isEmpty, "nothing automatic is left to do: \(after.plan.automaticActions.map(\.summary))")
+    // The prediction made in memory before the repair is what the repaired copy gets.
+    if predicted.notModelled.isEmpty {
+        #expect(predicted.verdict.line == after.verdict?.line, "predicted after repair: \(predicted.verdict.line); audited after repair: \(after.verdict?.line ?? "none")")
+        #expect(predicted.verdict.outcome == after.verdict?.outcome)
+        let said = { (r: [Finding]) in r.map { "\($0.rule) \($0.severity.rawValue): \($0.message)" }.sorted() }
+        #expect(said(predicted.findings) == said(after.findings), "the findings predicted after repair differ from the repaired copy's")
+    }
 
     let repaired = try manifest(root, excluding: [])
     let dirs = backupDirs(root)
