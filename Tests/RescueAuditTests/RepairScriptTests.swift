@@ -374,6 +374,10 @@ func makeComposite(_ root: URL) throws {
         try fm.createDirectory(at: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants"), withIntermediateDirectories: true)
         try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/a.service").path,
                                   withDestinationPath: "/lib/systemd/system/a.service")
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/masked.service").path, withDestinationPath: "/dev/null")
+        try fm.createDirectory(at: root.appendingPathComponent("home/u/.ssh"), withIntermediateDirectories: true)
+        try fm.setAttributes([.posixPermissions: 0o775, .ownerAccountID: 0, .groupOwnerAccountID: 0],
+                             ofItemAtPath: root.appendingPathComponent("home/u/.ssh").path)
         let edited: [UInt8] = Array("new\u{0}\u{1}%s\\n".utf8) + [0xFF, 0xFE] + Array("\nlast line, no newline".utf8)
         let created: [UInt8] = [0x2D, 0x2D, 0x0A, 0x0A, 0xC3]  // "--", empty line, a cut UTF-8 sequence
         let actions: [PlannedAction] = [
@@ -393,11 +397,16 @@ func makeComposite(_ root: URL) throws {
             ]), summary: "Enable a.service", rules: ["r"]),
             PlannedAction(id: "A6", operation: .manual(description: "Check the cabling", commands: ["ip link show"]),
                           summary: "Check the cabling", rules: ["r"]),
+            PlannedAction(id: "A7", operation: .removeSymlink(SymlinkSpec(path: "/etc/systemd/system/masked.service", target: "/dev/null")),
+                          summary: "Unmask masked.service", rules: ["r"]),
+            PlannedAction(id: "A8", operation: .setOwnership(path: "/home/u/.ssh", from: FileOwnership(mode: 0o775, uid: 0, gid: 0),
+                                                             to: FileOwnership(mode: 0o700, uid: 4242, gid: 4343)),
+                          summary: "Give /home/u/.ssh to uid 4242", rules: ["r"]),
         ]
         let finding = Finding(rule: "r", severity: .high, message: "m", atBoot: "b", evidence: [.fact("/etc/edited.conf", "x")])
         let manualOnly = Finding(rule: "s", severity: .low, message: "m", atBoot: "b", evidence: [.fact("/etc", "x")])
         let plan = RepairPlan(actions: actions, conflicts: [PlanConflict(path: "/etc/x", rules: ["p", "q"], message: "p and q disagree about /etc/x")],
-                              actionsByFinding: [0: actions.prefix(5).map { PlanReference(id: $0.id, summary: $0.summary) },
+                              actionsByFinding: [0: actions.filter { $0.id != "A6" }.map { PlanReference(id: $0.id, summary: $0.summary) },
                                                  1: [PlanReference(id: "A6", summary: "Check the cabling")]])
         let result = AuditResult(findings: [finding, manualOnly], plan: plan)
         let script = try ScriptUnderTest(RepairScript.render(result, context: testContext(root.path)), in: work)
@@ -419,6 +428,10 @@ func makeComposite(_ root: URL) throws {
         #expect(m["/etc/obsolete.conf"] == nil)
         #expect(m["/etc/systemd/system/bad.service"] == "link /dev/null")
         #expect(m["/etc/systemd/system/sockets.target.wants/a.socket"] == "link /lib/systemd/system/a.socket")
+        #expect(m["/etc/systemd/system/masked.service"] == nil, "the mask is moved into the backup")
+        #expect(m["/home/u/.ssh"] == "dir 700")
+        let owner = try fm.attributesOfItem(atPath: root.appendingPathComponent("home/u/.ssh").path)
+        #expect((owner[.ownerAccountID] as? Int) == 4242 && (owner[.groupOwnerAccountID] as? Int) == 4343, "numeric owner: \(owner)")
         let bk = try #require(backupDirs(root).first)
         #expect(fm.fileExists(atPath: bk.appendingPathComponent("files/etc/obsolete.conf").path))
         #expect(try String(contentsOf: bk.appendingPathComponent("files/etc/edited.conf"), encoding: .utf8) == "old contents\n")
@@ -436,6 +449,8 @@ func makeComposite(_ root: URL) throws {
         let u = try runUndo(undo, shell: shell)
         #expect(u.status == 0, "\(u.stdout)\(u.stderr)")
         #expect(withoutBackupParents(try manifest(root), original: original) == original, "undo.sh restores the tree, removing created directories")
+        let back = try fm.attributesOfItem(atPath: root.appendingPathComponent("home/u/.ssh").path)
+        #expect((back[.ownerAccountID] as? Int) == 0 && (back[.groupOwnerAccountID] as? Int) == 0, "undo.sh puts the owner back: \(back)")
         let u2 = try runUndo(undo, shell: shell)
         #expect(u2.status == 0, "undo.sh twice is harmless: \(u2.stderr)")
     }
