@@ -48,7 +48,7 @@ public enum MarkdownReport {
         }
         for o in selection.omitted { out.append("**\(inline(ReportSelection.omissionLine(rule: o.rule, count: o.count)))**") }
         if !selection.omitted.isEmpty { out.append("") }
-        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target]).map(inline)
+        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target], after: result.afterRepair).map(inline)
         return out.joined(separator: "\n") + "\n"
     }
 

@@ -111,8 +111,10 @@ struct ScriptWriter {
         switch a.operation {
         case .writeFile(let p, _, _, _, _, _), .moveAside(let p, _):
             return isUsableTargetPath(p) ? nil : "the path \(p) is not a plain absolute path"
-        case .createSymlink(let s):
+        case .createSymlink(let s), .removeSymlink(let s):
             return linkProblem(s)
+        case .setOwnership(let p, _, _):
+            return isUsableTargetPath(p) ? nil : "the path \(p) is not a plain absolute path"
         case .enableUnit(_, let links):
             if links.isEmpty { return "there are no links to create" }
             return links.lazy.compactMap(linkProblem).first
@@ -234,6 +236,11 @@ struct ScriptWriter {
                 if auto.isEmpty { notFixed += list } else { beside += list }
             }
         }
+        if let after = result.afterRepair, !runnable.isEmpty {
+            h.append(comment(after.line))
+            if let caveat = after.caveat { h.append(comment("  " + caveat)) }
+            h.append("#")
+        }
         h.append("# Findings this script fixes:")
         h += fixed.isEmpty ? ["#   none"] : fixed
         h.append("# Findings it does NOT fix (do these by hand):")
@@ -316,6 +323,12 @@ struct ScriptWriter {
                 head.append("\(a.id)_after=\(shQuote(after))")
             case .moveAside(let p, _):
                 head.append("\(a.id)_path=\(shQuote(p))")
+            case .removeSymlink(let l):
+                head.append("\(a.id)_path=\(shQuote(l.path))")
+            case .setOwnership(let p, let from, let to):
+                head.append("\(a.id)_path=\(shQuote(p))")
+                head.append("\(a.id)_from=\(shQuote(from.words))")
+                head.append("\(a.id)_to=\(shQuote(to.words))")
             case .createSymlink(let l):
                 head.append("\(a.id)_1_path=\(shQuote(l.path))")
                 head.append("\(a.id)_1_target=\(shQuote(l.target))")
@@ -402,6 +415,10 @@ struct ScriptWriter {
             case .createSymlink(let l):
                 out.append("TODO=skip")
                 out.append("check_link \(a.id) \(shQuote(l.path)) \(shQuote(l.target))")
+            case .removeSymlink(let l):
+                out.append("check_unlink \(a.id) \(shQuote(l.path)) \(shQuote(l.target))")
+            case .setOwnership(let p, let from, let to):
+                out.append("check_ownership \(a.id) \(shQuote(p)) \(shQuote(from.words)) \(shQuote(to.words))")
             case .enableUnit(_, let links):
                 out.append("TODO=skip")
                 for l in links { out.append("check_link \(a.id) \(shQuote(l.path)) \(shQuote(l.target))") }
@@ -430,6 +447,10 @@ struct ScriptWriter {
                 body.append("    apply_move \(a.id) \(shQuote(p))")
             case .createSymlink(let l):
                 body.append("    apply_link \(a.id)_1 \(shQuote(l.path)) \(shQuote(l.target))")
+            case .removeSymlink(let l):
+                body.append("    apply_unlink \(a.id) \(shQuote(l.path))")
+            case .setOwnership(let p, _, let to):
+                body.append("    apply_ownership \(a.id) \(shQuote(p)) \(String(to.mode, radix: 8)) \(to.uid) \(to.gid)")
             case .enableUnit(_, let links):
                 for (i, l) in links.enumerated() {
                     body.append("    apply_link \(a.id)_\(i + 1) \(shQuote(l.path)) \(shQuote(l.target))")

@@ -45,6 +45,9 @@ enum FirewallSupport {
                 description: "Correct \(path)\(at) so that `\(program)` accepts it (\(message.split(separator: "\n").first.map(String.init) ?? message))",
                 commands: [line.map { "${EDITOR:-vi} \(path: path)   # line \($0)" } ?? "${EDITOR:-vi} \(path: path)"]),
                                   "Correct \(path)\(at) by hand")
+        case .moveHookAside(let path, let missing):
+            return ProposedAction(.moveAside(path: path),
+                                  "Move \(path) into the backup directory, so ifup no longer runs it: it restores \(missing), which does not exist, and fails before the interface comes up (no firewall rule is lost: that file has none to load)")
         case .disable(let how):
             return disable(how)
         }

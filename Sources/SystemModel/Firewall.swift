@@ -38,13 +38,17 @@ public enum FirewallFix: Hashable, Sendable {
     indirect case byHand(FirewallFix)
     /// A file that will not load, to be corrected by a person.
     case correctByHand(path: String, line: Int?, program: String, message: String)
+    /// An if-pre-up.d hook that restores `missing`, a file that does not
+    /// exist: it fails before ifup configures the interface, and can load no
+    /// rule, so moving it out of run-parts' reach loses none.
+    case moveHookAside(path: String, missing: String)
     /// Turning the firewall off: lowers security.
     case disable(FirewallDisable)
 
     /// Whether the repair script can carry it out.
     public var isAutomatic: Bool {
         switch self {
-        case .insert, .delete, .createZone, .appendCommit: true
+        case .insert, .delete, .createZone, .appendCommit, .moveHookAside: true
         case .addRuleByHand, .byHand, .correctByHand, .disable: false
         }
     }

@@ -102,6 +102,17 @@ enum FirewallFixes {
             for f in model.mechanisms[m].failures.indices {
                 let failure = model.mechanisms[m].failures[f]
                 var fixes = failure.fixes
+                // An if-pre-up.d hook that restores a file that does not exist
+                // fails before ifup configures the interface, so the interface
+                // stays down; it can never load those rules. (A hook script's
+                // mechanism is named by its path.)
+                let mechanism = model.mechanisms[m]
+                let hook = mechanism.name
+                if mechanism.kind == .restoreScript, failure.stopsInterface, mechanism.files.contains(hook),
+                   hook.hasPrefix("/etc/network/if-pre-up.d/"), failure.line == nil, !files.root.exists(failure.path),
+                   files.root.lstat(hook)?.kind == .regular {
+                    fixes.insert(.moveHookAside(path: hook, missing: failure.path), at: 0)
+                }
                 fixes.append(.correctByHand(path: failure.path, line: failure.line?.location.line, program: failure.program, message: failure.message))
                 fixes.append(.disable(model.mechanisms[m].disable))
                 model.mechanisms[m].failures[f].fixes = fixes

@@ -68,8 +68,9 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     /// `<scenario>.expect` next to the scenario in the checkout: what the
     /// whole audit must say, one line each: `finding RULE SEVERITY` for every
     /// finding (a rule that fires twice has two lines), `verdict OUTCOME`
-    /// (reachable, not-reachable, cannot-tell), optionally `no-finding RULE`
-    /// and `verdict-line TEXT` (the verdict line, exactly). `#` starts a comment.
+    /// (reachable, not-reachable, cannot-tell), optionally `no-finding RULE`,
+    /// `verdict-line TEXT` (the verdict line, exactly) and `after-repair
+    /// OUTCOME` (the verdict predicted after the repair plan). `#` starts a comment.
     var expectURL: URL { source.deletingLastPathComponent().appendingPathComponent(name + ".expect") }
 
     var expectations: [(key: String, value: String)] {
@@ -146,6 +147,12 @@ struct Scenario: CustomTestStringConvertible, Sendable {
                 verdicts.append("verdict \(value)")
             case "verdict-line":
                 #expect(result.verdict?.line == value)
+            case "after-repair":
+                let root = try TargetRoot(directory: s.url.path)
+                let (environment, kind) = try s.environment()
+                let system = SystemSnapshot.load(root: root, kind: kind, environment: environment)
+                let after = AuditResult.run(system).predictAfterRepair(system)
+                #expect(after.verdict.outcome.rawValue == value, "\(s.testDescription): \(after.line)")
             default:
                 Issue.record("\(s.testDescription): unknown expectation \(key)")
             }

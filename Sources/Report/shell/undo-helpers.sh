@@ -93,6 +93,29 @@ remove_link() {
     say "removed the link $1"
 }
 
+# restore_ownership PATH FROM TO: puts back the mode and owner a step changed.
+restore_ownership() {
+    if ! resolve "$1"; then refuse "$1 cannot be resolved inside the target"; return 0; fi
+    f=$RESOLVED
+    if [ -L "$f" ] || [ ! -e "$f" ]; then refuse "$1 is missing or a symlink now"; return 0; fi
+    now=$(stat -c '%a %u %g' -- "$f") || { refuse "stat $1 failed"; return 0; }
+    if [ "$now" = "$2" ]; then
+        if [ "$PASS" = apply ]; then say "$1 already has mode and owner $2"; fi
+        return 0
+    fi
+    if [ "$now" != "$3" ] && [ "$FORCE" != 1 ]; then
+        refuse "$1 changed since the repair (mode and owner now $now); FORCE=1 restores it anyway"
+        return 0
+    fi
+    if [ "$PASS" = check ]; then return 0; fi
+    if [ "$DRY_RUN" = 1 ]; then say "would set $1 back to mode and owner $2"; return 0; fi
+    m=${2%% *}
+    rest=${2#* }
+    chown -h -- "${rest%% *}:${rest#* }" "$f"
+    chmod -- "$m" "$f"
+    say "set $1 back to mode and owner $2"
+}
+
 chroot_note() {
     if [ "$PASS" != apply ]; then return 0; fi
     if [ "$2" = 1 ]; then say "note: the repair ran '$1' inside the target; the files it changed are put back"
