@@ -73,6 +73,8 @@ import Testing
 
             """, to: root.appendingPathComponent("lib/systemd/system/netfilter-persistent.service"))
         try write("#!/bin/sh\n", to: root.appendingPathComponent("usr/share/netfilter-persistent/plugins.d/15-ip4tables"))
+        // The program the unit runs (a unit whose ExecStart program is missing fails and loads nothing).
+        try executable(root, "/usr/sbin/netfilter-persistent", "#!/bin/sh\n# stands in for netfilter-persistent\n")
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/netfilter-persistent.service").path,
                                                    withDestinationPath: "/lib/systemd/system/netfilter-persistent.service")
         return root
@@ -228,6 +230,7 @@ import Testing
             """, to: root.appendingPathComponent("etc/nftables.conf"))
         try write("[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n[Install]\nWantedBy=sysinit.target\n",
                   to: root.appendingPathComponent("lib/systemd/system/nftables.service"))
+        try Self.executable(root, "/usr/sbin/nft", "")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/systemd/system/sysinit.target.wants"), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/sysinit.target.wants/nftables.service").path,
                                                    withDestinationPath: "/lib/systemd/system/nftables.service")
