@@ -123,7 +123,11 @@ public enum JSONReport {
         /// The boot transaction as far as the network is concerned, in order.
         var steps: [StepJSON]
         var endpoints: [EndpointJSON]
+        /// Filesystems whose journal was not replayed: the answer stands, but
+        /// the files read may differ from what the next boot reads.
+        var unreplayedJournals: [JournalJSON]
     }
+    struct JournalJSON: Encodable { var mountPoint: String; var device: String; var fsType: String; var check: String? }
     struct StepJSON: Encodable {
         var name: String; var phase: String; var runs: Bool; var succeeds: Bool?; var reason: String; var evidence: [EvidenceJSON]
         func encode(to encoder: Encoder) throws {
@@ -161,7 +165,8 @@ public enum JSONReport {
                 EndpointJSON(interface: e.interface, family: e.family.rawValue, address: e.address, method: e.method.rawValue, port: e.port,
                              outcome: e.holds ? "reachable" : e.firstBroken != nil ? "not-reachable" : "cannot-tell",
                              chain: e.chain.map(link))
-            })
+            },
+            unreplayedJournals: v.unreplayedJournals.map { JournalJSON(mountPoint: $0.mountPoint, device: $0.device, fsType: $0.fsType, check: $0.checkCommand) })
     }
 
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
