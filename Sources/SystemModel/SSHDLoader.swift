@@ -18,9 +18,9 @@ extension SSHDModel {
     static let socketUnits = ["ssh.socket", "sshd.socket"]
     static let defaultHostKeys = ["/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key"]
 
-    static func load(_ root: TargetRoot, _ ctx: SSHDContext) -> SSHDModel {
+    static func load(_ root: TargetRoot, _ ctx: SSHDContext, config: SshdConfigModel? = nil) -> SSHDModel {
         var m = SSHDModel()
-        m.config = SshdConfigModel.load(root)
+        m.config = config ?? SshdConfigModel.load(root)
         m.diagnostics += m.config.diagnostics
         let starts = m.evaluateStart(root, ctx)
         let (listens, ports, addresses) = m.evaluateListen(root, ctx)
