@@ -99,6 +99,14 @@ public struct InterfaceNaming: Sendable {
     /// Whether the initramfs has been read yet (it is read only when a question needs it).
     public var initramfsWasRead: Bool { initramfsSource.isResolved }
 
+    /// The files a naming fix would mask or run that already exist on the
+    /// root (`/etc/systemd/network/99-default.link`,
+    /// `/etc/udev/rules.d/80-net-setup-link.rules`, `update-initramfs`), so
+    /// rules decide on fixes without reaching the target.
+    public var existingFixPaths: Set<String> = []
+    static let fixPaths = ["/etc/systemd/network/99-default.link", "/etc/udev/rules.d/80-net-setup-link.rules",
+                           "/usr/sbin/update-initramfs", "/sbin/update-initramfs"]
+
     init(commandLine: BootCommandLine, root: NamingLayer, initramfs: LazyInitramfs) {
         self.commandLine = commandLine
         self.root = root
@@ -111,7 +119,9 @@ public struct InterfaceNaming: Sendable {
         let cmdline = BootCommandLineLoader.load(root, boot: boot)
         let rootLayer = rootLayer(root, networkd: networkd)
         let initramfs = LazyInitramfs { InitramfsLocator.load(root, commandLine: cmdline) }
-        return InterfaceNaming(commandLine: cmdline, root: rootLayer, initramfs: initramfs)
+        var naming = InterfaceNaming(commandLine: cmdline, root: rootLayer, initramfs: initramfs)
+        naming.existingFixPaths = Set(fixPaths.filter { root.exists($0) })
+        return naming
     }
 
     /// Nothing known (a snapshot built without a target).
