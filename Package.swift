@@ -133,7 +133,10 @@ let package = Package(
         /** Text, JSON, Markdown and the repair script. Renderers never decide. */
         .target(
             name: "Report",
-            dependencies: ["Parsers", "TargetAccess", "SystemModel", "Plan", "Rules"]
+            dependencies: ["Parsers", "TargetAccess", "SystemModel", "Plan", "Rules"],
+            // The repair script's shell helpers, embedded by scripts/generate-shell.sh
+            // as RepairScript+Shell.swift (checked fresh by the tests).
+            exclude: ["shell"]
         ),
 
         // MARK: - The command line

@@ -24,3 +24,6 @@ swift build --build-tests
 swift test --skip-build
 # Hostile roots through the built CLI, 10 s and 400 MiB each (issue 20).
 bash scripts/adversarial.sh .build/debug/rescue-audit
+# The peer suite's committed sample: upstream files in realistic roots must get
+# the verdict the real tools gave them (issue 16; the full run is scripts/peer-suite.sh).
+bash scripts/peer-suite.sh --replay

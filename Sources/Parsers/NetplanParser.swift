@@ -151,6 +151,8 @@ public struct NetplanDevice: Hashable, Sendable {
     public var mode: Located<String>?
     /// A VRF's routing `table`.
     public var table: Located<Int>?
+    /// The device's `openvswitch:` key: netplan sets it up with Open vSwitch.
+    public var openVSwitch: SourceLine?
 
     public init(type: NetplanDeviceType, id: String, source: SourceLine) {
         self.type = type
@@ -165,6 +167,7 @@ public struct NetplanDevice: Hashable, Sendable {
         if let m = later.match { match = m }
         if let v = later.setName { setName = v }
         if let v = later.renderer { renderer = v }
+        if let v = later.openVSwitch { openVSwitch = v }
         if let v = later.dhcp4 { dhcp4 = v }
         if let v = later.dhcp6 { dhcp6 = v }
         if let v = later.gateway4 { gateway4 = v }
@@ -290,6 +293,14 @@ public enum NetplanParser {
     ]
 
     /// The keys of a `network:` mapping other than device types.
+    /// `auth.key-management` values and the netplan release that accepts them
+    /// first (handle_auth_key_management in src/parse.c of 0.106, 0.107, 1.0, 1.1.2).
+    static let keyManagementSince: [String: NetplanVersion] = [
+        "none": NetplanVersion(0, 0), "psk": NetplanVersion(0, 0), "eap": NetplanVersion(0, 0), "802.1x": NetplanVersion(0, 0),
+        "sae": NetplanVersion(0, 107), "eap-sha256": NetplanVersion(1, 0), "eap-suite-b-192": NetplanVersion(1, 0),
+        "psk-sha256": NetplanVersion(1, 1),
+    ]
+
     static let networkKeys: Set<String> = ["version", "renderer", "openvswitch"]
 
     private struct Parse {
@@ -325,6 +336,19 @@ public enum NetplanParser {
         }
 
         mutating func error(_ node: YAMLNode, _ message: String) { error(node.line, message) }
+
+        /// `auth:`: netplan refuses a key-management type its release does not know.
+        mutating func auth(_ node: YAMLNode, _ owner: String) {
+            guard case .mapping = node, let entries = mapping(node, "auth") else { return }
+            for e in entries where e.key == "key-management" {
+                guard let s = string(e.value, e.key) else { continue }
+                guard let since = NetplanParser.keyManagementSince[s.value] else {
+                    error(e.value, "Unknown key management type '\(s.value)' in \(owner).")
+                    continue
+                }
+                _ = known(since, e.value, "The key management type '\(s.value)' in \(owner)")
+            }
+        }
 
         // MARK: - Typed access
 
@@ -491,6 +515,19 @@ public enum NetplanParser {
                 _ = known(NetplanVersion(0, 107), keyNode, "The key 'peer' in \(d.type.rawValue).\(d.id)")
             case "ra-overrides":
                 if known(NetplanVersion(1, 1), keyNode, "The key 'ra-overrides' in \(d.type.rawValue).\(d.id)") { _ = mapping(v, key) }
+            case "auth":
+                auth(v, "\(d.type.rawValue).\(d.id)")
+            case "openvswitch":
+                d.openVSwitch = source(keyNode)
+            case "access-points":
+                // Each access point's own settings (an open network may have none).
+                guard case .mapping = v, let points = mapping(v, key) else { break }
+                for point in points {
+                    guard case .mapping = point.value, let settings = mapping(point.value, point.key) else { continue }
+                    for setting in settings where setting.key == "auth" {
+                        auth(setting.value, "\(d.type.rawValue).\(d.id) access point '\(point.key)'")
+                    }
+                }
             default:
                 if !NetplanParser.deviceKeys.contains(key) {
                     error(keyNode, "Unknown key '\(key)' in \(d.type.rawValue).\(d.id).")

@@ -19,7 +19,7 @@ public struct ConfigSyntaxError: Rule {
                          text: d.diagnostic.text, note: d.diagnostic.message)
             }
             let atBoot = boot ? consequence(first.format)
-                : partial ? partialConsequence(first.format, path)
+                : partial ? partialConsequence(first.format, path, messages: diags.map(\.diagnostic.message))
                 : "This does not stop the network at boot, but the tool that reads \(path) does not use the line as written."
             let where_ = lines.isEmpty ? path : "\(path) line\(lines.count > 1 ? "s" : "") \(lines.map(String.init).joined(separator: ", "))"
             return finding(boot ? .critical : partial ? .high : .medium,
@@ -32,15 +32,20 @@ public struct ConfigSyntaxError: Rule {
     }
 
     /// What a tool that keeps going does with the part it cannot read.
-    private func partialConsequence(_ format: String, _ path: String) -> String {
+    private func partialConsequence(_ format: String, _ path: String, messages: [String]) -> String {
         switch format {
         case "systemd-networkd":
             // conf-parser logs and skips a line it cannot parse; only a file it cannot use at all is dropped.
             "systemd-networkd skips what it cannot parse (the line, or the whole file where the note says so) and applies the rest of \(path) at boot."
         case "ifcfg":
             "The ifcfg reader ignores the assignment it cannot use and applies the rest of \(path) at boot."
-        case "NetworkManager keyfile":
+        case "NetworkManager keyfile" where messages.contains { $0.hasSuffix("refuses the whole file.") || $0.hasSuffix("rejects the connection.") }:
             "NetworkManager does not load a connection whose keyfile it cannot read, so the connection in \(path) is not activated at boot."
+        case "NetworkManager keyfile":
+            // NetworkManager 1.42's keyfile reader warns and drops a value it cannot parse
+            // (`ipv4.dns: ignoring invalid DNS server IPv4 address 'bogus'`, asserted by its
+            // test_read_valid_wired_connection) and loads the rest of the connection.
+            "NetworkManager ignores the value it cannot use (a warning in its log) and activates the rest of the connection in \(path) at boot."
         default:
             "The \(format) tool stops reading \(path) at the error, so everything after it is not configured at boot."
         }

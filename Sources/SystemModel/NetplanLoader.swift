@@ -151,6 +151,15 @@ public enum NetplanLoader {
                 config.issues += undefinedReferences(parsed.devices, known: ports.union(byID.keys))
             }
         }
+        // netplan's validation refuses an Open vSwitch device when
+        // /usr/bin/ovs-vsctl is missing (validation.c, OPENVSWITCH_OVS_VSCTL);
+        // at boot the generator runs on this root, so it is this root's file.
+        if let ovs = config.devices.first(where: { $0.openVSwitch != nil }), let s = ovs.openVSwitch,
+           !root.exists("/usr/bin/ovs-vsctl") {
+            let d = Diagnostic(s.location, text: s.text,
+                               message: "\(ovs.id): netplan requires the 'ovs-vsctl' tool (package openvswitch-switch) to set up Open vSwitch interfaces, and /usr/bin/ovs-vsctl is not on this system.")
+            config.issues.append(NetplanIssue(diagnostic: d, rejectedByNetplan: true))
+        }
         // A VRF's members route through its table, not the main one.
         var vrfTables: [String: Int] = [:]
         for d in config.devices where d.type == .vrfs {

@@ -131,12 +131,8 @@ enum IptablesOracle {
         let fm = FileManager.default
         let names: Set<String> = ["rules.v4", "rules.v6", "iptables.rules", "ip6tables.rules", "iptables.up.rules", "ip6tables.up.rules"]
         var roots: [URL] = []
-        for rule in ((try? fm.contentsOfDirectory(atPath: Repo.rules.path)) ?? []).sorted() {
-            let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
-            for s in ((try? fm.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() where s.hasSuffix(".fail") || s.hasSuffix(".pass") {
-                roots.append(tests.appendingPathComponent(s))
-            }
-        }
+        // Each scenario as the tests read it (a shared base plus the folder, see ScenarioCopies).
+        for s in Scenario.all { roots.append(s.url) }
         roots.append(Repo.example)
         var out: [String] = []
         for root in roots {
@@ -181,10 +177,9 @@ enum IptablesOracle {
     func ufwFilesAgreeWithUfwInitsRestores() throws {
         try #require(IptablesOracle.missing == nil, "\(IptablesOracle.missing ?? "")")
         var checked = 0, failing = 0
-        for rule in try FileManager.default.contentsOfDirectory(atPath: Repo.rules.path).sorted() {
-            let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
-            for s in ((try? FileManager.default.contentsOfDirectory(atPath: tests.path)) ?? []).sorted() where s.hasSuffix(".fail") || s.hasSuffix(".pass") {
-                let root = tests.appendingPathComponent(s)
+        for scenario in Scenario.all {
+            do {
+                let (rule, s, root) = (scenario.rule, scenario.name, scenario.url)
                 let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
                 guard let ufw = system.firewall.mechanisms.first(where: { $0.kind == .ufw && $0.active }) else { continue }
                 let ours = Set(ufw.failures.map(\.path))

@@ -169,9 +169,15 @@ private struct Summary: Equatable, CustomStringConvertible {
             defer { try? FileManager.default.removeItem(at: tree) }
             try FileManager.default.createDirectory(at: tree.appendingPathComponent("etc/netplan"), withIntermediateDirectories: true)
             try data.write(to: tree.appendingPathComponent("etc/netplan/\(name)"))
+            if String(decoding: data, as: UTF8.self).contains("openvswitch:") {
+                // netplan refuses Open vSwitch devices where /usr/bin/ovs-vsctl
+                // is missing (generate on this host says so too); with it, they are valid.
+                let bare = NetplanLoader.load(try TargetRoot(directory: tree.path))
+                #expect(!bare.isAccepted && bare.diagnostics.contains { $0.message.contains("'ovs-vsctl' tool") }, "\(name)")
+                try write("#!/bin/sh\n", to: tree.appendingPathComponent("usr/bin/ovs-vsctl"))
+            }
             let ours = NetplanLoader.load(try TargetRoot(directory: tree.path))
-            // Every shipped example is valid netplan (openvswitch.yaml only
-            // fails in generate when the host lacks ovs-vsctl).
+            // Every shipped example is valid netplan.
             #expect(ours.isAccepted, "\(name): \(ours.diagnostics.map { "\($0.location) \($0.message)" })")
             compared += try compare(name, tree: tree)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Parsers
+import Rules
 import SystemModel
 import TargetAccess
 import Testing
@@ -112,6 +113,31 @@ func networkManagerFixture(_ name: String) throws -> (URL, NetworkManagerConfig)
                                                  path: "/etc/NetworkManager/system-connections/Test_Wired_Connection_IP6", fileName: "Test_Wired_Connection_IP6")
         #expect(v6.claim.addresses.map { "\($0.address)/\($0.prefixLength ?? -1)" } == ["abcd:1234:ffff::cdde/64"])
         #expect(v6.claim.routes.filter(\.isDefault).map(\.gateway) == ["abcd:1234:ffff::cdd1"])
+    }
+
+    /// The peer suite's false positive: NetworkManager 1.42.4 warns about
+    /// `dns=4.2.2.1;bogus;4.2.2.2;` ("ignoring invalid DNS server IPv4
+    /// address 'bogus'", asserted by test_read_valid_wired_connection) and
+    /// loads the connection. The finding must say the value is ignored, not
+    /// that the connection is lost.
+    @Test(.enabled(if: isRoot, "NetworkManager ignores keyfiles not owned by root: the copy is root's only when tests run as root"))
+    func invalidDNSValueIsIgnoredNotTheConnection() throws {
+        let dir = try makeTempDir("nm-bogus-dns")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.appendingPathComponent("root")
+        try FileManager.default.copyItem(at: Repo.rules.appendingPathComponent("no-network-configured/tests/nm-auto-default.pass"), to: root)
+        let keyfile = root.appendingPathComponent("etc/NetworkManager/system-connections/Test_Wired_Connection")
+        try FileManager.default.createDirectory(at: keyfile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Repo.fixtures.appendingPathComponent("upstream/networkmanager-1.42.4/Test_Wired_Connection"), to: keyfile)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: keyfile.path)
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
+        let connection = try #require(system.networkManager.connections.first { $0.path.hasSuffix("/Test_Wired_Connection") })
+        #expect(connection.ignoredBecause == nil)
+        #expect(connection.claim.nameservers.map(\.value).filter { !$0.contains(":") } == ["4.2.2.1", "4.2.2.2"])
+        let finding = try #require(ConfigSyntaxError().check(system).first { $0.message.contains("Test_Wired_Connection") })
+        #expect(finding.message.contains("'bogus' is not a DNS server address"))
+        #expect(finding.atBoot.contains("ignores the value it cannot use"), "\(finding.atBoot)")
+        #expect(!finding.atBoot.contains("does not load"))
     }
 
     /// `address1=192.168.0.5/24;192.168.0.254`: one address and a gateway, not two addresses.

@@ -36,12 +36,9 @@ enum NftOracle {
     static let cases: [String] = {
         var out = ((try? FileManager.default.contentsOfDirectory(atPath: corpus.path)) ?? []).sorted().map { corpus.appendingPathComponent($0).path }
         let fm = FileManager.default
-        for rule in ((try? fm.contentsOfDirectory(atPath: Repo.rules.path)) ?? []).sorted() {
-            let tests = Repo.rules.appendingPathComponent(rule).appendingPathComponent("tests")
-            for s in ((try? fm.contentsOfDirectory(atPath: tests.path)) ?? []).sorted()
-            where fm.fileExists(atPath: tests.appendingPathComponent(s).appendingPathComponent("etc/nftables.conf").path) {
-                out.append(tests.appendingPathComponent(s).path)
-            }
+        // Each scenario as the tests read it (a shared base plus the folder, see ScenarioCopies).
+        for s in Scenario.all where fm.fileExists(atPath: s.url.appendingPathComponent("etc/nftables.conf").path) {
+            out.append(s.url.path)
         }
         return out
     }()

@@ -3,6 +3,10 @@ import Testing
 
 /// Scenarios that git cannot hold as they are read get a prepared copy
 /// under the temporary directory, so no test writes to the checkout:
+/// - `<scenario>.base`: the scenario folder holds only what differs from a
+///   shared base root, `Tests/RescueAuditTests/Fixtures/bases/NAME`; lines `base: NAME` and
+///   `delete: /target/path` (a base file the scenario does not have). The
+///   copy is the base, then the folder on top, then the deletions.
 /// - `<scenario>.modes`: git keeps only the executable bit; lines
 ///   `0600 /target/path` give other modes (NetworkManager ignores keyfiles
 ///   others can read), and `0775 1000:1000 /target/path` an owner and group
@@ -37,12 +41,17 @@ enum ScenarioCopies {
         let sidecar = { (ext: String) in source.deletingLastPathComponent().appendingPathComponent(source.lastPathComponent + ext) }
         let modes = try? String(contentsOf: sidecar(".modes"), encoding: .utf8)
         let journals = try? String(contentsOf: sidecar(".journals"), encoding: .utf8)
-        guard modes != nil || journals != nil else { return (source, nil) }
+        let overlay = try? String(contentsOf: sidecar(".base"), encoding: .utf8)
+        guard modes != nil || journals != nil || overlay != nil else { return (source, nil) }
         let copy = base.appendingPathComponent(rule).appendingPathComponent(source.lastPathComponent)
         do {
             try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let cp = try run("/bin/cp", ["-a", "--", source.path, copy.path])
-            guard cp.status == 0 else { return (copy, Problem(description: "cp -a: \(cp.stderr)")) }
+            if let overlay {
+                if let problem = materialise(source, overlay: overlay, sidecar: sidecar(".base"), into: copy) { return (copy, problem) }
+            } else {
+                let cp = try run("/bin/cp", ["-a", "--", source.path, copy.path])
+                guard cp.status == 0 else { return (copy, Problem(description: "cp -a: \(cp.stderr)")) }
+            }
             for (mode, rest) in lines(modes ?? "") {
                 guard let bits = Int(mode, radix: 8) else { return (copy, Problem(description: "\(sidecar(".modes").path): bad mode \(mode)")) }
                 var path = rest
@@ -66,6 +75,51 @@ enum ScenarioCopies {
             return (copy, Problem(description: "preparing a copy of \(source.path): \(error)"))
         }
         return (copy, nil)
+    }
+
+    /// The shared bases scenarios name in their `.base` sidecar.
+    static let bases = Repo.root.appendingPathComponent("Tests/RescueAuditTests/Fixtures/bases")
+
+    /// The base, the scenario's folder on top of it (a file replaces the
+    /// base's file or link of that name), then the deletions.
+    static func materialise(_ source: URL, overlay: String, sidecar: URL, into copy: URL) -> Problem? {
+        var baseName: String?
+        var deletions: [String] = []
+        for (key, value) in lines(overlay) {
+            switch key {
+            case "base:": baseName = value
+            case "delete:": deletions.append(value)
+            default: return Problem(description: "\(sidecar.path): unknown line \(key) \(value)")
+            }
+        }
+        guard let baseName, !baseName.contains("/"), !baseName.hasPrefix(".") else {
+            return Problem(description: "\(sidecar.path): no `base: NAME` line")
+        }
+        let root = bases.appendingPathComponent(baseName)
+        guard FileManager.default.fileExists(atPath: root.path) else { return Problem(description: "\(sidecar.path): no base \(root.path)") }
+        do {
+            let cp = try run("/bin/cp", ["-a", "--", root.path, copy.path])
+            guard cp.status == 0 else { return Problem(description: "cp -a \(root.path): \(cp.stderr)") }
+            let over = try run("/bin/cp", ["-a", "--remove-destination", "--", source.path + "/.", copy.path + "/"])
+            guard over.status == 0 else { return Problem(description: "cp -a \(source.path): \(over.stderr)") }
+            for path in deletions {
+                guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+                    return Problem(description: "\(sidecar.path): bad deletion \(path)")
+                }
+                let rm = try run("/bin/rm", ["-rf", "--", copy.path + path])
+                guard rm.status == 0 else { return Problem(description: "rm \(path): \(rm.stderr)") }
+                // A folder the deletion empties goes too: git holds no empty folders, so the full tree had none.
+                var parent = URL(fileURLWithPath: copy.path + path).deletingLastPathComponent()
+                while parent.path.count > copy.path.count,
+                      let left = try? FileManager.default.contentsOfDirectory(atPath: parent.path), left.isEmpty {
+                    try FileManager.default.removeItem(at: parent)
+                    parent = parent.deletingLastPathComponent()
+                }
+            }
+        } catch {
+            return Problem(description: "materialising \(source.path): \(error)")
+        }
+        return nil
     }
 
     /// `first rest` pairs of a sidecar's non-empty lines.

@@ -1,0 +1,3 @@
+
+given=$ROOT
+ROOT=$(cd -- "$given" 2>/dev/null && pwd -P) || die "ROOT=$given is not a directory"
