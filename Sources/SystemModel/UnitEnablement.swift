@@ -261,12 +261,14 @@ public struct UnitEnablement: Sendable {
     /// `ExecStart=` lines (in order; a oneshot stops at the first that
     /// cannot run) is absent from the target or not an executable file,
     /// symlinks followed inside the target root. systemd fails it with
-    /// status 203/EXEC, and with a `-` prefix the failure is ignored but the
-    /// program still never ran. Nil when every program is there, or the unit
+    /// status 203/EXEC; a line with the `-` prefix is skipped (systemd
+    /// ignores its failure and the unit goes on). Nil when every program is there, or the unit
     /// has no file or an ExecStart= that is not an absolute path.
     public func execStartFailure(_ name: String) -> ExecStartFailure? {
         guard let root, let (_, file) = unitFileWithDropIns(name) else { return nil }
         for exec in file.values("Service", "ExecStart") {
+            // `-`: systemd ignores this line's failure and goes on; the unit is not failed by it.
+            guard !exec.value.prefix(while: { "-@:+!".contains($0) }).contains("-") else { continue }
             guard let program = Self.program(exec.value) else { continue }
             guard let st = root.stat(program) else {
                 return ExecStartFailure(unit: canonicalName(name), program: program, source: exec.source, exists: false)
