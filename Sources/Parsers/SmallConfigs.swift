@@ -8,16 +8,6 @@ public enum ResolvConfParser {
     }
 }
 
-/// cloud-init's cloud.cfg and cloud.cfg.d/*.cfg.
-public enum CloudConfigParser {
-    /// Whether the file says `network: {config: disabled}` (in flow or block style).
-    public static func disablesNetwork(_ bytes: [UInt8]) -> Bool {
-        let text = Text.lines(bytes).map { Text.trimmed($0) }.filter { !$0.hasPrefix("#") }.joined(separator: "\n")
-        let squeezed = text.filter { $0 != " " && $0 != "\"" && $0 != "'" }
-        return squeezed.contains("network:{config:disabled}") || squeezed.contains("network:\nconfig:disabled")
-    }
-}
-
 /// Lines of shell scripts and unit files that contain a word.
 public enum LineSearch {
     /// The uncommented lines of `bytes` that contain `needle`.

@@ -113,6 +113,11 @@ enum Summary {
             let verdict = st.inCharge ? "acts at boot" : "does NOT act at boot"
             lines.append("\(st.stack.rawValue) \(verdict): \(st.reason)")
         }
+        if s.cloudInit.runs != .notInstalled {
+            let files = s.cloudInit.generatedFiles.map { $0.path + ($0.handEdited ? " (edited by hand)" : "") }
+            lines.append(s.cloudInit.summary + (s.cloudInit.renderer.map { "; renderer \($0)" } ?? "")
+                         + (files.isEmpty ? "" : "; its files: " + files.joined(separator: ", ")))
+        }
         if !s.listeners.sshPorts.isEmpty {
             lines.append("sshd listens on port \(s.listeners.sshPorts.map { String($0.value) }.joined(separator: ", "))")
         }

@@ -18,13 +18,14 @@ enum BootVerdict {
     /// What a rule's critical finding does to the chain.
     static func effect(of rule: String) -> Effect {
         switch rule {
-        case InterfaceNameMismatch.id: .link(.interface)
+        case InterfaceNameMismatch.id, MacPinMatchesNoCard.id: .link(.interface)
         case NetworkServiceDisabled.id, NoNetworkConfigured.id, ConflictingNetworkManagers.id, ConfigSyntaxError.id,
              ConfigFileUnreadable.id: .link(.stack)
         case IfUpScriptBroken.id, DuplicateAddress.id: .link(.address)
         case GatewayUnreachable.id, MultipleDefaultRoutes.id: .link(.defaultRoute)
         case FirewallBlocksSsh.id, FirewallRulesUnparseable.id, ConflictingFirewalls.id: .link(.firewall)
-        case FstabDeviceMissing.id, KernelMissing.id, FilesystemNeedsCheck.id, PackageTransactionInterrupted.id: .bootStop
+        case FstabDeviceMissing.id, KernelMissing.id, FilesystemNeedsCheck.id, PackageTransactionInterrupted.id,
+             SelinuxPolicyMissing.id: .bootStop
         default: .none
         }
     }

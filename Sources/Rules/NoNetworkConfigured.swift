@@ -50,12 +50,10 @@ public struct NoNetworkConfigured: Rule {
         return "NetworkManager makes no automatic connections: no-auto-default=*"
     }
 
-    /// cloud-init, when enabled and not told otherwise, writes a DHCP
-    /// configuration for the first NIC at boot.
+    /// cloud-init, when it runs and is not told otherwise, writes the
+    /// datasource's network configuration, or DHCP on the first NIC, at boot.
     private func cloudInitWritesNetwork(_ system: SystemSnapshot) -> String? {
-        let enabled = ["cloud-init-local.service", "cloud-init.service", "cloud-init-network.service"].first { system.units.startsAtBoot($0) != nil }
-        guard let enabled, !system.facts.cloudInit.disabledByFile, !system.facts.cloudInit.networkConfigDisabled else { return nil }
-        return enabled
+        system.cloudInit.rendersAtNextBoot ? system.cloudInit.summary : nil
     }
 
     private struct Plan {

@@ -19,7 +19,32 @@ public struct PackageTransactionInterrupted: Rule {
         let broken = t.dpkgUnfinished.filter { !$0.configureFinishes }
         if !broken.isEmpty { out.append(dpkgReinstall(broken, system: system)) }
         if let lock = t.pacmanLock { out.append(pacman(lock, interrupted: t.pacmanInterrupted)) }
+        if t.dnfUnfinished != nil || !t.yumUnfinished.isEmpty { out.append(dnf(t.dnfUnfinished, yum: t.yumUnfinished)) }
         return out
+    }
+
+    private func dnf(_ tr: DnfTransaction?, yum: [String]) -> Finding {
+        var evidence: [Evidence] = []
+        var parts: [String] = []
+        if let tr {
+            let how = tr.state == 2 ? "ended in error" : "never recorded its end"
+            parts.append("dnf transaction \(tr.id) (`\(tr.commandLine)`) \(how)")
+            evidence.append(.fact(PackageTransactions.dnfHistoryPath, "transaction \(tr.id): \(tr.commandLine); state \(tr.state) (\(how)), \(tr.items.count) package action\(tr.items.count == 1 ? "" : "s")"))
+            evidence += tr.items.prefix(20).map { .fact(PackageTransactions.dnfHistoryPath, $0) }
+        }
+        for y in yum.prefix(5) { evidence.append(.fact(y, "a yum transaction that yum-complete-transaction has not finished")) }
+        if !yum.isEmpty { parts.append("yum left \(yum.count) unfinished transaction file\(yum.count == 1 ? "" : "s")") }
+        let message = "An interrupted package transaction: " + parts.joined(separator: ", and ") + "."
+        let commands: [ShellCommand] = ["for d in proc sys dev run; do mount --bind /$d \"$ROOT/$d\"; done",
+                                        "chroot \"$ROOT\" rpm -Va --nofiledigest 2>&1 | head -50   # what the transaction left changed",
+                                        "chroot \"$ROOT\" dnf history info last",
+                                        "chroot \"$ROOT\" dnf distro-sync   # needs the network; or: dnf history redo last",
+                                        "for d in run dev sys proc; do umount \"$ROOT/$d\"; done"]
+        return finding(message: message,
+                       atBoot: "Packages half-upgraded by rpm can leave programs and libraries at different versions, so services fail at boot; rpm's scriptlets (unit enablement, SELinux relabels) may never have run.",
+                       evidence: evidence,
+                       actions: [ProposedAction(.manual(description: "Check and finish the interrupted transaction inside the target.", commands: commands),
+                                                "Finish the dnf transaction inside the target")])
     }
 
     static func describe(_ p: DpkgPackage) -> String {

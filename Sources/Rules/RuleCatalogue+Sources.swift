@@ -2,6 +2,24 @@
 
 let embeddedRules: [RuleMetadata] = [
     RuleMetadata(
+        id: "clone-identity-baked-in",
+        title: "A disk image carries identities its clones would share",
+        severity: .info,
+        summary: "A disk image (not a machine's own disk) holds an initialised /etc/machine-id, SSH host keys, or LVM's /etc/lvm/devices/system.devices. Every clone made from it starts with the same ones.",
+        rationale: "systemd-networkd derives its DHCP client identifier (DUID and IAID) from the machine-id, and NetworkManager its DHCPv6 DUID, so clones on one network ask for the same lease and fight over one address. Shared host keys let one clone impersonate another. LVM with use_devicesfile=1 (RHEL 9's default) scans only the devices listed in system.devices, by WWID or serial: a clone on a new disk finds no physical volume, and a root or /usr on LVM stops the boot in emergency mode. The image itself boots fine, so this is only a note for whoever makes clones from it.",
+        references: ["machine-id(5)", "lvmdevices(8)", "https://systemd.io/BUILDING_IMAGES/"],
+        fix: "Before cloning: empty /etc/machine-id (systemd writes a new one at the first boot), remove the host keys when something creates new ones at boot (sshd-keygen@.service, cloud-init, ssh-keygen -A), and remove system.devices (or run vgimportdevices -a on each clone). Left to a person: the image is not broken."
+    ),
+    RuleMetadata(
+        id: "cloud-init-overwrites-hand-edit",
+        title: "cloud-init will overwrite a hand-edited network file",
+        severity: .high,
+        summary: "A network file that cloud-init renders (/etc/netplan/50-cloud-init.yaml, /etc/network/interfaces.d/50-cloud-init, NetworkManager's cloud-init-*.nmconnection, networkd's 10-cloud-init-*.network, ifcfg files with its header) was edited by hand, and cloud-init still renders the network: it runs at boot (its units are enabled, neither /etc/cloud/cloud-init.disabled nor cloud-init=disabled stops it, ds-identify does not disable it) and no `network: {config: disabled}` is set. A hand edit is recognised by cloud-init's header comment missing from the file, or by the file being newer than /var/lib/cloud/instance/boot-finished.",
+        rationale: "cloud-init renders the network in its local stage, before the network stack starts, from the kernel command line, a `network:` block in /etc/cloud/cloud.cfg(.d), the datasource's metadata, or its fallback (DHCP on the first NIC, pinned to that NIC's MAC). It does so for every new instance, and at every boot with the datasources that re-render on boot (Ec2, Azure, OpenStack, ConfigDrive, Scaleway, SmartOS, RbxCloud, or `updates: network: when: [boot]`). A fix typed into the rendered file is silently replaced: the machine comes up with the network the cloud describes, and the static address the administrator set is gone. High when it happens at the next boot; medium when only a new instance (a clone, a new VM from this disk) re-renders.",
+        references: ["https://cloudinit.readthedocs.io/en/latest/reference/network-config.html", "https://cloudinit.readthedocs.io/en/latest/explanation/events.html", "https://cloudinit.readthedocs.io/en/latest/howto/disable_cloud_init.html"],
+        fix: "Write /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg containing `network: {config: disabled}` (the file cloud-init's own header names): the hand-edited file then stays what the network stack reads. The alternative, done by a person, is to put the configuration where cloud-init takes it from (the cloud's network metadata, or a `network:` block in /etc/cloud/cloud.cfg.d/) so that it renders the wanted file itself."
+    ),
+    RuleMetadata(
         id: "config-file-unreadable",
         title: "A configuration file could not be read",
         severity: .medium,
@@ -164,6 +182,15 @@ let embeddedRules: [RuleMetadata] = [
         fix: "Insert the standard stanza (`auto lo` and `iface lo inet loopback`) at the top of /etc/network/interfaces, or only the missing `auto lo` line."
     ),
     RuleMetadata(
+        id: "mac-pin-matches-no-card",
+        title: "A network configuration is pinned to a MAC that no card has",
+        severity: .critical,
+        summary: "A netplan device takes its name with `set-name` on the card of one MAC (`match: macaddress`), as cloud-init's fallback configuration and most datasources write it, and no network card of this machine (a rescue boot of the same machine, or --hardware) has that MAC. Without the hardware the pin is reported as depending on the NIC's MAC (low). A pin in a file that cloud-init renders again from the datasource at the next boot is left to cloud-init.",
+        rationale: "A clone of a disk, a replaced NIC, or an image moved to a new VM keeps the MAC of the machine it was made on. netplan's match selects no card, so the interface is not configured at all: no address, no route, no SSH, although the file looks right. cloud-init renders the file again only for a new instance (a new instance-id from the datasource) or with datasources that re-render at every boot; a NoCloud seed baked into the disk keeps the old instance-id, and with cloud-init disabled nothing renders it again. Critical when no other interface keeps the machine reachable.",
+        references: ["netplan(5) match, macaddress, set-name", "https://cloudinit.readthedocs.io/en/latest/reference/network-config-format-v2.html"],
+        fix: "Replace the MAC in the `macaddress:` line with the MAC of the card the interface is meant for: the card whose name at boot is the set-name, or the only Ethernet card. With several cards and none named so, a person chooses (or matches by name instead)."
+    ),
+    RuleMetadata(
         id: "multiple-default-routes",
         title: "Several default routes with the same metric",
         severity: .high,
@@ -194,10 +221,10 @@ let embeddedRules: [RuleMetadata] = [
         id: "package-transaction-interrupted",
         title: "A package upgrade was interrupted",
         severity: .high,
-        summary: "dpkg's status lists packages that are half-installed, half-configured, unpacked, triggers-awaited or triggers-pending; /var/lib/dpkg/updates holds status changes that were never applied; or pacman's lock /var/lib/pacman/db.lck is still there.",
+        summary: "dpkg's status lists packages that are half-installed, half-configured, unpacked, triggers-awaited or triggers-pending; /var/lib/dpkg/updates holds status changes that were never applied; pacman's lock /var/lib/pacman/db.lck is still there; dnf's last transaction in /var/lib/dnf/history.sqlite never recorded its end (state 0) or ended in error; or yum left /var/lib/yum/transaction-all.* files behind.",
         rationale: "An upgrade that stops half-way leaves programs and the libraries they use at different versions and services whose configuration scripts never ran, so daemons fail at boot (seed 002: after a glibc upgrade cron could no longer start anything). apt refuses to work until dpkg has finished, and pacman refuses to run while its lock is there. The provider guide's quick tip for Debian and Ubuntu is to run `dpkg --configure -a` from the rescue system.",
-        references: ["dpkg(1) --configure --pending", "pacman(8)", "seed 002: Quest for the Lost Home Server", "seed 003: Quick Tip for Ubuntu and Debian Systems"],
-        fix: "For packages dpkg can finish, the repair script runs `dpkg --configure -a` inside the target with /proc, /sys, /dev and /run bound, unbinding them however the command ends; it runs once and cannot be undone. Half-installed packages (and those flagged reinstreq) cannot be configured: a manual step installs them again, from apt's cache when the .deb is still there. For pacman the stale lock is moved aside and a manual step finishes the upgrade."
+        references: ["dpkg(1) --configure --pending", "pacman(8)", "dnf(8) history", "yum-complete-transaction(8)", "seed 002: Quest for the Lost Home Server", "seed 003: Quick Tip for Ubuntu and Debian Systems"],
+        fix: "For packages dpkg can finish, the repair script runs `dpkg --configure -a` inside the target with /proc, /sys, /dev and /run bound, unbinding them however the command ends; it runs once and cannot be undone. Half-installed packages (and those flagged reinstreq) cannot be configured: a manual step installs them again, from apt's cache when the .deb is still there. For pacman the stale lock is moved aside and a manual step finishes the upgrade. For dnf and yum a manual step checks the packages (rpm -Va) and finishes the transaction inside the target (dnf history, distro-sync)."
     ),
     RuleMetadata(
         id: "resolver-broken",
@@ -207,6 +234,24 @@ let embeddedRules: [RuleMetadata] = [
         rationale: "The machine is reachable by address, but every host name lookup fails: package updates, mail delivery, NTP and anything that connects by name. A symlink into /run dangles on an offline disk by nature; what matters is whether its owner runs at boot.",
         references: ["resolv.conf(5)", "systemd-resolved.service(8)"],
         fix: "Enable systemd-resolved when the file points at its stub and the unit is there; otherwise write the nameservers the network configuration already names, or a manual step to add the provider's resolvers."
+    ),
+    RuleMetadata(
+        id: "selinux-policy-missing",
+        title: "SELinux is enforcing but its policy is not installed",
+        severity: .critical,
+        summary: "/etc/selinux/config sets SELINUX=enforcing (and neither selinux=0 nor enforcing=0 is on the kernel command line of the default boot entry), but the directory of its SELINUXTYPE, /etc/selinux/<type>/policy, holds no compiled policy (policy.<version>): a removed or never-installed selinux-policy package, or a type written wrong.",
+        rationale: "systemd loads the SELinux policy first thing at boot (mac_selinux_setup, through libselinux's selinux_init_load_policy). When the load fails while SELinux is enforcing it logs \"Failed to load SELinux policy\" and freezes: no service starts, so nobody can log in, at the console or over SSH. In permissive mode the same failure is only a warning.",
+        references: ["selinux_config(5)", "https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/9/html/using_selinux/changing-selinux-states-and-modes_using-selinux", "systemd src/core/selinux-setup.c"],
+        fix: "When another policy is installed (targeted, usually), set SELINUXTYPE to it and create /.autorelabel so that every file gets that policy's labels at the next boot. Otherwise reinstall the policy package of the configured type (selinux-policy-targeted, selinux-policy-mls), by hand, then relabel. Booting permissive is offered only as a manual alternative, because it lowers security; SELinux is never disabled silently."
+    ),
+    RuleMetadata(
+        id: "selinux-relabel-pending",
+        title: "A full SELinux relabel is pending",
+        severity: .info,
+        summary: "/.autorelabel exists (or `autorelabel` is on the kernel command line) and SELinux loads a policy at boot, so the next boot relabels the whole filesystem before it goes on.",
+        rationale: "selinux-autorelabel.service runs fixfiles on every file of every mounted filesystem, then reboots. On a large filesystem this takes from minutes to hours during which SSH does not answer; an administrator who does not know it may think the machine is dead and reset it, which restarts the relabel. It is usually what one wants after files were changed without labels (a restore, a rescue edit), so it is only reported.",
+        references: ["fixfiles(8)", "https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/9/html/using_selinux/troubleshooting-problems-related-to-selinux_using-selinux"],
+        fix: "Nothing to repair: wait for the relabel and the reboot that follows it."
     ),
     RuleMetadata(
         id: "service-address-not-configured",

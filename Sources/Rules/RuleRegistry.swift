@@ -33,6 +33,11 @@ public enum RuleRegistry {
         SshdHostKeysMissing.self,
         SshLoginImpossible.self,
         Fail2banRestoresSshBans.self,
+        CloudInitOverwritesHandEdit.self,
+        MacPinMatchesNoCard.self,
+        SelinuxPolicyMissing.self,
+        SelinuxRelabelPending.self,
+        CloneIdentityBakedIn.self,
     ]
 
     public static func rule(_ id: String) -> (any Rule.Type)? { all.first { $0.id == id } }

@@ -264,6 +264,13 @@ public struct BootModel: Sendable {
                 }
             }
         }
+        if model.endpoints.isEmpty, model.interfaces.isEmpty, s.cloudInit.rendersAtNextBoot {
+            // No file configures a card, but cloud-init writes one at boot.
+            let link = BootLink(.interface, .cannotTell, s.cloudInit.summary + "; no network file is on the disk yet",
+                                evidence: s.cloudInit.evidence)
+            model.endpoints.append(BootEndpoint(interface: "-", family: .ipv4, address: nil, method: .dhcp,
+                                                port: sshd.ports.first?.value ?? 22, chain: [link]))
+        }
         if model.endpoints.isEmpty {
             // Nothing comes up: the chain breaks at the first interface (or there is none).
             let i = model.interfaces.first
@@ -343,8 +350,9 @@ public struct BootModel: Sendable {
         for c in claims where c.stack != stack {
             stale.append((c, staleReason(s, c)))
         }
-        let interfaceLink = BootLink(.interface, .holds, "\(name) is configured by name",
+        var interfaceLink = BootLink(.interface, .holds, "\(name) is configured by name",
                                      evidence: Array((mine + claims.filter { !mine.contains($0) }).prefix(2).map(\.source)))
+        if let pin = macPinLink(s, name: name, claims: mine) { interfaceLink = pin }
 
         var stackLink: BootLink
         if let stack, let first = mine.first {
@@ -362,6 +370,7 @@ public struct BootModel: Sendable {
             } else if stack == .netplan, !s.netplan.isAccepted {
                 stackLink = BootLink(.stack, .broken, "netplan rejects its YAML, so its generator writes nothing for \(name)", evidence: [first.source])
             }
+            if stackLink.state == .holds, let c = cloudInitLink(s, name: name, claims: mine) { stackLink = c }
         } else {
             let why = stale.map { "\($0.0.stack.rawValue): \($0.1)" }.joined(separator: "; ")
             stackLink = BootLink(.stack, .broken, "nothing brings up \(name) at boot (\(why))", evidence: stale.prefix(3).map(\.0.source))
@@ -419,6 +428,69 @@ public struct BootModel: Sendable {
         }
         return BootInterface(name: name, stack: stack, claims: mine, stale: stale, addresses: addresses, defaultRoutes: routes,
                              interfaceLink: interfaceLink, stackLink: stackLink, addressLink: addressLink, routeLinks: routeLinks)
+    }
+
+    /// The stack link when cloud-init rewrites the file that configures the
+    /// interface at the next boot: cannot tell when what it writes comes from
+    /// the datasource (not on the disk) and the file on disk is not what it
+    /// wrote last (a first boot, or a hand edit it overwrites); the file's own
+    /// configuration, qualified, when the file is cloud-init's unmodified last
+    /// render from the same datasource. nil: cloud-init does not touch it.
+    static func cloudInitLink(_ s: SystemSnapshot, name: String, claims: [InterfaceClaim]) -> BootLink? {
+        let ci = s.cloudInit
+        guard ci.rendersAtNextBoot,
+              let claim = claims.first(where: { CloudInitModel.isCloudInitPath($0.source.location.path) || ci.generatedFile($0.source.location.path) != nil })
+        else { return nil }
+        let path = claim.source.location.path
+        let file = ci.generatedFile(path)
+        let evidence = [claim.source] + ci.evidence
+        let source: String
+        switch ci.networkSource {
+        case .systemConfig(let l): source = "\(l.location.path) (a `network:` configuration, not translated by rescue-audit)"
+        case .commandLine: source = "the kernel command line's network-config="
+        default: source = "the datasource"
+        }
+        switch ci.renders {
+        case .firstBoot:
+            return BootLink(.stack, .cannotTell, "cloud-init renders the network from \(source) at its first boot on this disk; \(path) will be rewritten", evidence: evidence)
+        case .everyBoot(let ds):
+            if file?.handEdited ?? false {
+                return BootLink(.stack, .cannotTell, "cloud-init renders the network from \(source) at every boot (datasource \(ds)); the hand edit of \(path) will be overwritten", evidence: evidence)
+            }
+            if case .systemConfig = ci.networkSource {
+                return BootLink(.stack, .cannotTell, "cloud-init renders the network from \(source) at every boot; \(path) will be rewritten", evidence: evidence)
+            }
+            var link = BootLink(.stack, .holds, "", evidence: evidence)
+            link.summary = "\(claim.stack.rawValue) brings up \(name) from \(path), which cloud-init re-renders at every boot from datasource \(ds) (its last render, unmodified: assumed the same)"
+            return link
+        case .newInstanceOnly:
+            return nil
+        }
+    }
+
+    /// The interface link of a netplan device that takes its name from
+    /// `set-name` on the card with one MAC (cloud-init's fallback and most
+    /// datasources write it so): judged against the hardware when it is known.
+    static func macPinLink(_ s: SystemSnapshot, name: String, claims: [InterfaceClaim]) -> BootLink? {
+        guard let claim = claims.first(where: { $0.setName != nil && $0.match?.macAddress != nil }),
+              let mac = claim.match?.macAddress?.lowercased(),
+              let pin = s.cloudInit.macPins.first(where: { $0.mac.value.lowercased() == mac && $0.setName == claim.setName })
+        else { return nil }
+        let evidence = [pin.mac.source, claim.source]
+        guard let hardware = s.environment.hardware else {
+            return BootLink(.interface, .holds, "\(name) is the card with MAC \(mac) only (`match: macaddress` with `set-name`): depends on the NIC's MAC, which is not known offline",
+                            evidence: evidence)
+        }
+        if let nic = hardware.first(where: { $0.mac?.lowercased() == mac }) {
+            return BootLink(.interface, .holds, "\(name) is the card with MAC \(mac) (\(nic.currentName) on this machine)", evidence: evidence)
+        }
+        let macs = hardware.compactMap(\.mac).map { $0.lowercased() }
+        let seen = macs.isEmpty ? "no network card was found" : "the cards have " + macs.joined(separator: ", ")
+        if s.cloudInit.rendersAtNextBoot, s.cloudInit.contentUnknown, pin.generatedByCloudInit || s.cloudInit.generatedFile(claim.source.location.path) != nil {
+            return BootLink(.interface, .cannotTell, "\(pin.mac.source.location.path) pins \(name) to MAC \(mac) and \(seen); cloud-init re-renders it from the datasource at boot", evidence: evidence)
+        }
+        return BootLink(.interface, .broken, "no network card has MAC \(mac), to which \(pin.mac.source.location.path) pins \(name) (\(seen)), so \(name) is not configured at boot",
+                        evidence: evidence)
     }
 
     static func addressWords(_ a: [BootAddress]) -> String {

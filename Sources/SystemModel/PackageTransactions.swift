@@ -13,8 +13,15 @@ public struct PackageTransactions: Sendable {
     public var pacmanLock: PathInfo?
     /// The last pacman transaction that started and never completed, from /var/log/pacman.log.
     public var pacmanInterrupted: [SourceLine]
+    /// dnf's last transaction, when it never recorded its end or ended in error (/var/lib/dnf/history.sqlite).
+    public var dnfUnfinished: DnfTransaction? = nil
+    /// yum's transaction files of a transaction yum-complete-transaction would finish (/var/lib/yum/transaction-all.*).
+    public var yumUnfinished: [String] = []
+    /// What could not be read of dnf's history.
+    public var diagnostics: [Diagnostic] = []
 
     public static let none = PackageTransactions(dpkgUnfinished: [], dpkgUpdates: [], pacmanLock: nil, pacmanInterrupted: [])
+    public static let dnfHistoryPath = "/var/lib/dnf/history.sqlite"
 
     public static let dpkgUpdatesDir = "/var/lib/dpkg/updates"
     public static let pacmanLockPath = "/var/lib/pacman/db.lck"
@@ -33,6 +40,14 @@ public struct PackageTransactions: Sendable {
                 out.pacmanInterrupted = interruptedPacmanTransaction(tail, path: "/var/log/pacman.log", partial: start > 0)
             }
         }
+        if case .file(let f) = root.readLarge(dnfHistoryPath, cap: 256 << 20) {
+            let h = DnfHistory.unfinished(f.bytes, path: dnfHistoryPath)
+            out.dnfUnfinished = h.transaction
+            out.diagnostics += h.diagnostics
+        }
+        // yum writes transaction-all.<time> and transaction-done.<time> and removes both when it finishes.
+        out.yumUnfinished = (root.list("/var/lib/yum") ?? []).map(\.name).filter { $0.hasPrefix("transaction-all.") }
+            .sorted().map { "/var/lib/yum/" + $0 }
         return out
     }
 

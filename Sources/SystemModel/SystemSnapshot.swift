@@ -67,8 +67,12 @@ public struct SystemSnapshot: Sendable {
     public var hooks: NetworkHooks = NetworkHooks()
     /// What happens at the next boot, per interface, and the chain that decides SSH.
     public var bootModel: BootModel = BootModel()
-    /// resolv.conf, cloud-init, kernels and other facts the rules need, read once.
+    /// resolv.conf, kernels and other facts the rules need, read once.
     public var facts: TargetFacts = TargetFacts()
+    /// cloud-init at the next boot: whether it runs and renders the network, the files it rewrites, MAC pins.
+    public var cloudInit: CloudInitModel = CloudInitModel()
+    /// SELinux's mode, policy and a pending relabel at the next boot.
+    public var selinux: SELinuxModel = SELinuxModel()
     /// What the confined reader could not read while the snapshot was loaded.
     public var skippedReads: [SkippedRead] = []
 
@@ -138,8 +142,13 @@ public struct SystemSnapshot: Sendable {
         snapshot.fstab = FstabConfig.load(root)
         snapshot.diagnostics += snapshot.fstab.diagnostics.map { ConfigDiagnostic($0, format: "fstab", impact: .tolerated) }
         snapshot.packageTransactions = PackageTransactions.load(root)
+        snapshot.diagnostics += snapshot.packageTransactions.diagnostics.map { ConfigDiagnostic($0, format: "dnf history", impact: .tolerated) }
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.naming = InterfaceNaming.load(root, networkd: networkd, boot: snapshot.boot)
+        let commandLine = BootCommandLineLoader.load(root, boot: snapshot.boot).effective
+        snapshot.cloudInit = CloudInitLoader.load(root, units: units, initSystem: initSystem, packages: packages,
+                                                  commandLine: commandLine, netplan: netplan, osID: osRelease["ID"])
+        snapshot.selinux = SELinuxLoader.load(root, commandLine: commandLine, initSystem: initSystem)
         snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
         snapshot.sshd = SSHDModel.load(root, SSHDContext(units: units, initSystem: initSystem, packages: packages,

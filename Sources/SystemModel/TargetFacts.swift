@@ -15,12 +15,13 @@ public struct ResolvConfState: Sendable {
     public var lineCount = 0
 }
 
-/// Whether cloud-init writes a network configuration at boot.
-public struct CloudInitState: Sendable {
-    /// /etc/cloud/cloud-init.disabled exists.
-    public var disabledByFile = false
-    /// A cloud.cfg file says `network: {config: disabled}`.
-    public var networkConfigDisabled = false
+/// What every clone of this disk would share with it.
+public struct CloneIdentity: Sendable {
+    /// /etc/machine-id with an ID in it (not empty, not `uninitialized`).
+    public var machineID: SourceLine?
+    /// /etc/lvm/devices/system.devices: LVM (use_devicesfile=1, RHEL 9's
+    /// default) only scans the devices it lists, by WWID or serial.
+    public var lvmDevices: [SourceLine] = []
 }
 
 /// The kernels, initrds and module trees on the target, and its initrd tools.
@@ -38,8 +39,8 @@ public struct KernelFiles: Sendable {
 /// snapshot so that no rule reads the target.
 public struct TargetFacts: Sendable {
     public var resolvConf = ResolvConfState()
-    public var cloudInit = CloudInitState()
     public var kernels = KernelFiles()
+    public var clone = CloneIdentity()
     /// The .deb files in apt's cache.
     public var aptArchives: [String] = []
     /// `--no-loopback` lines in /etc/default/networking and the networking unit or init script.
@@ -60,14 +61,6 @@ public struct TargetFacts: Sendable {
             }
         }
 
-        f.cloudInit.disabledByFile = root.exists("/etc/cloud/cloud-init.disabled")
-        var cfgs = ["/etc/cloud/cloud.cfg"]
-        cfgs += (root.list("/etc/cloud/cloud.cfg.d") ?? []).map(\.name).filter { $0.hasSuffix(".cfg") }.sorted().map { "/etc/cloud/cloud.cfg.d/" + $0 }
-        for path in cfgs {
-            guard let bytes = root.bytes(path) else { continue }
-            if CloudConfigParser.disablesNetwork(bytes) { f.cloudInit.networkConfigDisabled = true; break }
-        }
-
         f.kernels.bootNames = (root.list("/boot") ?? []).map(\.name)
         for dir in ["/lib/modules", "/usr/lib/modules"] {
             for e in root.list(dir) ?? [] where root.stat(dir + "/" + e.name)?.kind == .directory { f.kernels.moduleReleases.insert(e.name) }
@@ -77,6 +70,17 @@ public struct TargetFacts: Sendable {
         f.kernels.hasMkinitcpio = root.exists("/usr/bin/mkinitcpio")
 
         f.aptArchives = (root.list("/var/cache/apt/archives") ?? []).map(\.name)
+
+        if let b = root.bytes("/etc/machine-id"), let first = Text.lines(b).first {
+            let id = Text.trimmed(first)
+            if id.count == 32, id.allSatisfy(\.isHexDigit) { f.clone.machineID = SourceLine(path: "/etc/machine-id", line: 1, text: first) }
+        }
+        let devices = "/etc/lvm/devices/system.devices"
+        if let b = root.bytes(devices) {
+            f.clone.lvmDevices = Text.lines(b).enumerated().compactMap { i, l in
+                l.contains("IDTYPE=") ? SourceLine(path: devices, line: i + 1, text: l) : nil
+            }
+        }
 
         for path in ["/etc/default/networking", "/etc/init.d/networking", "/etc/systemd/system/networking.service",
                      "/lib/systemd/system/networking.service"] {
