@@ -86,3 +86,20 @@ func which(_ tool: String) -> String? {
     }
     return nil
 }
+
+/// Writes an executable stand-in for every program an `ExecStart=` line of
+/// the given unit files runs that `files` does not provide: on a real system
+/// the package ships it, and a unit whose program is missing fails at boot.
+func writeUnitPrograms(_ files: [String: String], into root: URL) throws {
+    for (path, text) in files where path.contains("/systemd/system/") && path.hasSuffix(".service") {
+        for line in text.split(separator: "\n") where line.hasPrefix("ExecStart=") {
+            guard let first = line.dropFirst("ExecStart=".count).split(separator: " ").first else { continue }
+            let program = String(first.drop { "-@:+!".contains($0) })
+            guard program.hasPrefix("/"), files[program] == nil else { continue }
+            let url = root.appendingPathComponent(String(program.dropFirst()))
+            guard !FileManager.default.fileExists(atPath: url.path) else { continue }
+            try write("#!/bin/sh\n# stands in for \(program)\n", to: url)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        }
+    }
+}
