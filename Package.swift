@@ -39,7 +39,6 @@ let package = Package(
         .systemLibrary(
             name: "CYAML",
             path: "CYAML",
-            pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
 
@@ -92,7 +91,10 @@ let package = Package(
             name: "Parsers",
             dependencies: [
                 "CCompress", "CYAML", "CSQLite",
-            ]
+            ],
+            // libyaml and SQLite are linked statically, as nettle is: a rescue
+            // system or a minimal container has neither shared library.
+            linkerSettings: [.linkedLibrary(":libyaml.a"), .linkedLibrary(":libsqlite3.a"), .linkedLibrary("m")]
         ),
 
         // MARK: - Discovery

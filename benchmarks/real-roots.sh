@@ -20,7 +20,8 @@
 # partition made with mkfs.ext4 -d). RUNS whole-process runs each (default
 # 7): median and max wall time, peak RSS (/usr/bin/time -f %M).
 #
-#   benchmarks/real-roots.sh [RUNS]     (as root; debootstrap takes minutes the
+#   benchmarks/real-roots.sh [RUNS]     (VARIANTS="zstd none" picks variants, IMAGES=0
+#                                        skips the images; as root; debootstrap takes minutes the
 #                                        first time, the roots are kept under
 #                                        $ROOTS_WORK, default /var/tmp/rescue-audit-realroots)
 # Targets (issue 14): zstd <= 150 ms and <= 40 MiB, gzip <= 300 ms, none <= 30 ms.
@@ -117,13 +118,17 @@ measure() {
     }'
 }
 
-VARIANTS="zstd gzip none zstd-eth0 gzip-eth0"
+VARIANTS=${VARIANTS:-"zstd gzip none zstd-eth0 gzip-eth0"}
 for v in $VARIANTS; do variant "$v"; done
-echo "initramfs: $(stat -c %s "$WORK/bench-zstd/boot/${INITRD##*/}") bytes zstd, $(stat -c %s "$WORK/bench-gzip/boot/${INITRD##*/}") bytes gzip, $(stat -c %s "$CPIO") bytes unpacked" >&2
+[ -f "$WORK/bench-zstd/boot/${INITRD##*/}" ] && [ -f "$WORK/bench-gzip/boot/${INITRD##*/}" ] &&
+    echo "initramfs: $(stat -c %s "$WORK/bench-zstd/boot/${INITRD##*/}") bytes zstd, $(stat -c %s "$WORK/bench-gzip/boot/${INITRD##*/}") bytes gzip, $(stat -c %s "$CPIO") bytes unpacked" >&2
+# gzip goes through ISA-L when the running system has libisal.so.2 (libisal2), else zlib.
+echo "gzip inflater: $(ldconfig -p | grep -q 'libisal\.so\.2 ' && echo 'ISA-L (libisal.so.2 present)' || echo 'zlib (no libisal.so.2)')" >&2
 target() { case $1 in zstd*) echo 150 ;; gzip*) echo 300 ;; none) echo 30 ;; esac; }
 for v in $VARIANTS; do
     measure "audit DIR   ($v)" "$(target "$v")" "$BIN" audit "$WORK/bench-$v" --format json
 done
+[ "${IMAGES:-1}" = 1 ] || exit 0   # IMAGES=0: directories only
 for v in $VARIANTS; do
     image "$WORK/bench-$v" "$TMP/$v.img"
     measure "audit IMAGE ($v)" "$(target "$v")" "$BIN" audit "$TMP/$v.img" --format json

@@ -31,4 +31,9 @@ printed=$(grep -m1 '^SSH after the next boot: ' "$out" || true)
     echo "check-readme-setup: the verdict line in README.md's 'What it prints' is not what the example audit prints" >&2
     exit 1
 }
-echo "check-readme-setup: ok (the example audit printed its report and the README's verdict line, exit $status)" >&2
+# Issue 14: the binary the README builds is small enough to copy onto a
+# rescue system over a slow link (at most 25 MB).
+bin=.build/release/rescue-audit
+size=$(stat -c %s "$bin")
+[ "$size" -le 25000000 ] || { echo "check-readme-setup: $bin is $size bytes, over 25 MB" >&2; exit 1; }
+echo "check-readme-setup: ok (the example audit printed its report and the README's verdict line, exit $status; the binary is $size bytes)" >&2

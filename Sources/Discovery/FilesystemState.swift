@@ -15,6 +15,8 @@ public struct TargetFilesystem: Codable, Sendable, Equatable {
     public let xfsLog: XFSLogState?
     /// Why the state could not be read, when it could not.
     public let unreadable: String?
+    /// When the journal needed recovery: whether it was replayed in memory for the audit.
+    public var journal: JournalReplayOutcome? = nil
 
     /// The command that checks it, to run while it is unmounted; for a
     /// partition inside an image, after attaching it to a loop device.

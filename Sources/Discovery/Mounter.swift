@@ -18,6 +18,14 @@ final class Mounter: @unchecked Sendable {
 
     private(set) var mounted: [Mounted] = []
     private(set) var notes: [String] = []
+    /// The private namespace's scratch directory, where journal overlays
+    /// are served; nil: journals are not replayed (scoring candidates,
+    /// `--keep-mounted` in the caller's namespace).
+    var scratch: String? = nil
+    /// FUSE overlays serving replayed journals, unmounted after the mounts over them.
+    private(set) var overlays: [OverlayServer] = []
+    private var overlaysMade = 0
+    private(set) var journals: [String: JournalReplayOutcome] = [:]
 
     /// Mount options to try, in order, for each filesystem type: every one of
     /// them keeps the journal or log untouched.
@@ -46,9 +54,20 @@ final class Mounter: @unchecked Sendable {
     /// explicitly as blkid named it.
     @discardableResult
     func mount(_ volume: Volume, on target: String, subvolume: String? = nil) throws(DiscoveryError) -> Mounted {
+        var backing = (path: volume.source, offset: UInt64(max(0, volume.offset)), size: UInt64(max(0, volume.size)))
+        if let scratch {
+            overlaysMade += 1
+            if let overlay = JournalOverlay.prepare(volume, directory: "\(scratch)/journal-\(overlaysMade)") {
+                journals[volume.name] = overlay.outcome
+                if let server = overlay.server {
+                    overlays.append(server)
+                    backing = (server.file, 0, overlay.size)
+                }
+            }
+        }
         let loop: LoopDevice
         do {
-            loop = try LoopDevice.attach(volume.source, offset: UInt64(volume.offset), sizeLimit: UInt64(volume.size))
+            loop = try LoopDevice.attach(backing.path, offset: backing.offset, sizeLimit: backing.size)
         } catch {
             throw .loopFailed(path: volume.source, reason: error.description)
         }
@@ -119,6 +138,8 @@ final class Mounter: @unchecked Sendable {
     /// the last descriptor closes.
     func unmountAll() {
         while let m = mounted.popLast() { Self.unmount(m.mountPoint) }
+        // The loop over an overlay's file lets go of it when its mount goes.
+        while let o = overlays.popLast() { o.stop() }
     }
 
     /// Forgets the mounts without unmounting them (`--keep-mounted`).

@@ -222,6 +222,7 @@ public enum TargetOpener {
             Result { () throws(DiscoveryError) in
                 let scratch = try Scratch.make(avoiding: sources)
                 let mounter = Mounter()
+                mounter.scratch = scratch
                 let rootDir = scratch + "/root"
                 do {
                     try sysMakeDirectory(rootDir)
@@ -240,7 +241,7 @@ public enum TargetOpener {
         }
         let (desc, more, scratch, mounter) = try mounted.get()
         notes += more
-        let health = filesystems(candidate, desc, volumes)
+        let health = filesystems(candidate, desc, volumes, journals: mounter.journals)
         return AuditTarget(rootPath: namespace.reachable(scratch + "/root"), description: desc, probed: devices, notes: notes + healthNotes(health),
                            keepMountedCommands: [], session: MountSession(namespace: namespace, mounter: mounter, scratch: scratch),
                            filesystems: health, fstabDevices: fstabDevices(devices, kind: kind))
@@ -248,19 +249,29 @@ public enum TargetOpener {
 
     /// The root and each separate filesystem that was mounted under it, with
     /// their superblocks read from the device or image.
-    static func filesystems(_ candidate: RootCandidate, _ desc: TargetDescription, _ volumes: [Volume]) -> [TargetFilesystem] {
+    static func filesystems(_ candidate: RootCandidate, _ desc: TargetDescription, _ volumes: [Volume],
+                            journals: [String: JournalReplayOutcome] = [:]) -> [TargetFilesystem] {
         var out = [TargetFilesystem.read(candidate.volume, mountPoint: "/")]
         for sub in desc.submounts {
             guard let v = volumes.first(where: { $0.name == sub.device }) else { continue }
             out.append(TargetFilesystem.read(v, mountPoint: sub.mountPoint))
         }
+        for i in out.indices { out[i].journal = journals[out[i].volume.name] }
         return out
     }
 
     /// Filesystems whose health could not be read, said so.
     static func healthNotes(_ filesystems: [TargetFilesystem]) -> [String] {
-        filesystems.compactMap { fs in
-            fs.unreadable.map { "The health of \(fs.mountPoint) (\(fs.volume.filesystem.type) on \(fs.volume.name)) was not checked: \($0)." }
+        filesystems.flatMap { fs in
+            var notes = fs.unreadable.map { ["The health of \(fs.mountPoint) (\(fs.volume.filesystem.type) on \(fs.volume.name)) was not checked: \($0)."] } ?? []
+            switch fs.journal {
+            case .replayed(let blocks, let transactions):
+                notes.append("The \(fs.volume.filesystem.type) journal of \(fs.mountPoint) held \(transactions) committed transaction\(transactions == 1 ? "" : "s") (\(blocks) block\(blocks == 1 ? "" : "s")) not yet written in place: they were replayed in memory, read-only, so this audit reads what the next mount will.")
+            case .notReplayed(let why):
+                notes.append("The \(fs.volume.filesystem.type) journal of \(fs.mountPoint) was not replayed: \(why).")
+            case nil: break
+            }
+            return notes
         }
     }
 

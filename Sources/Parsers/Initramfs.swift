@@ -259,6 +259,50 @@ public enum Initramfs {
     }
 
     static func gunzip(_ input: Segment, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
+        if let isal = ra_isal_gzip_new() {
+            defer { ra_isal_gzip_free(isal) }
+            return gunzipISAL(isal, input, sink)
+        }
+        return gunzipZlib(input, sink)
+    }
+
+    /// gzip through ISA-L (when libisal.so.2 is on the running system).
+    static func gunzipISAL(_ isal: UnsafeMutableRawPointer, _ input: Segment, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
+        let window = InputWindow()
+        let out = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunkSize)
+        defer { out.deallocate() }
+        guard let outBase = out.baseAddress else { return .failure(DecompressError(message: "no memory")) }
+        var next = 0
+        var atEnd = false
+        var inPtr: UnsafePointer<UInt8>? = nil
+        var inLeft: UInt32 = 0
+        while true {
+            if inLeft == 0 && !atEnd {
+                if window.load(input, at: next) {
+                    inPtr = UnsafePointer(window.buffer.baseAddress)
+                    inLeft = UInt32(window.count)
+                    next += window.count
+                } else {
+                    if window.failed { return .failure(DecompressError(message: "the file could not be read")) }
+                    atEnd = true
+                }
+            }
+            var outPtr: UnsafeMutablePointer<UInt8>? = outBase
+            var outLeft = UInt32(out.count)
+            var finished: Int32 = 0
+            let ret = ra_isal_gzip_step(isal, &inPtr, &inLeft, &outPtr, &outLeft, &finished)
+            let produced = out.count - Int(outLeft)
+            if produced > 0, !sink(UnsafeBufferPointer(rebasing: out[0..<produced])) {
+                return .failure(DecompressError(message: "stopped"))
+            }
+            if ret < 0 { return .failure(DecompressError(message: "corrupt gzip data (ISA-L error \(ret))")) }
+            if finished != 0 { return .success(next - Int(inLeft)) }
+            if atEnd && inLeft == 0 && produced == 0 { return .failure(DecompressError(message: "the gzip stream is truncated")) }
+        }
+    }
+
+    /// gzip through zlib.
+    static func gunzipZlib(_ input: Segment, _ sink: (UnsafeBufferPointer<UInt8>) -> Bool) -> Result<Int, DecompressError> {
         var s = z_stream()
         guard ra_gzip_init(&s) == Z_OK else { return .failure(DecompressError(message: "zlib could not start")) }
         defer { inflateEnd(&s) }

@@ -74,6 +74,14 @@ public struct ExtSuperblock: Sendable, Codable, Equatable {
         return words
     }
 
+    /// The block size the superblock's bytes give (1024 << s_log_block_size);
+    /// nil when it is none that ext uses.
+    public static func blockSize(_ sb: [UInt8]) -> Int? {
+        guard sb.count >= 0x1C else { return nil }
+        let log = LittleEndianBytes(sb).u32(0x18)
+        return log <= 6 ? 1024 << Int(log) : nil
+    }
+
     /// Decodes the 1024-byte superblock (the bytes at offset 1024 of the
     /// filesystem). Nil when the magic number is not ext's.
     public static func decode(_ sb: [UInt8]) -> ExtSuperblock? {

@@ -106,6 +106,12 @@ public enum PlanBuilder {
                 conflicts.append(conflict)
             }
         }
+        var stagedByKey: [String: [Int]] = [:]
+        func indexStaged() {
+            stagedByKey = [:]
+            for (i, s) in staged.enumerated() { stagedByKey[s.key, default: []].append(i) }
+        }
+        indexStaged()
         for r in others {
             let op: PlannedOperation
             switch r.action {
@@ -118,18 +124,21 @@ public enum PlanBuilder {
             case .manual(let d, let c): op = .manual(description: d, commands: c)
             case .editLines, .appendBlock, .createFile: continue
             }
-            // Identical operations from several findings become one action.
-            if let i = staged.firstIndex(where: { $0.op == op }) {
+            // Identical operations from several findings become one action
+            // (looked up by key: a scan of every staged step was quadratic).
+            if let i = stagedByKey[op.sortKey]?.first(where: { staged[$0].op == op }) {
                 staged[i].requests.append(r)
                 continue
             }
             // A file both moved aside and edited: the move wins nothing; refuse both.
-            if case .moveAside(let p, _) = op, staged.contains(where: { $0.key == p }) {
+            if case .moveAside(let p, _) = op, stagedByKey[p]?.isEmpty == false {
                 conflicts.append(PlanConflict(path: p, rules: [r.rule], message: "\(p) is both edited and moved aside; neither change is made."))
                 staged.removeAll { $0.key == p }
+                indexStaged()
                 continue
             }
             staged.append((r.action.phase, op.sortKey, op, r.summary, [r]))
+            stagedByKey[op.sortKey, default: []].append(staged.count - 1)
         }
 
         // Stable order by phase; file writes are already sorted by path.

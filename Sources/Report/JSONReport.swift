@@ -20,6 +20,23 @@ public enum JSONReport {
         var plan: PlanJSON
         var skipped: [Skipped]
         var notes: [String]
+        var truncated: TruncatedJSON
+    }
+    /// What the report left out to stay under its size cap
+    /// (docs/output-bounds.md); all zero and false when nothing was.
+    struct TruncatedJSON: Encodable {
+        /// Findings not shown, in all and per rule.
+        var findings: Int = 0
+        var findingsByRule: [String: Int] = [:]
+        /// Items left out of each capped list, by its name (`facts.interfaces`, `plan.actions`, …).
+        var lists: [String: Int] = [:]
+        /// True when the facts were dropped whole to keep the report under the cap.
+        var facts: Bool = false
+        /// Items left out of the verdict's `steps` and `endpoints` (never its outcome, line or chain).
+        var verdict: Int = 0
+        /// The cap, in bytes, the whole report stays under.
+        var limitBytes: Int = ReportSelection.maxReportBytes
+        var any: Bool { findings > 0 || !lists.isEmpty || facts || verdict > 0 }
     }
     struct Tool: Encodable { var name: String; var version: String; var libblkid: String }
     struct Target: Encodable {
@@ -145,8 +162,16 @@ public enum JSONReport {
     struct BootLinkJSON: Encodable { var kind: String; var state: String; var summary: String; var evidence: [EvidenceJSON] }
     struct EndpointJSON: Encodable {
         var interface: String; var family: String; var address: String?; var method: String; var port: Int
-        var outcome: String; var chain: [BootLinkJSON]
+        var outcome: String
+        /// Written for the first `maxEndpointChains` endpoints only (a machine
+        /// with 100,000 addresses would write 2 KB of chain for each).
+        var chain: [BootLinkJSON]?
+        /// For an endpoint whose chain is not written: the kind of the link
+        /// that stops it (broken, or else the first that cannot be told).
+        var stoppedAt: String?
     }
+    /// How many endpoints have their whole chain in the JSON verdict.
+    static let maxEndpointChains = 100
 
     static func verdict(_ v: Verdict, steps: [BootStep]) -> VerdictDocument {
         func ev(_ l: SourceLine) -> EvidenceJSON {
@@ -161,26 +186,71 @@ public enum JSONReport {
             chain: v.chain.map(link),
             steps: steps.map { StepJSON(name: $0.name, phase: $0.phase.name, runs: $0.runs, succeeds: $0.succeeds, reason: $0.reason,
                                         evidence: $0.evidence.map(ev)) },
-            endpoints: v.endpoints.map { e in
-                EndpointJSON(interface: e.interface, family: e.family.rawValue, address: e.address, method: e.method.rawValue, port: e.port,
-                             outcome: e.holds ? "reachable" : e.firstBroken != nil ? "not-reachable" : "cannot-tell",
-                             chain: e.chain.map(link))
+            endpoints: v.endpoints.enumerated().map { i, e in
+                let full = i < maxEndpointChains
+                return EndpointJSON(interface: e.interface, family: e.family.rawValue, address: e.address, method: e.method.rawValue, port: e.port,
+                                    outcome: e.holds ? "reachable" : e.firstBroken != nil ? "not-reachable" : "cannot-tell",
+                                    chain: full ? e.chain.map(link) : nil,
+                                    stoppedAt: full ? nil : (e.firstBroken ?? e.firstUnknown)?.kind.rawValue)
             },
             unreplayedJournals: v.unreplayedJournals.map { JournalJSON(mountPoint: $0.mountPoint, device: $0.device, fsType: $0.fsType, check: $0.checkCommand) })
     }
 
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
-        (try? JSONText.encode(document(result, system: system, context: context))) ?? "{}"
+        String(decoding: renderBytes(result, system: system, context: context), as: UTF8.self)
+    }
+
+    /// The document as UTF-8 bytes (no trailing newline): what the CLI writes,
+    /// without the copies a String would take on a report of many MiB.
+    public static func renderBytes(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> [UInt8] {
+        var doc = document(result, system: system, context: context)
+        var bytes = (try? JSONText.encodeBytes(doc)) ?? Array("{}".utf8)
+        // The lists are capped, but their strings are the target's: past the
+        // cap, drop the facts, then the verdict's long lists; the outcome,
+        // line and chain stay, and `truncated` says what went.
+        if bytes.count > ReportSelection.maxReportBytes {
+            doc.facts = Facts(os: [:], initSystem: doc.facts.initSystem, packageDatabase: nil, ifupdown: nil,
+                              netplan: NetplanJSON(files: [], renderer: "", installed: false, accepted: false),
+                              networkd: NetworkdJSON(files: [], masked: []), interfaces: [], stacks: [], listeners: [],
+                              sshPorts: [], defaultRoutes: [], firewall: FirewallJSON(mechanisms: [], verdicts: []))
+            doc.skipped = []
+            doc.truncated.facts = true
+            bytes = (try? JSONText.encodeBytes(doc)) ?? Array("{}".utf8)
+        }
+        if bytes.count > ReportSelection.maxReportBytes, var v = doc.verdict {
+            doc.truncated.verdict += max(0, v.steps.count - 10) + max(0, v.endpoints.count - 10)
+            v.steps = Array(v.steps.prefix(10))
+            v.endpoints = Array(v.endpoints.prefix(10))
+            doc.verdict = v
+            bytes = (try? JSONText.encodeBytes(doc)) ?? Array("{}".utf8)
+        }
+        return bytes
+    }
+
+    /// At most `ReportSelection.maxListItems` of `items`; what is left out is counted under `name`.
+    static func capped<T>(_ items: [T], _ name: String, _ truncated: inout TruncatedJSON) -> [T] {
+        let (kept, rest) = ReportSelection.capped(items)
+        if rest > 0 { truncated.lists[name, default: 0] += rest }
+        return kept
     }
 
     static func document(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> Document {
         var summary: [String: Int] = [:]
         for s in Severity.allCases { summary[s.rawValue] = result.findings.filter { $0.severity == s }.count }
-        let findings = result.findings.enumerated().map { i, f in
-            FindingJSON(rule: f.rule, severity: f.severity.rawValue, title: f.title, message: f.message, atBoot: f.atBoot,
+        let selection = ReportSelection(result.findings)
+        var truncated = TruncatedJSON()
+        truncated.findings = selection.omittedCount
+        for o in selection.omitted { truncated.findingsByRule[o.rule] = o.count }
+        let findings = selection.shown.map { i in
+            let f = result.findings[i]
+            return FindingJSON(rule: f.rule, severity: f.severity.rawValue, title: f.title, message: f.message, atBoot: f.atBoot,
                         evidence: f.evidence.map(EvidenceJSON.init),
                         actions: uniqueIDs(result.plan.actionsByFinding[i] ?? []), related: f.related)
         }
+        // The actions of the findings shown, in plan order; the repair script has them all.
+        let shownIDs = Set(findings.flatMap(\.actions))
+        let shownActions = result.plan.actions.filter { shownIDs.contains($0.id) }
+        if shownActions.count < result.plan.actions.count { truncated.lists["plan.actions"] = result.plan.actions.count - shownActions.count }
         let doc = Document(
             schemaVersion: schemaVersion,
             tool: Tool(name: "rescue-audit", version: context.toolVersion, libblkid: context.libblkidVersion),
@@ -189,13 +259,15 @@ public enum JSONReport {
                            unreplayedJournals: system.unreplayedJournals.map(\.mountPoint)),
             verdict: result.verdict.map { verdict($0, steps: system.bootModel.steps) },
             summary: summary,
-            facts: facts(system),
+            facts: facts(system, &truncated),
             findings: findings,
-            plan: PlanJSON(actions: result.plan.actions.map(action), conflicts: result.plan.conflicts.map {
+            plan: PlanJSON(actions: capped(shownActions.map(action), "plan.actions", &truncated),
+                           conflicts: capped(result.plan.conflicts, "plan.conflicts", &truncated).map {
                 ConflictJSON(path: $0.path, rules: $0.rules, message: $0.message)
             }),
-            skipped: system.root.skippedReads.map { Skipped(path: $0.path, reason: $0.reason) },
-            notes: context.notes)
+            skipped: capped(system.root.skippedReads, "skipped", &truncated).map { Skipped(path: $0.path, reason: $0.reason) },
+            notes: capped(context.notes, "notes", &truncated),
+            truncated: truncated)
         return doc
     }
 
@@ -204,13 +276,13 @@ public enum JSONReport {
         return refs.map(\.id).filter { seen.insert($0).inserted }
     }
 
-    static func facts(_ s: SystemSnapshot) -> Facts {
+    static func facts(_ s: SystemSnapshot, _ t: inout TruncatedJSON) -> Facts {
         var ifupdown: IfupdownJSON? = nil
         if let c = s.ifupdown {
             ifupdown = IfupdownJSON(
-                files: c.files, version: s.packages.package("ifupdown")?.version,
+                files: capped(c.files, "facts.ifupdown.files", &t), version: s.packages.package("ifupdown")?.version,
                 auto: c.autoInterfaces.map(\.value), hotplug: c.hotplugInterfaces.map(\.value),
-                interfaces: c.stanzas.map { st in
+                interfaces: capped(c.stanzas, "facts.ifupdown.interfaces", &t).map { st in
                     StanzaJSON(name: st.name, family: st.family, method: st.method, path: st.source.location.path,
                                line: st.source.location.line,
                                options: st.options.map { OptionJSON(key: $0.key, value: $0.value, line: $0.source.location.line) })
@@ -224,7 +296,7 @@ public enum JSONReport {
             netplan: NetplanJSON(files: s.netplan.files, renderer: s.netplan.effectiveRenderer,
                                  installed: s.netplan.netplanInstalled, accepted: s.netplan.isAccepted),
             networkd: NetworkdJSON(files: s.networkd.files, masked: s.networkd.masked),
-            interfaces: s.claims.map { c in
+            interfaces: capped(s.claims, "facts.interfaces", &t).map { c in
                 ClaimJSON(stack: c.stack.rawValue, name: c.name, match: c.match.map(\.names), setName: c.setName,
                           macAddress: c.macAddress, kind: c.kind, autostart: c.autostart, dhcp4: c.dhcp4, dhcp6: c.dhcp6,
                           addresses: c.addresses.map { a in a.prefixLength.map { "\(a.address)/\($0)" } ?? a.address },
@@ -235,12 +307,12 @@ public enum JSONReport {
                 StackJSON(stack: $0.stack.rawValue, configured: $0.configured, installed: $0.installed,
                           startsAtBoot: $0.startsAtBoot, inCharge: $0.inCharge, reason: $0.reason, files: $0.files)
             },
-            listeners: s.listeners.listeners.map {
+            listeners: capped(s.listeners.listeners, "facts.listeners", &t).map {
                 ListenerJSON(service: $0.service, address: $0.address, port: $0.port,
                              path: $0.source.location.path, line: $0.source.location.line)
             },
             sshPorts: s.listeners.sshPorts.map(\.value),
-            defaultRoutes: s.defaultRoutes.map {
+            defaultRoutes: capped(s.defaultRoutes, "facts.defaultRoutes", &t).map {
                 RouteJSON(family: $0.family.rawValue, gateway: $0.gateway, metric: $0.metric, device: $0.device,
                           source: $0.sourceAddress, stack: $0.stack, path: $0.evidence.location.path, line: $0.evidence.location.line)
             },

@@ -8,17 +8,27 @@
 public enum JSONText {
     /// The pretty-printed JSON of `value` (no trailing newline).
     public static func encode<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encodeBytes(value), as: UTF8.self)
+    }
+
+    /// The same text as UTF-8 bytes.
+    public static func encodeBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = TreeEncoder(box: ValueBox())
         try value.encode(to: encoder)
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         write(encoder.box.value ?? .object(ObjectBox()), indent: 0, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     indirect enum Value {
         case null, bool(Bool), number(String), string(String)
         case array(ArrayBox), object(ObjectBox)
+        /// A finished value already written out at its own indentation: a
+        /// nested value is written as soon as it is encoded, so the whole
+        /// document never exists as a tree (100,000 interfaces' facts would
+        /// take hundreds of MiB of boxes).
+        case raw([UInt8])
     }
 
     final class ArrayBox { var items: [ValueBox] = [] }
@@ -34,6 +44,7 @@ public enum JSONText {
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .number(let n): out.append(contentsOf: n.utf8)
         case .string(let s): writeString(s, into: &out)
+        case .raw(let bytes): out.append(contentsOf: bytes)
         case .array(let a):
             out.append(UInt8(ascii: "["))
             out.append(10)
@@ -151,8 +162,18 @@ private func leaf<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws 
         let box = JSONText.ValueBox()
         try value.encode(to: TreeEncoder(box: box, codingPath: codingPath))
         // A type that encodes nothing is an empty object, as JSONEncoder writes it.
-        if box.value == nil { box.value = .object(JSONText.ObjectBox()) }
-        return box
+        let v = box.value ?? .object(JSONText.ObjectBox())
+        switch v {
+        case .array, .object:
+            // Written now, at the indentation its depth gives (each level of
+            // the coding path is one level of nesting), and the tree dropped.
+            var bytes: [UInt8] = []
+            JSONText.write(v, indent: 2 * codingPath.count, into: &bytes)
+            return JSONText.ValueBox(.raw(bytes))
+        default:
+            box.value = v
+            return box
+        }
     }
 }
 
@@ -183,10 +204,12 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 }
 
 private struct IndexKey: CodingKey {
-    var stringValue: String
     var intValue: Int?
-    init(_ i: Int) { stringValue = "Index \(i)"; intValue = i }
-    init?(stringValue: String) { self.stringValue = stringValue; intValue = nil }
+    private var name: String?
+    /// Made only when asked for: an array of 100,000 items would otherwise build 100,000 strings.
+    var stringValue: String { name ?? "Index \(intValue ?? 0)" }
+    init(_ i: Int) { intValue = i }
+    init?(stringValue: String) { name = stringValue; intValue = nil }
     init?(intValue: Int) { self.init(intValue) }
 }
 

@@ -19,8 +19,8 @@ public enum MarkdownReport {
         out.append("")
         out.append("- Audited: \(context.auditedAt) by rescue-audit \(context.toolVersion)")
         if let os = system.osName { out.append("- System: \(inline(os))") }
-        for f in Summary.facts(system) { out.append("- \(inline(f))") }
-        for n in context.notes { out.append("- Note: \(inline(n))") }
+        for f in Summary.bounded(Summary.facts(system)) { out.append("- \(inline(f))") }
+        for n in Summary.bounded(context.notes) { out.append("- Note: \(inline(n))") }
         out.append("")
         if result.findings.isEmpty {
             out.append("No problems found.")
@@ -28,7 +28,9 @@ public enum MarkdownReport {
         }
         out.append("## \(Summary.countLine(result.findings))")
         out.append("")
-        for (i, f) in result.findings.enumerated() {
+        let selection = ReportSelection(result.findings)
+        for i in selection.shown {
+            let f = result.findings[i]
             out.append("### \(f.severity.rawValue.uppercased()): \(inline(f.title)) (`\(f.rule)`)")
             out.append("")
             out.append(inline(f.message))
@@ -44,6 +46,8 @@ public enum MarkdownReport {
             for ref in result.plan.actionsByFinding[i] ?? [] { out.append("- Fix \(ref.id): \(inline(ref.summary))") }
             out.append("")
         }
+        for o in selection.omitted { out.append("**\(inline(ReportSelection.omissionLine(rule: o.rule, count: o.count)))**") }
+        if !selection.omitted.isEmpty { out.append("") }
         out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target]).map(inline)
         return out.joined(separator: "\n") + "\n"
     }

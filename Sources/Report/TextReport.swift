@@ -20,8 +20,8 @@ public enum TextReport {
         out.append(c.bold("rescue-audit \(context.toolVersion)") + " - \(printable(context.target))\(os)")
         out.append("")
         out.append(c.bold("What the disk says will happen at boot"))
-        for line in Summary.facts(system) { out.append("  " + printable(line)) }
-        for note in context.notes { out.append("  note: " + printable(note)) }
+        for line in Summary.bounded(Summary.facts(system)) { out.append("  " + printable(line)) }
+        for note in Summary.bounded(context.notes) { out.append("  note: " + printable(note)) }
         out.append("")
 
         if result.findings.isEmpty {
@@ -30,7 +30,9 @@ public enum TextReport {
         }
         out.append(c.bold(Summary.countLine(result.findings)))
         out.append("")
-        for (i, f) in result.findings.enumerated() {
+        let selection = ReportSelection(result.findings)
+        for i in selection.shown {
+            let f = result.findings[i]
             out.append(c.severity(f.severity, label(f.severity)) + "  " + c.bold(printable(f.title)) + "  [\(f.rule)]")
             out.append("  " + printable(f.message))
             out.append("  At boot: " + printable(f.atBoot))
@@ -48,6 +50,8 @@ public enum TextReport {
             }
             out.append("")
         }
+        for o in selection.omitted { out.append(c.bold(ReportSelection.omissionLine(rule: o.rule, count: o.count))) }
+        if !selection.omitted.isEmpty { out.append("") }
         out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target]).map(printable)
         return out.joined(separator: "\n") + "\n"
     }
@@ -145,12 +149,19 @@ enum Summary {
         return lines
     }
 
+    /// At most `ReportSelection.maxListItems` lines, each cut to a message's
+    /// size, then one line that counts the rest.
+    static func bounded(_ lines: [String]) -> [String] {
+        let (kept, rest) = ReportSelection.capped(lines)
+        return kept.map { Text.clipped($0, Text.maxMessageBytes) } + (rest > 0 ? ["… \(rest) more lines not shown (the report is bounded)"] : [])
+    }
+
     /// `target`: the arguments that name the audited root again.
     static func planLines(_ plan: RepairPlan, target: [String]) -> [String] {
         var out: [String] = []
         let auto = plan.automaticActions.count, manual = plan.manualActions.count
         out.append("Repair plan: \(auto) automatic step\(auto == 1 ? "" : "s"), \(manual) manual step\(manual == 1 ? "" : "s").")
-        for c in plan.conflicts { out.append("  refused: \(c.message)") }
+        for c in bounded(plan.conflicts.map(\.message)) { out.append("  refused: \(c)") }
         if auto > 0 {
             out.append("Write the repair script with: rescue-audit plan \((target.map { shellWord($0) } + ["-o", "repair.sh"]).joined(separator: " "))")
         }

@@ -43,7 +43,10 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let worst = try withAudit(source) { system, result, context in
             switch report.format {
-            case .json: printOut(JSONReport.render(result, system: system, context: context) + "\n")
+            case .json:
+                var bytes = JSONReport.renderBytes(result, system: system, context: context)
+                bytes.append(10)
+                printOut(bytes)
             case .markdown: printOut(MarkdownReport.render(result, system: system, context: context))
             case .text: printOut(TextReport.render(result, system: system, context: context, color: report.useColor))
             }
@@ -108,6 +111,8 @@ private func auditOpened<T>(_ opened: AuditTarget, options: TargetOptions, _ bod
                                 auditedAt: iso8601Now(), notes: opened.notes)
     context.partition = d.kind == .image ? d.partition : nil
     context.rerunArguments = naming.rerun
+    // A background read of the initramfs ends before the target is let go.
+    defer { system.naming.settle() }
     return try body(system, result, context)
 }
 

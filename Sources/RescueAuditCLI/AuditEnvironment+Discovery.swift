@@ -31,9 +31,11 @@ extension AuditEnvironment {
         }
         env.filesystems = target.filesystems.map { fs in
             let commands = fs.checkCommands
-            return FilesystemHealth(mountPoint: fs.mountPoint, device: fs.volume.name, fsType: fs.volume.filesystem.type,
-                                    problems: [], checkCommand: commands.last, ext: fs.ext, xfsLog: fs.xfsLog,
-                                    checkCommands: commands, unreadable: fs.unreadable)
+            var health = FilesystemHealth(mountPoint: fs.mountPoint, device: fs.volume.name, fsType: fs.volume.filesystem.type,
+                                          problems: [], checkCommand: commands.last, ext: fs.ext, xfsLog: fs.xfsLog,
+                                          checkCommands: commands, unreadable: fs.unreadable)
+            if case .replayed = fs.journal { health.journalReplayed = true }
+            return health
         }
         return env
     }

@@ -35,3 +35,9 @@ func printError(_ message: String) {
 func printOut(_ text: String) {
     sysWriteAll(STDOUT_FILENO, text)
 }
+
+/// Writes a report's bytes where they lie (a JSON report of many MiB is not
+/// copied into a String and back).
+func printOut(_ bytes: [UInt8]) {
+    sysWriteAll(STDOUT_FILENO, bytes)
+}

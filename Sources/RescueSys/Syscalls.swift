@@ -327,12 +327,20 @@ public func sysStat(_ path: String) -> FileStatus? {
 
 /// write(2) of all of `text` to a descriptor (stdout, stderr), retrying short writes and EINTR.
 public func sysWriteAll(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
+    var text = text
+    text.withUTF8 { sysWriteAll(fd, $0) }
+}
+
+/// Writes all of `bytes` (a report of many MiB is written where it lies, not copied).
+public func sysWriteAll(_ fd: Int32, _ bytes: [UInt8]) {
+    bytes.withUnsafeBufferPointer { sysWriteAll(fd, $0) }
+}
+
+public func sysWriteAll(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) {
+    guard let base = bytes.baseAddress else { return }
     var done = 0
     while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { buf in
-            retryingEINTR { Glibc.write(fd, buf.baseAddress! + done, buf.count - done) }
-        }
+        let n = retryingEINTR { Glibc.write(fd, base + done, bytes.count - done) }
         if n <= 0 { return }
         done += n
     }

@@ -28,7 +28,9 @@ public struct FilesystemNeedsCheck: Rule {
                 reasons.append(r)
                 serious = true
             }
-            if ext.needsRecovery {
+            if ext.needsRecovery && fs.journalReplayed {
+                reasons.append("its journal holds writes not yet written in place (needs_recovery): this audit replayed them in memory, read-only, as the next mount or e2fsck will, so this report describes the disk after them")
+            } else if ext.needsRecovery {
                 reasons.append("its journal holds writes not yet replayed (needs_recovery): this audit read the disk as it was before them, and the next mount or e2fsck replays them, so recent edits may differ from what this report describes")
             }
             if ext.mountCountExceeded {

@@ -84,7 +84,27 @@ public struct FilesystemHealth: Sendable, Codable, Equatable {
     /// without replaying it, so it describes the disk as it was before the
     /// last writes; the next mount or e2fsck replays them, and that is
     /// what boots.
-    public var hasUnreplayedJournal: Bool { ext?.needsRecovery == true || xfsLog?.state == .dirty }
+    public var hasUnreplayedJournal: Bool { (ext?.needsRecovery == true && !journalReplayed) || xfsLog?.state == .dirty }
+    /// The ext3/4 journal that needed recovery was replayed in memory
+    /// (read-only) before the audit read the filesystem: it read what the
+    /// next mount will see.
+    public var journalReplayed: Bool = false
+
+    enum CodingKeys: String, CodingKey {
+        case mountPoint, device, fsType, problems, checkCommand, ext, xfsLog, checkCommands, unreadable, journalReplayed
+    }
+
+    // Scenario environment files predate `journalReplayed`: absent, it is false.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(mountPoint: try c.decode(String.self, forKey: .mountPoint), device: try c.decode(String.self, forKey: .device),
+                  fsType: try c.decode(String.self, forKey: .fsType), problems: try c.decode([String].self, forKey: .problems),
+                  checkCommand: try c.decodeIfPresent(String.self, forKey: .checkCommand),
+                  ext: try c.decodeIfPresent(ExtSuperblock.self, forKey: .ext), xfsLog: try c.decodeIfPresent(XFSLogState.self, forKey: .xfsLog),
+                  checkCommands: try c.decodeIfPresent([String].self, forKey: .checkCommands),
+                  unreadable: try c.decodeIfPresent(String.self, forKey: .unreadable))
+        journalReplayed = try c.decodeIfPresent(Bool.self, forKey: .journalReplayed) ?? false
+    }
 
     public init(mountPoint: String, device: String, fsType: String, problems: [String] = [], checkCommand: String? = nil,
                 ext: ExtSuperblock? = nil, xfsLog: XFSLogState? = nil, checkCommands: [String]? = nil, unreadable: String? = nil) {

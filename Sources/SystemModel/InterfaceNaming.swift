@@ -107,6 +107,30 @@ public struct InterfaceNaming: Sendable {
     static let fixPaths = ["/etc/systemd/network/99-default.link", "/etc/udev/rules.d/80-net-setup-link.rules",
                            "/usr/sbin/update-initramfs", "/sbin/update-initramfs"]
 
+    /// Starts reading the initramfs on another thread, when the model already
+    /// knows a question will need it (see `needsInitramfs`): the decompression
+    /// then runs while the rest of the model is built and the rules run.
+    public func prefetchInitramfs() { initramfsSource.startInBackground() }
+
+    /// Waits for a prefetch started by `prefetchInitramfs` to finish.
+    public func settle() { initramfsSource.settle() }
+
+    /// Whether `prefetchInitramfs` started a background read.
+    public var initramfsPrefetched: Bool { initramfsSource.wasStarted }
+
+    /// Whether the naming questions will read the initramfs: with the cards
+    /// known, every configured card's name at boot goes through it; without
+    /// them, only a kernel name (eth0) asks whether udev renames the card,
+    /// in the initramfs first. The rule decides; this only predicts it, to
+    /// start the read early (a wrong guess costs time, never a result).
+    public static func needsInitramfs(claimNames: [String], hardwareKnown: Bool) -> Bool {
+        if hardwareKnown { return !claimNames.isEmpty }
+        return claimNames.contains { name in
+            let base = name.split(separator: ":", maxSplits: 1).first.map { $0.split(separator: ".", maxSplits: 1).first ?? $0 } ?? Substring(name)
+            return base.hasPrefix("eth") && base.count > 3 && base.dropFirst(3).allSatisfy(\.isNumber)
+        }
+    }
+
     init(commandLine: BootCommandLine, root: NamingLayer, initramfs: LazyInitramfs) {
         self.commandLine = commandLine
         self.root = root
@@ -432,6 +456,24 @@ final class LazyInitramfs: Sendable {
     }
 
     var isResolved: Bool { state.withLock { $0 != nil } }
+
+    private let started = Mutex(false)
+
+    /// Starts reading in the background (decompressing a 130 MB initramfs is
+    /// most of an audit's time): the first `status` then waits only for what
+    /// is left. The read happens once, whoever comes first.
+    func startInBackground() {
+        guard state.withLock({ $0 == nil }), started.withLock({ s in defer { s = true }; return !s }) else { return }
+        Task.detached(priority: .userInitiated) { _ = self.status }
+    }
+
+    var wasStarted: Bool { started.withLock { $0 } }
+
+    /// Waits for a background read to finish, so nothing reads through the
+    /// target after the audit lets go of it (an image is unmounted then).
+    func settle() {
+        if started.withLock({ $0 }) { _ = status }
+    }
 }
 
 enum InitramfsLocator {

@@ -145,6 +145,10 @@ public struct SystemSnapshot: Sendable {
         snapshot.diagnostics += snapshot.packageTransactions.diagnostics.map { ConfigDiagnostic($0, format: "dnf history", impact: .tolerated) }
         snapshot.boot = BootConfiguration.load(root, fstab: snapshot.fstab, environment: environment)
         snapshot.naming = InterfaceNaming.load(root, networkd: networkd, boot: snapshot.boot)
+        if InterfaceNaming.needsInitramfs(claimNames: claims.filter(\.autostart).compactMap(\.name),
+                                          hardwareKnown: environment.hardware != nil) {
+            snapshot.naming.prefetchInitramfs()
+        }
         let commandLine = BootCommandLineLoader.load(root, boot: snapshot.boot).effective
         snapshot.cloudInit = CloudInitLoader.load(root, units: units, initSystem: initSystem, packages: packages,
                                                   commandLine: commandLine, netplan: netplan, osID: osRelease["ID"])

@@ -1,5 +1,6 @@
 import Foundation
 import Parsers
+import Report
 import Rules
 import SystemModel
 import TargetAccess
@@ -309,5 +310,14 @@ import Testing
         #expect(v.outcome == .reachable)
         #expect(v.line.contains("and 292 more"), "\(v.line.prefix(300))")
         #expect(v.line.utf8.count < 1000)
+
+        // The JSON verdict lists every endpoint, with the whole chain for the first 100 only.
+        let json = JSONReport.render(AuditResult.run(s), system: s, context: testContext(root.path))
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let endpoints = try #require((doc["verdict"] as? [String: Any])?["endpoints"] as? [[String: Any]])
+        #expect(endpoints.count == 300)
+        #expect(endpoints.prefix(100).allSatisfy { ($0["chain"] as? [Any])?.count == 8 && $0["stoppedAt"] == nil })
+        #expect(endpoints.dropFirst(100).allSatisfy { $0["chain"] == nil && $0["outcome"] as? String == "reachable" && $0["stoppedAt"] == nil },
+                "\(endpoints[150])")
     }
 }

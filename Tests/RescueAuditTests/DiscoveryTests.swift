@@ -60,7 +60,7 @@ struct DiscoveryImageTests {
         try expectNothingLeft(w.path)
     }
 
-    @Test func dirtyExt4JournalIsNotReplayed() throws {
+    @Test func dirtyExt4JournalLeavesTheImageUnwritten() throws {
         let w = try Workdir()
         try makeRootTree("\(w.path)/root")
         let live = "\(w.path)/live.img"
@@ -83,6 +83,33 @@ struct DiscoveryImageTests {
         try openReadClose(image, workdir: w) { target in
             #expect(target.description.fsType == "ext4")
             #expect(target.description.osName == "Debian GNU/Linux 12 (bookworm)")
+        }
+        #expect(try sh("dumpe2fs -h '\(image)' 2>/dev/null").contains("needs_recovery"))
+    }
+
+    /// The last edit of /etc/network/interfaces is only in the journal
+    /// (scripts/make-dirty-journal.sh checks that with debugfs and e2fsck):
+    /// the audit reads the edited file, as the next boot will, and the
+    /// image stays byte for byte what it was, needs_recovery included.
+    @Test func dirtyExt4JournalIsReplayedInMemory() throws {
+        let w = try Workdir()
+        try makeRootTree("\(w.path)/root")
+        let old = "auto lo\niface lo inet loopback\n"
+        let new = old + "auto ens3\niface ens3 inet static\n    address 192.0.2.77/24\n"
+        try FileManager.default.createDirectory(atPath: "\(w.path)/root/etc/network", withIntermediateDirectories: true)
+        try old.write(toFile: "\(w.path)/root/etc/network/interfaces", atomically: true, encoding: .utf8)
+        try new.write(toFile: "\(w.path)/new", atomically: true, encoding: .utf8)
+        let image = "\(w.path)/dirty.img"
+        try sh("sh '\(Repo.root.path)/scripts/make-dirty-journal.sh' '\(w.path)/root' '\(image)' /etc/network/interfaces '\(w.path)/new'")
+        try openReadClose(image, workdir: w) { target in
+            guard case .replayed(let blocks, let transactions) = target.filesystems.first?.journal else {
+                Issue.record("the journal was not replayed: \(String(describing: target.filesystems.first?.journal))")
+                return
+            }
+            #expect(blocks > 0 && transactions > 0)
+            #expect(target.notes.contains { $0.contains("replayed in memory, read-only") })
+            let root = try target.openRoot()
+            #expect(root.bytes("/etc/network/interfaces") == Array(new.utf8), "the audit reads what the journal replay writes")
         }
         #expect(try sh("dumpe2fs -h '\(image)' 2>/dev/null").contains("needs_recovery"))
     }

@@ -2,6 +2,7 @@
 import Foundation
 @testable import Parsers
 import Plan
+import Report
 @testable import Rules
 @testable import SystemModel
 import TargetAccess
@@ -196,6 +197,45 @@ import Testing
         #expect(b.message.utf8.count < Text.maxMessageBytes + 32)
     }
 
+    /// 15,000 findings of 2 KB (20 MB of text before the cap): every format
+    /// stays under `ReportSelection.maxReportBytes`, opens with the verdict,
+    /// shows every critical rule, says per rule what it left out, and the
+    /// JSON is valid and says `truncated`.
+    @Test func theWholeReportStaysUnderItsCap() throws {
+        let src = Repo.rules.appendingPathComponent("loopback-not-configured/tests/debian-12-stock.pass")
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: src.path))
+        var result = AuditResult.run(system)
+        let pad = String(repeating: "p", count: 1500)
+        func finding(_ rule: String, _ severity: Severity, _ i: Int) -> Finding {
+            Finding(rule: rule, severity: severity, message: "file /etc/hostile/\(i) \(pad)", atBoot: "it fails at boot",
+                    evidence: [Evidence(path: "/etc/hostile/\(i)", line: 1, text: String(pad.prefix(300)))]).bounded()
+        }
+        var many = (0..<3).map { finding("critical-rule-\($0)", .critical, $0) }
+        many += (0..<10_000).map { finding("config-file-unreadable", .critical, $0) }
+        many += (0..<5_000).map { finding("config-syntax-error", .medium, $0) }
+        result.findings = many
+        result.plan = .empty
+        let context = testContext(src.path)
+        let text = TextReport.render(result, system: system, context: context, color: false)
+        let markdown = MarkdownReport.render(result, system: system, context: context)
+        let json = JSONReport.render(result, system: system, context: context)
+        for report in [text, markdown, json] { #expect(report.utf8.count < ReportSelection.maxReportBytes) }
+        let verdict = try #require(result.verdict)
+        #expect(text.hasPrefix(printable(verdict.line)))
+        for r in 0..<3 { #expect(text.contains("[critical-rule-\(r)]") && markdown.contains("critical-rule-\(r)")) }
+        let left = 10_000 - ReportSelection.maxFindingsPerRule
+        #expect(text.contains(ReportSelection.omissionLine(rule: "config-file-unreadable", count: left)))
+        #expect(text.contains("more findings of rule config-syntax-error not shown"))
+        #expect(markdown.contains("more findings of rule config-file-unreadable not shown"))
+        let doc = try #require(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let truncated = try #require(doc["truncated"] as? [String: Any])
+        let shown = try #require(doc["findings"] as? [[String: Any]])
+        #expect(truncated["findings"] as? Int == many.count - shown.count)
+        #expect((truncated["findingsByRule"] as? [String: Int])?["config-file-unreadable"] == left)
+        #expect(shown.prefix(3 + ReportSelection.maxFindingsPerRule).allSatisfy { $0["severity"] as? String == "critical" })
+        #expect((doc["verdict"] as? [String: Any])?["line"] as? String == verdict.line)
+    }
+
     @Test func readCacheStaysWithinItsBudget() throws {
         let dir = try makeTempDir("rescue-audit-cache")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -242,6 +282,38 @@ import Testing
         let paths = result.plan.actions.compactMap(\.path)
         #expect(paths.contains("/etc/network/interfaces.real"))
         #expect(!paths.contains("/etc/network/interfaces"))
+    }
+
+    /// A hand-made jbd2 log (32-bit tags, no checksums): an escaped block,
+    /// a block revoked by a later transaction, and a transaction without
+    /// its commit block, which is not replayed.
+    @Test func jbd2WalkFollowsCommitsRevokesAndEscapes() throws {
+        let bs = 1024
+        var journal = [[UInt8]](repeating: [UInt8](repeating: 0, count: bs), count: 16)
+        func put32(_ block: Int, _ at: Int, _ v: UInt32) {
+            for i in 0..<4 { journal[block][at + i] = UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32(i))) }
+        }
+        func header(_ block: Int, _ type: UInt32, _ seq: UInt32) { put32(block, 0, 0xC03B_3998); put32(block, 4, type); put32(block, 8, seq) }
+        header(0, 4, 0)
+        put32(0, 0x0C, UInt32(bs)); put32(0, 0x10, 16); put32(0, 0x14, 1); put32(0, 0x18, 5); put32(0, 0x1C, 1); put32(0, 0x28, 0x1)
+        header(1, 1, 5)                                   // descriptor: 100 (escaped, with a UUID), 200 (last)
+        put32(1, 12, 100); put32(1, 16, 0x1)              // t_blocknr, t_checksum 0 | t_flags ESCAPE
+        put32(1, 36, 200); put32(1, 40, 0x2 | 0x8)        // after 16 UUID bytes: SAME_UUID | LAST
+        header(4, 2, 5)                                   // commit 5
+        header(5, 1, 6); put32(5, 12, 300); put32(5, 16, 0x8)
+        header(7, 5, 6); put32(7, 12, 20); put32(7, 16, 200)   // revoke 200 in 6
+        header(8, 2, 6)                                   // commit 6
+        header(9, 1, 7); put32(9, 12, 400); put32(9, 16, 0x8)  // no commit follows
+        let replay = try ExtJournalReplay.walk(blockSize: bs, physical: { $0 < 16 ? $0 + 1000 : nil },
+                                               read: { $0 >= 1000 && $0 < 1016 ? journal[Int($0 - 1000)] : nil })
+        #expect(replay.transactions == 2)
+        #expect(replay.blocks == [ExtJournalReplay.Block(target: 100, source: 1002, escaped: true),
+                                  ExtJournalReplay.Block(target: 300, source: 1006, escaped: false)])
+        // A log start past the journal is refused, not followed.
+        put32(0, 0x1C, 99)
+        #expect(throws: ExtJournalReplay.Refusal.self) {
+            try ExtJournalReplay.walk(blockSize: bs, physical: { $0 + 1000 }, read: { $0 >= 1000 && $0 < 1016 ? journal[Int($0 - 1000)] : nil })
+        }
     }
 
     @Test func anUnreplayedExtJournalIsAFactAndSaid() throws {

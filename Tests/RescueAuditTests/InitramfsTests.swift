@@ -1,5 +1,6 @@
+import CCompress
 import Foundation
-import Parsers
+@testable import Parsers
 import Testing
 
 /// The initramfs reader, checked against archives made by the real tools:
@@ -84,6 +85,36 @@ import Testing
         #expect(b.error == nil, "\(b.error ?? "")")
         #expect(b.segments.map(\.format) == ["cpio", "gzip", "zstd"])
         #expect(b.member("usr/lib/udev/rules.d/80-net-setup-link.rules")?.data == Array("NAME=\"lan0\"\n".utf8))
+    }
+
+    /// gzip goes through ISA-L when libisal.so.2 is present (CI installs it):
+    /// the same bytes as zlib, and the stream ends at the same offset, so
+    /// what follows it (padding, another segment) is found.
+    @Test func isalAndZlibInflateAlike() throws {
+        guard Self.toolsPresent else { #expect(!mustRunPrivileged); return }
+        let (gz, _) = try Self.build("gzip -n", microcode: false)
+        let bytes = gz + [0, 0, 0, 0] + Array("07070".utf8)
+        let source: Initramfs.ByteSource = { offset, count in
+            offset >= bytes.count ? [] : Array(bytes[offset..<min(bytes.count, offset + count)])
+        }
+        let segment = Initramfs.Segment(start: 0, size: bytes.count, source: source)
+        var viaZlib: [UInt8] = [], viaISAL: [UInt8] = []
+        let z = Initramfs.gunzipZlib(segment) { viaZlib += $0; return true }
+        guard let isal = ra_isal_gzip_new() else {
+            #expect(!mustRunPrivileged, "libisal2 must be installed (.ci/packages: libisal-dev)")
+            return
+        }
+        defer { ra_isal_gzip_free(isal) }
+        let i = Initramfs.gunzipISAL(isal, segment) { viaISAL += $0; return true }
+        #expect(try z.get() == gz.count)
+        #expect(try i.get() == gz.count)
+        #expect(viaISAL == viaZlib && viaZlib.count > 1_000_000)
+        // Truncated and corrupted, ISA-L reports it too.
+        let cut = Array(gz.prefix(gz.count - 100))
+        let cutSegment = Initramfs.Segment(start: 0, size: cut.count, source: { o, n in o >= cut.count ? [] : Array(cut[o..<min(cut.count, o + n)]) })
+        guard let again = ra_isal_gzip_new() else { return }
+        defer { ra_isal_gzip_free(again) }
+        if case .success = Initramfs.gunzipISAL(again, cutSegment, { _ in true }) { Issue.record("a truncated gzip stream is an error") }
     }
 
     @Test func corruptTruncatedAndHostileInputGiveAnErrorNotACrash() throws {

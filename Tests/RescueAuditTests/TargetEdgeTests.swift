@@ -303,8 +303,16 @@ extension CLIImageTests {
         var env = ProcessInfo.processInfo.environment
         env["TMPDIR"] = tmp
         let hostTmpBefore = Set(try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("rescue-audit.") })
+        // 20 of them on an image whose journal is replayed through a FUSE
+        // overlay served by a child process, which must not outlive the audit.
+        try makeRootTree("\(w.path)/root")
+        try "auto lo\niface lo inet loopback\n".write(toFile: "\(w.path)/new", atomically: true, encoding: .utf8)
+        let dirty = "\(w.path)/dirty.img"
+        try sh("sh '\(Repo.root.path)/scripts/make-dirty-journal.sh' '\(w.path)/root' '\(dirty)' /etc/passwd '\(w.path)/new'")
+        let dirtyBefore = try sha256(dirty)
         var rng = SystemRandomNumberGenerator()
         for i in 0..<100 {
+            let image = i < 80 ? image : dirty
             let p = Process()
             p.executableURL = Repo.binary
             p.arguments = ["audit", image, "--format", "json"]
@@ -329,5 +337,9 @@ extension CLIImageTests {
         let hostTmpAfter = Set(try FileManager.default.contentsOfDirectory(atPath: "/tmp").filter { $0.hasPrefix("rescue-audit.") })
         #expect(hostTmpAfter.subtracting(hostTmpBefore).isEmpty, "no /tmp/rescue-audit.*: \(hostTmpAfter)")
         #expect(try sha256(image) == before)
+        #expect(try sha256(dirty) == dirtyBefore)
+        // No journal server left: every process of ours is gone with its audit.
+        usleep(200_000)
+        #expect(try sh("ps -eo args | grep -F -- '\(dirty)' | grep -v grep || true").isEmpty)
     }
 }
