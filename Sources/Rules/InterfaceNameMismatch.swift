@@ -344,11 +344,11 @@ public struct InterfaceNameMismatch: Rule {
         }
         var actions: [ProposedAction] = []
         let rootDefault = naming.root.maskedLinks.contains { $0 == "/etc/systemd/network/99-default.link" }
-        if !rootDefault && !system.root.exists("/etc/systemd/network/99-default.link") {
+        if !rootDefault && !naming.existingFixPaths.contains("/etc/systemd/network/99-default.link") {
             actions.append(ProposedAction(.createSymlink(SymlinkSpec(path: "/etc/systemd/network/99-default.link", target: "/dev/null")),
                                           "Mask 99-default.link (ln -s /dev/null /etc/systemd/network/99-default.link)"))
         }
-        if case .masked = naming.root.setupLink {} else if !system.root.exists("/etc/udev/rules.d/80-net-setup-link.rules") {
+        if case .masked = naming.root.setupLink {} else if !naming.existingFixPaths.contains("/etc/udev/rules.d/80-net-setup-link.rules") {
             actions.append(ProposedAction(.createSymlink(SymlinkSpec(path: "/etc/udev/rules.d/80-net-setup-link.rules", target: "/dev/null")),
                                           "Mask 80-net-setup-link.rules (ln -s /dev/null /etc/udev/rules.d/80-net-setup-link.rules)"))
         }
@@ -365,7 +365,7 @@ public struct InterfaceNameMismatch: Rule {
     /// one that renames the cards first. Nil when the target has none.
     private func regenerate(_ naming: InterfaceNaming, system: SystemSnapshot?) -> ProposedAction? {
         guard naming.initramfs.path != nil else { return nil }
-        let has: (String) -> Bool = { p in system?.root.exists(p) ?? false }
+        let has: (String) -> Bool = { p in naming.existingFixPaths.contains(p) }
         if has("/usr/sbin/update-initramfs") || has("/sbin/update-initramfs") {
             // update-initramfs writes each /boot/initrd.img-VERSION and its
             // checksum in /var/lib/initramfs-tools/VERSION: undo.sh puts both back.

@@ -99,6 +99,14 @@ public struct InterfaceNaming: Sendable {
     /// Whether the initramfs has been read yet (it is read only when a question needs it).
     public var initramfsWasRead: Bool { initramfsSource.isResolved }
 
+    /// The files a naming fix would mask or run that already exist on the
+    /// root (`/etc/systemd/network/99-default.link`,
+    /// `/etc/udev/rules.d/80-net-setup-link.rules`, `update-initramfs`), so
+    /// rules decide on fixes without reaching the target.
+    public var existingFixPaths: Set<String> = []
+    static let fixPaths = ["/etc/systemd/network/99-default.link", "/etc/udev/rules.d/80-net-setup-link.rules",
+                           "/usr/sbin/update-initramfs", "/sbin/update-initramfs"]
+
     /// Starts reading the initramfs on another thread, when the model already
     /// knows a question will need it (see `needsInitramfs`): the decompression
     /// then runs while the rest of the model is built and the rules run.
@@ -135,7 +143,9 @@ public struct InterfaceNaming: Sendable {
         let cmdline = BootCommandLineLoader.load(root, boot: boot)
         let rootLayer = rootLayer(root, networkd: networkd)
         let initramfs = LazyInitramfs { InitramfsLocator.load(root, commandLine: cmdline) }
-        return InterfaceNaming(commandLine: cmdline, root: rootLayer, initramfs: initramfs)
+        var naming = InterfaceNaming(commandLine: cmdline, root: rootLayer, initramfs: initramfs)
+        naming.existingFixPaths = Set(fixPaths.filter { root.exists($0) })
+        return naming
     }
 
     /// Nothing known (a snapshot built without a target).

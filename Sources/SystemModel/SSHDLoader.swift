@@ -18,9 +18,9 @@ extension SSHDModel {
     static let socketUnits = ["ssh.socket", "sshd.socket"]
     static let defaultHostKeys = ["/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key"]
 
-    static func load(_ root: TargetRoot, _ ctx: SSHDContext) -> SSHDModel {
+    static func load(_ root: TargetRoot, _ ctx: SSHDContext, config: SshdConfigModel? = nil) -> SSHDModel {
         var m = SSHDModel()
-        m.config = SshdConfigModel.load(root)
+        m.config = config ?? SshdConfigModel.load(root)
         m.diagnostics += m.config.diagnostics
         let starts = m.evaluateStart(root, ctx)
         let (listens, ports, addresses) = m.evaluateListen(root, ctx)
@@ -36,29 +36,13 @@ extension SSHDModel {
 
     // MARK: - Unit files
 
-    /// A unit file with its drop-ins (`/etc`, then vendor directories; a
-    /// drop-in in /etc replaces one of the same name), as systemd reads it.
+    /// A unit file with its drop-ins, as systemd reads it.
     static func unitWithDropIns(_ root: TargetRoot, _ units: UnitEnablement, _ name: String) -> (path: String, UnitFile)? {
-        guard let (path, file) = units.unitFile(name) else { return nil }
-        var byName: [String: String] = [:]
-        for dir in UnitEnablement.unitDirectories.reversed() where !dir.hasPrefix("/run") {
-            let d = dir + "/" + units.canonicalName(name) + ".d"
-            for e in root.listFollowing(d) ?? [] where e.name.hasSuffix(".conf") { byName[e.name] = d + "/" + e.name }
-        }
-        var merged = file
-        for key in byName.keys.sorted() {
-            guard let p = byName[key], let b = root.bytes(p) else { continue }
-            merged = merged.applying(SystemdUnitParser.parse(b, path: p))
-        }
-        return (path, merged)
+        units.unitFileWithDropIns(name)
     }
 
     /// `ExecStart=-/usr/sbin/sshd -D $SSHD_OPTS` → `/usr/sbin/sshd`.
-    static func program(_ exec: String) -> String? {
-        guard let first = Text.words(exec).first else { return nil }
-        let p = String(first.drop { "-@:+!".contains($0) })
-        return p.hasPrefix("/") ? p : nil
-    }
+    static func program(_ exec: String) -> String? { UnitEnablement.program(exec) }
 
     // MARK: - Starts
 
@@ -174,6 +158,7 @@ extension SSHDModel {
         if let b = binaryBytes, let needed = ELFNeeded.libraries(b) {
             linksLibwrap = needed.contains { $0.hasPrefix("libwrap.so") }
         }
+        userGroupModes = Self.debianBuild(ctx.packages, binary: binary, bytes: binaryBytes)
 
         guard config.exists else {
             startProblems.append(SSHDStartProblem(kind: .configMissing,
@@ -241,6 +226,21 @@ extension SSHDModel {
         var summary = "\(startedBy) starts sshd at boot"
         if noUsableHostKey, let k = keygenAtBoot { summary += "; host keys are created at boot by \(k.text.isEmpty ? k.location.path : k.text)" }
         return BootLink(.sshdStarts, .holds, summary, evidence: evidence + config.files.prefix(1).map { SourceLine(path: $0, line: 0, text: "") })
+    }
+
+    /// Debian's and Ubuntu's sshd carry the user-group-modes patch (Fedora's,
+    /// RHEL's and upstream's do not): judged from dpkg's openssh-server, or,
+    /// without a package database, from the version string Debian builds
+    /// into the binary (`OpenSSH_9.2p1 Debian-2+deb12u3`, `Ubuntu-3ubuntu0.10`).
+    static func debianBuild(_ packages: PackageDatabase, binary: String?, bytes: [UInt8]?) -> SourceLine? {
+        // A unit that runs a self-built /usr/local/sbin/sshd is not the package's program.
+        let packaged = binary.map { ["/usr/sbin/sshd", "/sbin/sshd"].contains($0) } ?? true
+        if packaged, let p = packages.package("openssh-server"), p.filesPresent { return p.source }
+        guard let bytes, let binary else { return nil }
+        for vendor in [" Debian-", " Ubuntu-"] where contains(bytes, vendor) && contains(bytes, "OpenSSH_") {
+            return SourceLine(path: binary, line: 0, text: "built by \(vendor.dropFirst().dropLast())")
+        }
+        return nil
     }
 
     static func words(_ s: SSHDHostKey.State) -> String {

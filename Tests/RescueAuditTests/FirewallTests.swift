@@ -18,6 +18,7 @@ struct TempRoot {
     init(_ files: [String: String], links: [String: String] = [:], executable: [String] = []) throws {
         url = try makeTempDir("firewall-root")
         for (path, text) in files { try write(text, to: url.appendingPathComponent(String(path.dropFirst()))) }
+        try writeUnitPrograms(files, into: url)
         for (path, target) in links {
             let p = url.appendingPathComponent(String(path.dropFirst()))
             try FileManager.default.createDirectory(at: p.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -133,7 +133,7 @@ enum IptablesOracle {
         var roots: [URL] = []
         // Each scenario as the tests read it (a shared base plus the folder, see ScenarioCopies).
         for s in Scenario.all { roots.append(s.url) }
-        roots.append(Repo.examples.appendingPathComponent("seed-000-001-broken-root"))
+        roots.append(Repo.example)
         var out: [String] = []
         for root in roots {
             var paths = Set<String>()

@@ -179,6 +179,34 @@ struct Scenario: CustomTestStringConvertible, Sendable {
         #expect(forward == backward, "\(s.testDescription): findings depend on rule order")
     }
 
+    /// Rules read only the model for interface naming: running them (and
+    /// building the plan and the verdict) reads none of udev's rules, .link
+    /// files or kernel command-line sources that the snapshot's naming model
+    /// did not already read (no-network-configured's fix once loaded them
+    /// itself). The initramfs under /boot is the one exception: the naming
+    /// model opens it lazily, the first time a question needs it.
+    /// Other paths rules still reach (unit files for `systemctl enable`
+    /// links, files a fix edits) are not checked here.
+    @Test(arguments: Scenario.all)
+    func rulesReadNoNamingInputTheModelDidNot(_ s: Scenario) throws {
+        guard s.prepared() else { return }
+        let log = AccessLog()
+        let root = try TargetRoot(directory: s.url.path, observer: { log.record($0, $1) })
+        let (environment, kind) = try s.environment()
+        let system = SystemSnapshot.load(root: root, kind: kind, environment: environment)
+        let loaded = Set(log.all.map { "\($0.0) \($0.1)" })
+        let before = log.all.count
+        let result = AuditResult.run(system)
+        // The plan reads what a fix will change, to hash it: that is the plan's read, not a rule's.
+        let planned = Set(result.plan.actions.compactMap(\.path))
+        let naming = ["/etc/udev/", "/lib/udev/", "/usr/lib/udev/", "/run/udev/", "/etc/default/grub", "/etc/kernel/cmdline", "/proc/cmdline"]
+        let after = log.all.dropFirst(before).filter { access in
+            !access.1.hasPrefix("/boot/") && !planned.contains(access.1) && (access.1.hasSuffix(".link") || naming.contains { access.1.hasPrefix($0) })
+        }
+        let new = Set(after.map { "\($0.0) \($0.1)" }).subtracting(loaded)
+        #expect(new.isEmpty, "\(s.testDescription): rules reached the target for \(new.sorted().prefix(10))")
+    }
+
     @Test func everyRuleFolderHasAnImplementationAndTheReverse() {
         let folders = Set(((try? FileManager.default.contentsOfDirectory(atPath: Repo.rules.path)) ?? []))
         let registered = Set(RuleRegistry.all.map { $0.id })

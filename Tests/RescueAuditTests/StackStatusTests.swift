@@ -8,6 +8,7 @@ import Testing
     func snapshot(_ files: [String: String], links: [String: String] = [:]) throws -> (SystemSnapshot, URL) {
         let dir = try makeTempDir("stacks")
         for (path, text) in files { try write(text, to: dir.appendingPathComponent(String(path.dropFirst()))) }
+        try writeUnitPrograms(files, into: dir)
         for (path, target) in links {
             let url = dir.appendingPathComponent(String(path.dropFirst()))
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -7,6 +7,13 @@ enum Repo {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static var rules: URL { root.appendingPathComponent("rules") }
     static var examples: URL { root.appendingPathComponent("examples") }
+    /// The bundled example root as the README audits it: a copy with the
+    /// modes of its `.modes` sidecar applied (as scripts/example-root.sh makes it).
+    static let example: URL = {
+        let (url, problem) = ScenarioCopies.prepare(examples.appendingPathComponent("seed-000-001-broken-root"), rule: "examples")
+        if let problem { Issue.record("the bundled example could not be prepared: \(problem)") }
+        return url
+    }()
     static var fixtures: URL { root.appendingPathComponent("Tests/RescueAuditTests/Fixtures") }
 
     /// The built `rescue-audit`, beside the test bundle.
@@ -78,4 +85,21 @@ func which(_ tool: String) -> String? {
         if FileManager.default.isExecutableFile(atPath: p) { return p }
     }
     return nil
+}
+
+/// Writes an executable stand-in for every program an `ExecStart=` line of
+/// the given unit files runs that `files` does not provide: on a real system
+/// the package ships it, and a unit whose program is missing fails at boot.
+func writeUnitPrograms(_ files: [String: String], into root: URL) throws {
+    for (path, text) in files where path.contains("/systemd/system/") && path.hasSuffix(".service") {
+        for line in text.split(separator: "\n") where line.hasPrefix("ExecStart=") {
+            guard let first = line.dropFirst("ExecStart=".count).split(separator: " ").first else { continue }
+            let program = String(first.drop { "-@:+!".contains($0) })
+            guard program.hasPrefix("/"), files[program] == nil else { continue }
+            let url = root.appendingPathComponent(String(program.dropFirst()))
+            guard !FileManager.default.fileExists(atPath: url.path) else { continue }
+            try write("#!/bin/sh\n# stands in for \(program)\n", to: url)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        }
+    }
 }
