@@ -51,9 +51,12 @@ VARIANTS=(baseline no-loopback networking-disabled networking-disabled-auto netw
           firewall-lockout-crlf-hook netplan-networkd-stale-interfaces netplan-removed
           ssh-disabled ssh-masked sshd-bad-keyword sshd-bad-value sshd-no-host-keys sshd-no-privsep-user
           sshd-listen-absent-address sshd-port-2222-firewall-22 root-login-no-root-only password-auth-no-keys
-          allowusers-nobody strictmodes-group-writable nologin-file)
+          allowusers-nobody strictmodes-group-writable strictmodes-group-shared nologin-file)
 # Built from base-netplan.img (netplan.io installed) instead of base.img.
 NETPLAN_VARIANTS=" netplan-networkd-stale-interfaces netplan-removed "
+# Variants whose boot also tries a password login (admin, password boot-check):
+# the result gains password=USERS|none.
+PASSWORD_VARIANTS=" password-auth-no-keys "
 
 # What our rules say each variant does at boot (the prediction under test).
 predict() {
@@ -85,6 +88,7 @@ predict() {
         password-auth-no-keys) echo "NOT reachable (login): PasswordAuthentication no and no authorized_keys anywhere" ;;
         allowusers-nobody) echo "NOT reachable (login): AllowUsers names no existing account" ;;
         strictmodes-group-writable) echo "reachable: Debian's OpenSSH accepts a ~/.ssh writable by the user's own private group (observed 2026-12-02)" ;;
+        strictmodes-group-shared) echo "NOT reachable (login): every ~/.ssh is group-writable by a group with other members (Debian's user-group-modes patch refuses that)" ;;
         nologin-file) echo "reachable: /etc/nologin did not survive the reboot (observed 2026-12-02; systemd-user-sessions removes it)" ;;
     esac
 }
@@ -359,9 +363,24 @@ break_root-login-no-root-only() {
 break_password-auth-no-keys() {
     rm -f "$1/root/.ssh/authorized_keys" "$1/home/admin/.ssh/authorized_keys"
     printf 'PasswordAuthentication no\n' >>"$1/etc/ssh/sshd_config"
+    # admin gets a password, so only PasswordAuthentication refuses it (the boot tries it).
+    echo admin:boot-check | in_root "$1" chpasswd
 }
 break_allowusers-nobody() { printf 'AllowUsers nobody-here\n' >>"$1/etc/ssh/sshd_config"; }
 break_strictmodes-group-writable() { chmod 775 "$1/root/.ssh" "$1/home/admin/.ssh"; }
+# Group-writable ~/.ssh whose group has other members: Debian's OpenSSH
+# (user-group-modes patch) accepts group write only when the group's one
+# member is the owner. Both key holders' ~/.ssh belong to a group sshusers
+# with members admin and guest.
+break_strictmodes-group-shared() {
+    in_root "$1" useradd -M -s /bin/bash guest
+    in_root "$1" groupadd sshusers
+    in_root "$1" gpasswd -M admin,guest sshusers >/dev/null
+    local gid
+    gid=$(awk -F: '$1 == "sshusers" { print $3 }' "$1/etc/group")
+    chgrp "$gid" "$1/root/.ssh" "$1/home/admin/.ssh"
+    chmod 775 "$1/root/.ssh" "$1/home/admin/.ssh"
+}
 break_nologin-file() { printf 'The system is being maintained.\n' >"$1/etc/nologin"; }
 
 # build_variant NAME IMG: the broken image of a variant, from its base.
@@ -382,6 +401,17 @@ banner() { # HOSTPORT
 login() {
     timeout 90 ssh -q -i "$KEY" -p "$2" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
         -o UserKnownHostsFile=/dev/null -o ConnectTimeout=40 -o LogLevel=ERROR "$1@127.0.0.1" true </dev/null >/dev/null 2>&1
+}
+
+# password_login USER HOSTPORT: a password login (password boot-check) that
+# runs `true`, through SSH_ASKPASS; status 0 when it worked.
+password_login() {
+    local askpass=$LOGS/askpass.sh
+    printf '#!/bin/sh\necho boot-check\n' >"$askpass"; chmod 700 "$askpass"
+    SSH_ASKPASS=$askpass SSH_ASKPASS_REQUIRE=force DISPLAY=:0 timeout 90 setsid -w ssh -q -p "$2" \
+        -o PreferredAuthentications=password,keyboard-interactive -o PubkeyAuthentication=no -o NumberOfPasswordPrompts=1 \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=40 -o LogLevel=ERROR \
+        "$1@127.0.0.1" true </dev/null >/dev/null 2>&1
 }
 
 QEMU_PID=''
@@ -443,6 +473,9 @@ boot() {
         [ "$port" = "$PORT2" ] && guest=2222
         if [ -n "$users" ]; then result="reachable ${result#banner } port=$guest login=$users"
         else result="no-login ${result#banner } port=$guest login=none"; fi
+        case $PASSWORD_VARIANTS in
+            *" $name "*) if password_login admin "$port"; then result="$result password=admin"; else result="$result password=none"; fi ;;
+        esac
     fi
     # Let the diagnostic unit finish its report (it runs 20 s after multi-user).
     local grace=$((SECONDS + 60))
@@ -477,6 +510,8 @@ tool_says() {
     jq -r '
         def line: if type == "string" then . else (.line // .summary // .text // ((.status // .state // "") + (if .reason then ": " + .reason else "" end)) // tostring) end;
         if (.verdict // null) != null then "verdict: " + (.verdict | line)
+            + (if ((.verdict.bootStops // []) | length) > 0 then " [boot stops: " + .verdict.bootStops[0].rule + "]"
+               else ([(.verdict.chain // [])[] | select(.state == "broken") | .kind] | if length > 0 then " [first broken link: " + .[0] + "]" else "" end) end)
         else ([.findings[] | select(.severity == "critical" or .severity == "high") | "\(.severity) \(.rule)"] | unique
               | if length == 0 then "no critical/high finding" else join(", ") end) end' <<<"$json" 2>/dev/null \
         || echo "(unreadable JSON)"
@@ -534,8 +569,36 @@ assemble() {
     return 0
 }
 
+# Loop devices and mounts that an earlier run killed without its trap (SIGKILL,
+# a crash) left behind: those whose backing file is one of this script's
+# images. Other users of $WORK are not touched.
+stale_cleanup() {
+    local dev file mnt
+    losetup -n -O NAME,BACK-FILE 2>/dev/null | while read -r dev file; do
+        case $file in
+            "$IMAGES"/*|"$WORK/repair-proof"/*|"$WORK/verdict-check"/*) ;;
+            *) continue ;;
+        esac
+        findmnt -rn -o TARGET -S "$dev" 2>/dev/null | sort -r | while read -r mnt; do
+            findmnt -rn -o TARGET | grep -F "$mnt/" | sort -r | while read -r d; do umount -l "$d" 2>/dev/null || true; done
+            umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+        done
+        losetup -d "$dev" 2>/dev/null || true
+        echo "$0: cleaned up $dev ($file) left by an earlier run" >&2
+    done
+}
+
 prepare() {
     need_root
+    # One run that boots at a time (ports, one VM); it cleans up what a
+    # killed run left. NO_BOOT=1 (verdict-check.sh) only builds and audits
+    # images, beside a running boot, and leaves the others' mounts alone.
+    mkdir -p "$WORK"
+    if [ -z "${NO_BOOT:-}" ]; then
+        exec 9>"$WORK/boot-check.lock"
+        flock -w 7200 9 || { echo "$0: another boot-check run holds $WORK/boot-check.lock" >&2; exit 2; }
+        stale_cleanup
+    fi
     need_tool debootstrap debootstrap
     need_tool qemu-system-x86_64 qemu-system-x86
     need_tool sfdisk fdisk
@@ -543,6 +606,7 @@ prepare() {
     need_tool jq jq
     mkdir -p "$WORK" "$LOGS"
     for p in "$PORT" "$PORT2"; do
+        [ -z "${NO_BOOT:-}" ] || break
         if timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$p" 2>/dev/null; then
             echo "$0: port $p is in use; set BOOT_CHECK_PORT" >&2; exit 2
         fi

@@ -99,9 +99,12 @@ broken_boot() {
     echo "$result"
 }
 
+# row CELLS...: the variant's table row, with when and with which commit it ran.
 row() {
     local c
-    for c in "$@"; do printf '| %s ' "$c"; done >>"$OUT/$CURRENT.row"
+    for c in "$@" "$(date -u +%H:%MZ) $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- Sources 2>/dev/null || echo +dirty)"; do
+        printf '| %s ' "$c"
+    done >>"$OUT/$CURRENT.row"
     printf '|' >>"$OUT/$CURRENT.row"
 }
 
@@ -148,7 +151,12 @@ prove() {
     [ -n "$undo" ] && cp "$undo" "$out/undo.sh"
     unmount_image
     echo "== $name: repair: $applied, $fixes finding(s) fixed" >&2
+    # What the plan itself predicts for the repaired system (when it prints
+    # a verdict line), then the audit of the repaired image.
     says_after=$(tool_says "$repaired")
+    local planned
+    planned=$(grep -m 1 'SSH after' "$out/plan.txt" | sed 's/^[[:space:]]*//' || true)
+    [ -z "$planned" ] || says_after="plan: $planned; audit: $says_after"
 
     # 4. boot the repaired image with its own kernel and initrd.
     local after_boot
@@ -184,12 +192,20 @@ assemble_proof() {
     {
         echo "Run $(date -u +%Y-%m-%dT%H:%MZ) with $("$RA" --version 2>/dev/null || echo rescue-audit) ($RA)."
         echo
-        echo '| variant | broken image boots | the tool predicts | repair script | the tool predicts after repair | repaired image boots | undo.sh | time |'
-        echo '|---|---|---|---|---|---|---|---|'
+        echo '| variant | broken image boots | the tool predicts | repair script | the tool predicts after repair | repaired image boots | undo.sh | time | run (UTC, commit) |'
+        echo '|---|---|---|---|---|---|---|---|---|'
         for n in "${VARIANTS[@]}"; do
             if [ -f "$OUT/$n.row" ]; then cat "$OUT/$n.row"; echo; fi
         done
     } >"$LOGS/repair-proof.md"
+    # The table in docs/boot-checks.md, between its two markers (no hand edit).
+    local doc=$REPO/docs/boot-checks.md
+    if grep -q '^<!-- repair-proof table begin -->$' "$doc" && grep -q '^<!-- repair-proof table end -->$' "$doc"; then
+        awk -v table="$LOGS/repair-proof.md" '
+            /^<!-- repair-proof table begin -->$/ { print; while ((getline l < table) > 0) print l; skip = 1; next }
+            /^<!-- repair-proof table end -->$/ { skip = 0 }
+            !skip' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
+    fi
 }
 
 proof_main() {
