@@ -421,6 +421,7 @@ BOUND_ACTIVE=''
 # (boot runs in a command substitution, a subshell: its VM's pid is also in
 # a file, so the caller's trap can stop it.)
 bc_cleanup() {
+    case ${RESCUE_AUDIT:-} in "$WORK/bin/"*".$$") rm -f "$RESCUE_AUDIT" ;; esac
     if [ -n "$QEMU_PID" ]; then kill "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; QEMU_PID=''; fi
     if [ -f "$LOGS/qemu.pid" ]; then kill "$(cat "$LOGS/qemu.pid")" 2>/dev/null || true; rm -f "$LOGS/qemu.pid"; fi
     local d
@@ -498,6 +499,21 @@ decisive() {
 rescue_audit_bin() {
     local b=${RESCUE_AUDIT:-$REPO/.build/debug/rescue-audit}
     [ -x "$b" ] && echo "$b"
+}
+
+# pin_binary: a copy of the binary for this whole run (a rebuild of the
+# worktree during a run of an hour must not change the code under test),
+# named by its commit; RESCUE_AUDIT points at it.
+pin_binary() {
+    local b c
+    b=$(rescue_audit_bin) || return 0
+    c=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git -C "$REPO" diff --quiet HEAD -- Sources 2>/dev/null || c=$c+dirty
+    mkdir -p "$WORK/bin"
+    cp "$b" "$WORK/bin/rescue-audit-$c.$$"
+    RESCUE_AUDIT=$WORK/bin/rescue-audit-$c.$$
+    RESCUE_AUDIT_COMMIT=$c
+    export RESCUE_AUDIT RESCUE_AUDIT_COMMIT
 }
 
 # tool_says IMG: what the tool predicts for the image, one line: the JSON
@@ -621,6 +637,7 @@ main() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
     prepare
+    pin_binary
     local names=("$@")
     [ ${#names[@]} -gt 0 ] || names=("${VARIANTS[@]}")
     for n in "${names[@]}"; do

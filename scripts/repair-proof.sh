@@ -102,7 +102,7 @@ broken_boot() {
 # row CELLS...: the variant's table row, with when and with which commit it ran.
 row() {
     local c
-    for c in "$@" "$(date -u +%H:%MZ) $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO" diff --quiet HEAD -- Sources 2>/dev/null || echo +dirty)"; do
+    for c in "$@" "$(date -u +%H:%MZ) ${RESCUE_AUDIT_COMMIT:-?}"; do
         printf '| %s ' "$c"
     done >>"$OUT/$CURRENT.row"
     printf '|' >>"$OUT/$CURRENT.row"
@@ -190,7 +190,7 @@ prove() {
 
 assemble_proof() {
     {
-        echo "Run $(date -u +%Y-%m-%dT%H:%MZ) with $("$RA" --version 2>/dev/null || echo rescue-audit) ($RA)."
+        echo "Last run $(date -u +%Y-%m-%dT%H:%MZ); each row says when and with which commit it ran (rows of variants not in the last run are from earlier runs)."
         echo
         echo '| variant | broken image boots | the tool predicts | repair script | the tool predicts after repair | repaired image boots | undo.sh | time | run (UTC, commit) |'
         echo '|---|---|---|---|---|---|---|---|---|'
@@ -212,8 +212,10 @@ proof_main() {
     trap bc_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    RA=$(rescue_audit_bin) || { echo "$0: no rescue-audit binary: build it (swift build) or set RESCUE_AUDIT" >&2; exit 2; }
+    rescue_audit_bin >/dev/null || { echo "$0: no rescue-audit binary: build it (swift build) or set RESCUE_AUDIT" >&2; exit 2; }
     prepare
+    pin_binary
+    RA=$RESCUE_AUDIT
     mkdir -p "$PROOF" "$OUT"
     local names=("$@")
     [ ${#names[@]} -gt 0 ] || names=("${VARIANTS[@]}")

@@ -46,11 +46,12 @@ check_main() {
     trap 'exit 143' TERM
     rescue_audit_bin >/dev/null || { echo "$0: no rescue-audit binary: swift build, or set RESCUE_AUDIT" >&2; exit 2; }
     prepare
+    pin_binary
     local names=("$@") bad=0 dir=$WORK/verdict-check
     [ ${#names[@]} -gt 0 ] || names=("${VARIANTS[@]}")
     mkdir -p "$dir"
     {
-        echo "Verdict of $("$(rescue_audit_bin)" --version 2>/dev/null) (commit $(git -C "$REPO" rev-parse --short HEAD)) on each variant's image, $(date -u +%Y-%m-%dT%H:%MZ)."
+        echo "Verdict of $("$(rescue_audit_bin)" --version 2>/dev/null) (commit $RESCUE_AUDIT_COMMIT) on each variant's image, $(date -u +%Y-%m-%dT%H:%MZ)."
         echo
         echo '| variant | observed at boot | the verdict | agrees |'
         echo '|---|---|---|---|'
