@@ -628,6 +628,10 @@ prepare() {
         fi
     done
     make_key
+    # The debootstrap first (reused when done): build_image's stamp names it,
+    # so on a fresh machine the first stamp would otherwise lack it and the
+    # second run would rebuild both images.
+    bootstrap "$ROOT" "$PACKAGES"
     build_image
     build_netplan_image
 }
