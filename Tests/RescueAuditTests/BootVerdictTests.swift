@@ -319,6 +319,20 @@ import Testing
         #expect(route.summary.contains("192.0.2.1"))
     }
 
+    /// systemd's own .network files for interfaces that containers and VMs
+    /// make (host0 inside a container; ve-*, vz-*, vb-*, vt-* on their host)
+    /// are no endpoint of this machine: the verdict names ens3 alone. (The
+    /// netplan-networkd-stale-interfaces boot image listed host0 and the
+    /// ve-/vz-/vt- globs as endpoints before.)
+    @Test func vendorNetworkFilesAreNoEndpoints() throws {
+        let root = HealthyRootTests.url("debian12-netplan-networkd")
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("lib/systemd/network/80-container-host0.network").path))
+        let v = try #require(AuditResult.run(SystemSnapshot.load(root: try TargetRoot(directory: root.path))).verdict)
+        #expect(v.outcome == .reachable)
+        #expect(v.endpoints.map(\.interface) == ["ens3"], "\(v.line)")
+        #expect(!v.line.contains("host0") && !v.line.contains("match name"), "\(v.line)")
+    }
+
     /// A hook that cannot be executed restores nothing, and a restore of a
     /// missing file leaves the tables as they were: netfilter-persistent's
     /// DROP is what is loaded when boot has finished.
