@@ -486,6 +486,10 @@ boot_once() {
         fi
         sleep 4
     done
+    # qemu gone before the verdict (killed by a trap, crashed): the boot proved nothing.
+    if [ -z "$port" ] && [ "$result" = unreachable ] && ! kill -0 "$QEMU_PID" 2>/dev/null; then
+        result="invalid (qemu stopped before the boot ended)"
+    fi
     if [ -n "$port" ]; then
         local users="" u
         for u in root admin; do
@@ -585,7 +589,10 @@ record_variant() {
     } >"$LOGS/$name.result.md"
     printf '| %s | %s | %s | %s |\n' "$name" "$(predict "$name")" "$says" "$result" >"$LOGS/$name.summary"
     # repair-proof.sh reuses this observation of the broken image (same break, same base).
-    printf '%s\n%s\n' "$(variant_stamp "$name")" "$result" >"$LOGS/$name.observed"
+    case $result in
+        invalid*) rm -f "$LOGS/$name.observed" ;;
+        *) printf '%s\n%s\n' "$(variant_stamp "$name")" "$result" >"$LOGS/$name.observed" ;;
+    esac
 }
 
 # What a variant's broken image is made of: its base image's stamp and its break function.
