@@ -37,6 +37,25 @@ public struct SymlinkSpec: Hashable, Sendable, Codable {
     }
 }
 
+/// The permission bits and numeric owner of a target file. Owners are
+/// numbers from the target's own passwd and group, never names resolved on
+/// the host the script runs on.
+public struct FileOwnership: Hashable, Sendable, Codable {
+    /// Permission bits (`& 0o7777`).
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public init(mode: UInt32, uid: UInt32, gid: UInt32) {
+        self.mode = mode & 0o7777
+        self.uid = uid
+        self.gid = gid
+    }
+
+    /// `755 0 0`, as `stat -c '%a %u %g'` prints it.
+    public var words: String { "\(String(mode, radix: 8)) \(uid) \(gid)" }
+}
+
 /// One typed repair step a rule proposes. Target paths only; the plan turns
 /// file edits into whole-file writes with a SHA-256 before and after.
 public enum RepairAction: Hashable, Sendable {
@@ -50,6 +69,12 @@ public enum RepairAction: Hashable, Sendable {
     case moveAside(path: String)
     /// Creates a symlink (for example a mask to /dev/null).
     case createSymlink(SymlinkSpec)
+    /// Removes a symlink that points exactly to `target` (a unit's mask to
+    /// /dev/null); undo.sh puts it back.
+    case removeSymlink(SymlinkSpec)
+    /// Changes the mode and numeric owner of a file or directory from `from`
+    /// (as audited; the script refuses when it differs) to `to`.
+    case setOwnership(path: String, from: FileOwnership, to: FileOwnership)
     /// Enables a unit by creating exactly the symlinks `systemctl enable` would.
     case enableUnit(unit: String, links: [SymlinkSpec])
     /// Runs a command inside the target with /proc, /sys, /dev and /run bound.
@@ -66,7 +91,8 @@ public enum RepairAction: Hashable, Sendable {
     public var path: String? {
         switch self {
         case .editLines(let p, _), .appendBlock(let p, _), .createFile(let p, _, _), .moveAside(let p): p
-        case .createSymlink(let s): s.path
+        case .createSymlink(let s), .removeSymlink(let s): s.path
+        case .setOwnership(let p, _, _): p
         case .enableUnit, .chroot, .manual: nil
         }
     }
@@ -74,7 +100,7 @@ public enum RepairAction: Hashable, Sendable {
     /// The order class: file edits first, then enables, then chroot steps, then manual steps.
     var phase: Int {
         switch self {
-        case .editLines, .appendBlock, .createFile, .moveAside, .createSymlink: 0
+        case .editLines, .appendBlock, .createFile, .moveAside, .createSymlink, .removeSymlink, .setOwnership: 0
         case .enableUnit: 1
         case .chroot: 2
         case .manual: 3

@@ -9,6 +9,9 @@ public enum PlannedOperation: Hashable, Sendable {
     /// Move a file into the backup directory.
     case moveAside(path: String, before: String)
     case createSymlink(SymlinkSpec)
+    /// Move the symlink into the backup directory (it must point to `target`).
+    case removeSymlink(SymlinkSpec)
+    case setOwnership(path: String, from: FileOwnership, to: FileOwnership)
     case enableUnit(unit: String, links: [SymlinkSpec])
     case chroot(command: [String], why: String, undoable: Bool, changes: [String] = [])
     case manual(description: String, commands: [ShellCommand])
@@ -113,6 +116,8 @@ public enum PlanBuilder {
                 guard let bytes = fileBytes(p) else { continue }
                 op = .moveAside(path: p, before: sha256Hex(bytes))
             case .createSymlink(let s): op = .createSymlink(s)
+            case .removeSymlink(let s): op = .removeSymlink(s)
+            case .setOwnership(let p, let from, let to): op = .setOwnership(path: p, from: from, to: to)
             case .enableUnit(let u, let links): op = .enableUnit(unit: u, links: links)
             case .chroot(let c, let why, let undoable, let changes): op = .chroot(command: c, why: why, undoable: undoable, changes: changes)
             case .manual(let d, let c): op = .manual(description: d, commands: c)
@@ -272,7 +277,8 @@ extension PlannedOperation {
     var sortKey: String {
         switch self {
         case .writeFile(let p, _, _, _, _, _), .moveAside(let p, _): p
-        case .createSymlink(let s): s.path
+        case .createSymlink(let s), .removeSymlink(let s): s.path
+        case .setOwnership(let p, _, _): p
         case .enableUnit(let u, _): u
         case .chroot(let c, _, _, _): c.joined(separator: " ")
         case .manual(let d, _): d

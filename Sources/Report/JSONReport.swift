@@ -107,10 +107,24 @@ public enum JSONReport {
         var command: [String]?; var undoable: Bool?; var description: String?; var commands: [String]?
         /// For a chroot step: the `DIR/PATTERN` globs of the files undo.sh puts back.
         var restores: [String]? = nil
+        /// For a set-ownership step: `mode uid gid` (octal mode, numeric owner) as audited and as set.
+        var ownershipBefore: String? = nil
+        var ownershipAfter: String? = nil
     }
     struct LinkJSON: Encodable { var path: String; var target: String }
     struct ConflictJSON: Encodable { var path: String; var rules: [String]; var message: String }
-    struct PlanJSON: Encodable { var actions: [ActionJSON]; var conflicts: [ConflictJSON] }
+    struct PlanJSON: Encodable {
+        var actions: [ActionJSON]; var conflicts: [ConflictJSON]
+        /// The verdict after the automatic steps, predicted in memory (absent when not predicted).
+        var afterRepair: AfterRepairJSON? = nil
+    }
+    struct AfterRepairJSON: Encodable {
+        /// `reachable`, `not-reachable`, `cannot-tell`.
+        var outcome: String
+        var line: String
+        /// The ids of automatic steps whose effect the prediction does not model.
+        var notModelled: [String]
+    }
     struct Skipped: Encodable { var path: String; var reason: String }
     /// The answer to "will SSH reach this machine after the next boot?".
     struct VerdictDocument: Encodable {
@@ -188,6 +202,8 @@ public enum JSONReport {
             findings: findings,
             plan: PlanJSON(actions: result.plan.actions.map(action), conflicts: result.plan.conflicts.map {
                 ConflictJSON(path: $0.path, rules: $0.rules, message: $0.message)
+            }, afterRepair: result.afterRepair.map {
+                AfterRepairJSON(outcome: $0.verdict.outcome.rawValue, line: $0.line, notModelled: $0.notModelled.map(\.id))
             }),
             skipped: system.root.skippedReads.map { Skipped(path: $0.path, reason: $0.reason) },
             notes: context.notes)
@@ -260,8 +276,11 @@ public enum JSONReport {
             j.edits = edits.map { EditJSON(line: $0.line, remove: $0.removeCount, insert: $0.insert) }
         case .moveAside(_, let before):
             j.sha256 = before
-        case .createSymlink(let s):
+        case .createSymlink(let s), .removeSymlink(let s):
             j.links = [LinkJSON(path: s.path, target: s.target)]
+        case .setOwnership(_, let from, let to):
+            j.ownershipBefore = from.words
+            j.ownershipAfter = to.words
         case .enableUnit(let unit, let links):
             j.unit = unit
             j.links = links.map { LinkJSON(path: $0.path, target: $0.target) }

@@ -44,7 +44,7 @@ public enum MarkdownReport {
             for ref in result.plan.actionsByFinding[i] ?? [] { out.append("- Fix \(ref.id): \(inline(ref.summary))") }
             out.append("")
         }
-        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target]).map(inline)
+        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target], after: result.afterRepair).map(inline)
         return out.joined(separator: "\n") + "\n"
     }
 

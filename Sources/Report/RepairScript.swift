@@ -95,8 +95,10 @@ private struct ScriptWriter {
         switch a.operation {
         case .writeFile(let p, _, _, _, _, _), .moveAside(let p, _):
             return isUsableTargetPath(p) ? nil : "the path \(p) is not a plain absolute path"
-        case .createSymlink(let s):
+        case .createSymlink(let s), .removeSymlink(let s):
             return linkProblem(s)
+        case .setOwnership(let p, _, _):
+            return isUsableTargetPath(p) ? nil : "the path \(p) is not a plain absolute path"
         case .enableUnit(_, let links):
             if links.isEmpty { return "there are no links to create" }
             return links.lazy.compactMap(linkProblem).first
@@ -218,6 +220,11 @@ private struct ScriptWriter {
                 if auto.isEmpty { notFixed += list } else { beside += list }
             }
         }
+        if let after = result.afterRepair, !runnable.isEmpty {
+            h.append(comment(after.line))
+            if let caveat = after.caveat { h.append(comment("  " + caveat)) }
+            h.append("#")
+        }
         h.append("# Findings this script fixes:")
         h += fixed.isEmpty ? ["#   none"] : fixed
         h.append("# Findings it does NOT fix (do these by hand):")
@@ -300,6 +307,12 @@ private struct ScriptWriter {
                 head.append("\(a.id)_after=\(shQuote(after))")
             case .moveAside(let p, _):
                 head.append("\(a.id)_path=\(shQuote(p))")
+            case .removeSymlink(let l):
+                head.append("\(a.id)_path=\(shQuote(l.path))")
+            case .setOwnership(let p, let from, let to):
+                head.append("\(a.id)_path=\(shQuote(p))")
+                head.append("\(a.id)_from=\(shQuote(from.words))")
+                head.append("\(a.id)_to=\(shQuote(to.words))")
             case .createSymlink(let l):
                 head.append("\(a.id)_1_path=\(shQuote(l.path))")
                 head.append("\(a.id)_1_target=\(shQuote(l.target))")
@@ -386,6 +399,10 @@ private struct ScriptWriter {
             case .createSymlink(let l):
                 out.append("TODO=skip")
                 out.append("check_link \(a.id) \(shQuote(l.path)) \(shQuote(l.target))")
+            case .removeSymlink(let l):
+                out.append("check_unlink \(a.id) \(shQuote(l.path)) \(shQuote(l.target))")
+            case .setOwnership(let p, let from, let to):
+                out.append("check_ownership \(a.id) \(shQuote(p)) \(shQuote(from.words)) \(shQuote(to.words))")
             case .enableUnit(_, let links):
                 out.append("TODO=skip")
                 for l in links { out.append("check_link \(a.id) \(shQuote(l.path)) \(shQuote(l.target))") }
@@ -414,6 +431,10 @@ private struct ScriptWriter {
                 body.append("    apply_move \(a.id) \(shQuote(p))")
             case .createSymlink(let l):
                 body.append("    apply_link \(a.id)_1 \(shQuote(l.path)) \(shQuote(l.target))")
+            case .removeSymlink(let l):
+                body.append("    apply_unlink \(a.id) \(shQuote(l.path))")
+            case .setOwnership(let p, _, let to):
+                body.append("    apply_ownership \(a.id) \(shQuote(p)) \(String(to.mode, radix: 8)) \(to.uid) \(to.gid)")
             case .enableUnit(_, let links):
                 for (i, l) in links.enumerated() {
                     body.append("    apply_link \(a.id)_\(i + 1) \(shQuote(l.path)) \(shQuote(l.target))")
@@ -757,6 +778,61 @@ private struct ScriptWriter {
             say "  linked $2 -> $3"
         }
 
+        # check_unlink ID PATH TARGET: the symlink must still point to TARGET.
+        check_unlink() {
+            TODO=refuse
+            if ! resolve "$2"; then refuse "$1: $2 cannot be resolved inside the target"; return 0; fi
+            if [ -L "$RESOLVED" ]; then
+                read_link "$RESOLVED"
+                if [ "$LINK" = "$3" ]; then TODO=apply; return 0; fi
+                refuse "$1: $2 now points to $LINK, not $3 as audited"
+            elif [ ! -e "$RESOLVED" ]; then
+                TODO=skip
+            else
+                refuse "$1: $2 is no longer the symlink that was audited"
+            fi
+        }
+
+        # apply_unlink ID PATH: moves the symlink into the backup directory.
+        apply_unlink() {
+            resolve "$2" || die "$1: $2 cannot be resolved inside the target"
+            f=$RESOLVED
+            if [ "$DRY_RUN" = 1 ]; then say "  would move the link $2 into the backup directory"; return 0; fi
+            ensure_backup
+            undo_add "move_back \"\$${1}_path\""
+            stash "$2" "$f"
+            say "  moved the link $2 to $BK/files$2"
+        }
+
+        # check_ownership ID PATH FROM TO: FROM and TO are "mode uid gid" as
+        # stat -c '%a %u %g' prints them (numeric owners of the target).
+        check_ownership() {
+            TODO=refuse
+            if ! resolve "$2"; then refuse "$1: $2 cannot be resolved inside the target"; return 0; fi
+            if [ -L "$RESOLVED" ] || [ ! -e "$RESOLVED" ]; then refuse "$1: $2 is missing or a symlink now"; return 0; fi
+            now=$(stat -c '%a %u %g' -- "$RESOLVED") || { refuse "$1: stat $2 failed"; return 0; }
+            if [ "$now" = "$4" ]; then TODO=skip
+            elif [ "$now" = "$3" ]; then TODO=apply
+            elif [ "$FORCE" = 1 ]; then
+                warn "$1: $2 changed since the audit (mode and owner now $now); FORCE=1, so it is changed anyway"
+                TODO=apply
+            else
+                refuse "$1: $2 changed since the audit (mode and owner now $now, audited $3); audit again, or run with FORCE=1"
+            fi
+        }
+
+        # apply_ownership ID PATH MODE UID GID: owner first (chown clears set-id bits), then mode.
+        apply_ownership() {
+            resolve "$2" || die "$1: $2 cannot be resolved inside the target"
+            f=$RESOLVED
+            if [ "$DRY_RUN" = 1 ]; then say "  would set $2 to mode $3, owner $4:$5"; return 0; fi
+            ensure_backup
+            undo_add "restore_ownership \"\$${1}_path\" \"\$${1}_from\" \"\$${1}_to\""
+            chown -h -- "$4:$5" "$f"
+            chmod -- "$3" "$f"
+            say "  set $2 to mode $3, owner $4:$5"
+        }
+
         # check_chroot ID MARKER: a command runs once; the marker records it ran.
         check_chroot() {
             TODO=apply
@@ -1025,6 +1101,29 @@ private struct ScriptWriter {
             if [ "$4" = 1 ]; then mv -- "$b" "$f"; fi
             remove_parents "$f" "$3"
             say "removed the link $1"
+        }
+
+        # restore_ownership PATH FROM TO: puts back the mode and owner a step changed.
+        restore_ownership() {
+            if ! resolve "$1"; then refuse "$1 cannot be resolved inside the target"; return 0; fi
+            f=$RESOLVED
+            if [ -L "$f" ] || [ ! -e "$f" ]; then refuse "$1 is missing or a symlink now"; return 0; fi
+            now=$(stat -c '%a %u %g' -- "$f") || { refuse "stat $1 failed"; return 0; }
+            if [ "$now" = "$2" ]; then
+                if [ "$PASS" = apply ]; then say "$1 already has mode and owner $2"; fi
+                return 0
+            fi
+            if [ "$now" != "$3" ] && [ "$FORCE" != 1 ]; then
+                refuse "$1 changed since the repair (mode and owner now $now); FORCE=1 restores it anyway"
+                return 0
+            fi
+            if [ "$PASS" = check ]; then return 0; fi
+            if [ "$DRY_RUN" = 1 ]; then say "would set $1 back to mode and owner $2"; return 0; fi
+            m=${2%% *}
+            rest=${2#* }
+            chown -h -- "${rest%% *}:${rest#* }" "$f"
+            chmod -- "$m" "$f"
+            say "set $1 back to mode and owner $2"
         }
 
         chroot_note() {

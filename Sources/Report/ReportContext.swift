@@ -45,6 +45,8 @@ extension PlannedAction {
         case .writeFile(_, let before, _, _, _, _): before == nil ? "create-file" : "edit-file"
         case .moveAside: "move-aside"
         case .createSymlink: "create-symlink"
+        case .removeSymlink: "remove-symlink"
+        case .setOwnership: "set-ownership"
         case .enableUnit: "enable-unit"
         case .chroot: "chroot"
         case .manual: "manual"
@@ -54,7 +56,8 @@ extension PlannedAction {
     public var path: String? {
         switch operation {
         case .writeFile(let p, _, _, _, _, _), .moveAside(let p, _): p
-        case .createSymlink(let s): s.path
+        case .createSymlink(let s), .removeSymlink(let s): s.path
+        case .setOwnership(let p, _, _): p
         case .enableUnit, .chroot, .manual: nil
         }
     }

@@ -48,7 +48,7 @@ public enum TextReport {
             }
             out.append("")
         }
-        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target]).map(printable)
+        out += Summary.planLines(result.plan, target: context.rerunArguments ?? [context.target], after: result.afterRepair).map(printable)
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -141,13 +141,17 @@ enum Summary {
     }
 
     /// `target`: the arguments that name the audited root again.
-    static func planLines(_ plan: RepairPlan, target: [String]) -> [String] {
+    static func planLines(_ plan: RepairPlan, target: [String], after: AfterRepair? = nil) -> [String] {
         var out: [String] = []
         let auto = plan.automaticActions.count, manual = plan.manualActions.count
         out.append("Repair plan: \(auto) automatic step\(auto == 1 ? "" : "s"), \(manual) manual step\(manual == 1 ? "" : "s").")
         for c in plan.conflicts { out.append("  refused: \(c.message)") }
         if auto > 0 {
             out.append("Write the repair script with: rescue-audit plan \((target.map { shellWord($0) } + ["-o", "repair.sh"]).joined(separator: " "))")
+            if let after {
+                out.append(after.line)
+                if let caveat = after.caveat { out.append("  " + caveat) }
+            }
         }
         return out
     }

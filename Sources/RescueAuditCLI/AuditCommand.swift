@@ -101,7 +101,8 @@ private func auditOpened<T>(_ opened: AuditTarget, options: TargetOptions, _ bod
         environment.hardware = NetworkCards.scan().map(HardwareNIC.init)
     }
     let system = SystemSnapshot.load(root: root, kind: kind, environment: environment)
-    let result = AuditResult.run(system)
+    var result = AuditResult.run(system)
+    result.afterRepair = result.predictAfterRepair(system)
     let naming = TargetNaming(d, options: options)
     var context = ReportContext(toolVersion: toolVersion, libblkidVersion: Blkid.libraryVersion.version,
                                 target: naming.target, kind: kind, device: d.device, uuid: d.uuid,

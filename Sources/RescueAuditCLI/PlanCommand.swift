@@ -52,6 +52,10 @@ enum ScriptOutput {
         if auto == 0 {
             lines.append("It has nothing to do automatically.")
         } else {
+            if let after = result.afterRepair {
+                lines.append(after.line)
+                if let caveat = after.caveat { lines.append("  " + caveat) }
+            }
             if context.kind == .directory && context.target == "/" {
                 // Audited from inside a chroot of the target (or on it): the script runs right here.
                 lines.append("Preview:  DRY_RUN=1 ROOT=/ sh \(Self.word(name))")

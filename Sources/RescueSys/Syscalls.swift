@@ -74,12 +74,41 @@ public enum FileKind: String, Sendable, Codable {
 public struct FileStatus: Sendable {
     public let kind: FileKind
     public let size: Int64
-    public let mode: UInt32
+    public private(set) var mode: UInt32
     public let device: UInt64
     public let inode: UInt64
-    public let userID: UInt32
-    public let groupID: UInt32
+    public private(set) var userID: UInt32
+    public private(set) var groupID: UInt32
     public let modificationTime: Int64
+
+    /// A status made up rather than read: a file as a repair plan would
+    /// leave it (the verdict after repair is judged on such files).
+    public init(kind: FileKind, size: Int64, permissions: UInt32, userID: UInt32, groupID: UInt32) {
+        self.kind = kind
+        self.size = size
+        let type: UInt32
+        switch kind {
+        case .regular: type = UInt32(S_IFREG)
+        case .directory: type = UInt32(S_IFDIR)
+        case .symlink: type = UInt32(S_IFLNK)
+        default: type = 0
+        }
+        mode = type | (permissions & 0o7777)
+        device = 0
+        inode = 0
+        self.userID = userID
+        self.groupID = groupID
+        modificationTime = 0
+    }
+
+    /// The same status with other permission bits and owner.
+    public func with(permissions: UInt32, userID: UInt32, groupID: UInt32) -> FileStatus {
+        var copy = self
+        copy.mode = (mode & ~UInt32(0o7777)) | (permissions & 0o7777)
+        copy.userID = userID
+        copy.groupID = groupID
+        return copy
+    }
 
     init(_ st: stat) {
         kind = FileKind(mode: st.st_mode)
@@ -208,6 +237,11 @@ public func sysReadlinkAt(_ dir: borrowing Descriptor, _ name: String) throws(Sy
 public struct DirectoryEntry: Sendable, Hashable {
     public let name: String
     public let kind: FileKind
+
+    public init(name: String, kind: FileKind) {
+        self.name = name
+        self.kind = kind
+    }
 }
 
 /// The entries of an open directory, without "." and "..", sorted by name bytes

@@ -15,6 +15,8 @@ enum FirewallSupport {
             return ProposedAction(.appendBlock(path: path, lines: lines), e.summary)
         case .create(let path, let lines):
             return ProposedAction(.createFile(path: path, lines: lines, mode: 0o644), e.summary)
+        case .moveAside(let path):
+            return ProposedAction(.moveAside(path: path), e.summary)
         case .manual(let description, let commands):
             return ProposedAction(.manual(description: description, commands: commands), e.summary)
         }

@@ -45,6 +45,9 @@ public struct AuditResult: Sendable {
     public var plan: RepairPlan
     /// Will SSH reach the machine after the next boot (nil only for results built by hand).
     public var verdict: Verdict? = nil
+    /// The verdict after the plan's automatic steps, when it was predicted
+    /// (`predictAfterRepair`; the CLI always does, the renderers show it).
+    public var afterRepair: AfterRepair? = nil
 
     /// Runs `rules` (all by default) on the snapshot.
     public static func run(_ system: SystemSnapshot, rules: [any Rule.Type] = RuleRegistry.all) -> AuditResult {

@@ -1,6 +1,7 @@
 import Parsers
 import Plan
 import SystemModel
+import TargetAccess
 
 /// `service-address-not-configured`: a service is set to listen on an
 /// address that no persisted network configuration gives to any interface.
@@ -72,9 +73,42 @@ public struct ServiceAddressNotConfigured: Rule {
             message += " \(dhcp.map(\.displayName).joined(separator: ", ")) take\(dhcp.count == 1 ? "s" : "") an address from DHCP, which may or may not be \(ip.text)."
             evidence += dhcp.map { Evidence($0.source, note: "takes its address from DHCP") }
         }
+        var actions = fix(ip: ip, listener: l, claims: claims, service: service)
+        if !actions.contains(where: { $0.action.isAutomatic }), let listenFix = sshdListensEverywhere(l, system) {
+            actions.insert(listenFix, at: 0)
+        }
         return finding(severity, message: message,
                        atBoot: "\(l.service) cannot bind \(ip.text) after a reboot (\"Cannot assign requested address\") and fails to start.",
-                       evidence: evidence, actions: fix(ip: ip, listener: l, claims: claims, service: service))
+                       evidence: evidence, actions: actions)
+    }
+
+    /// sshd cannot bind any of its ListenAddress lines at boot (or only if
+    /// DHCP happens to lease one): they are commented out, so sshd listens on
+    /// every address of the port, but only when the sshd model, run again
+    /// with the edit, says it then listens.
+    /// (An address the network does configure keeps its line: sshd binds it.)
+    private func sshdListensEverywhere(_ l: Listener, _ system: SystemSnapshot) -> ProposedAction? {
+        let sshd = system.sshd
+        // Broken (the address is on no interface), or cannot tell (DHCP may or may not lease it).
+        guard l.service == "sshd", sshd.boot.listens.state != .holds, !sshd.socketActivated else { return nil }
+        let lines = sshd.config.globalAll("listenaddress")
+        guard !lines.isEmpty else { return nil }
+        var o = TargetOverlay()
+        var edits: [String: [LineEdit]] = [:]
+        for (path, ds) in Dictionary(grouping: lines, by: { $0.source.location.path }) {
+            guard let bytes = system.bytes(path) else { return nil }
+            var text = Text.lines(bytes)
+            for d in ds where d.source.location.line >= 1 && d.source.location.line <= text.count {
+                text[d.source.location.line - 1] = "#" + d.source.text
+                edits[path, default: []].append(.replace(line: d.source.location.line, with: ["#" + d.source.text]))
+            }
+            let st = system.root.stat(path)
+            o.set(path, .file(bytes: Array(text.joined(separator: "\n").utf8) + [0x0A], mode: st?.permissions ?? 0o644,
+                              uid: st?.userID ?? 0, gid: st?.groupID ?? 0))
+        }
+        guard edits.count == 1, let (path, e) = edits.first, system.sshd(after: o).boot.listens.state == .holds else { return nil }
+        return ProposedAction(.editLines(path: path, edits: e.sorted { $0.line < $1.line }),
+                              "Comment out the ListenAddress line\(e.count == 1 ? "" : "s") of \(path), so sshd listens on every address the machine has (the firewall still decides who reaches it)")
     }
 
     /// Persists the address on the interface whose subnet holds it, in that

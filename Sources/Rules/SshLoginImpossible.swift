@@ -1,6 +1,7 @@
 import Parsers
 import Plan
 import SystemModel
+import TargetAccess
 
 /// `ssh-login-impossible`: sshd may start, but no account can log in with
 /// it: AllowUsers/DenyUsers/groups, PermitRootLogin on a root-only machine,
@@ -18,16 +19,86 @@ public struct SshLoginImpossible: Rule {
         return String(summary.dropFirst(prefix.count).dropLast())
     }
 
+    /// StrictModes: the mode and owner sshd accepts on the way to each
+    /// refused authorized_keys, the owner as a number from the target's own
+    /// passwd (the account's uid), never a name the rescue system resolves.
+    func strictModesFixes(_ system: SystemSnapshot) -> [ProposedAction] {
+        var out: [ProposedAction] = []
+        var seen: Set<String> = []
+        for issue in system.sshd.strictModes where seen.insert(issue.path).inserted {
+            guard let st = system.root.lstat(issue.path), st.kind != .symlink else { continue }
+            let from = FileOwnership(mode: st.status.permissions, uid: st.status.userID, gid: st.status.groupID)
+            var to = from
+            let sameFile = system.sshd.strictModes.filter { $0.path == issue.path }
+            for i in sameFile {
+                guard let account = system.sshd.accounts.first(where: { $0.name == i.account }), account.uid >= 0 else { continue }
+                if to.uid != 0 && to.uid != UInt32(clamping: account.uid) { to.uid = UInt32(clamping: account.uid) }
+            }
+            to.mode &= ~0o022
+            guard to != from else { continue }
+            var what: [String] = []
+            if to.mode != from.mode { what.append("mode \(String(from.mode, radix: 8)) → \(String(to.mode, radix: 8))") }
+            if to.uid != from.uid { what.append("owner uid \(from.uid) → \(to.uid) (\(issue.account))") }
+            out.append(ProposedAction(.setOwnership(path: issue.path, from: from, to: to),
+                                      "Set \(issue.path) to what StrictModes accepts (\(what.joined(separator: ", "))), so sshd reads \(sameFile.map(\.account).joined(separator: ", "))'s authorized_keys"))
+        }
+        return out
+    }
+
+    /// sshd_config lines that keep everybody out, changed only when the
+    /// change is checked to let someone in: PermitRootLogin no on a machine
+    /// where only root has keys becomes prohibit-password (keys only), and an
+    /// AllowUsers that names no account that exists is commented out.
+    func configFixes(_ system: SystemSnapshot) -> [ProposedAction] {
+        let sshd = system.sshd
+        var out: [ProposedAction] = []
+        func letsSomeoneIn(_ path: String, _ edits: [(line: Int, text: String)]) -> Bool {
+            guard let bytes = system.bytes(path) else { return false }
+            var lines = Text.lines(bytes)
+            for e in edits where e.line >= 1 && e.line <= lines.count { lines[e.line - 1] = e.text }
+            var o = TargetOverlay()
+            let st = system.root.stat(path)
+            o.set(path, .file(bytes: Array(lines.joined(separator: "\n").utf8) + [0x0A], mode: st?.permissions ?? 0o644,
+                              uid: st?.userID ?? 0, gid: st?.groupID ?? 0))
+            return system.sshd(after: o).boot.login.state == .holds
+        }
+        // PermitRootLogin no: root has keys sshd would read if it were allowed.
+        if let root = sshd.accounts.first(where: { $0.uid == 0 && $0.reasons == ["PermitRootLogin is no"] }) {
+            let lines = sshd.config.directives.filter { d in
+                d.keyword == "permitrootlogin" && d.arguments.first?.lowercased() == "no" && root.evidence.contains(d.source)
+            }
+            let byFile = Dictionary(grouping: lines) { $0.source.location.path }
+            for (path, ds) in byFile.sorted(by: { $0.key < $1.key }) {
+                let edits = ds.map { d -> (line: Int, text: String) in
+                    let indent = String(d.source.text.prefix { $0 == " " || $0 == "\t" })
+                    return (d.source.location.line, indent + "PermitRootLogin prohibit-password")
+                }
+                guard letsSomeoneIn(path, edits) else { continue }
+                out.append(ProposedAction(.editLines(path: path, edits: edits.map { .replace(line: $0.line, with: [$0.text]) }),
+                                          "Set PermitRootLogin prohibit-password in \(path) (root logs in with its key, never with a password)"))
+            }
+        }
+        // AllowUsers that names nobody who exists.
+        let people = Set(sshd.accounts.map(\.name))
+        let allow = sshd.config.directives.filter { $0.keyword == "allowusers" && !$0.arguments.isEmpty }
+        let namesSomeone = allow.contains { d in d.arguments.contains { p in people.contains { SSHDModel.userPattern(p, $0) != false } } }
+        if !allow.isEmpty, !namesSomeone, sshd.accounts.contains(where: { $0.reasons == ["AllowUsers does not list it"] }) {
+            let byFile = Dictionary(grouping: allow) { $0.source.location.path }
+            for (path, ds) in byFile.sorted(by: { $0.key < $1.key }) {
+                let edits = ds.map { (line: $0.source.location.line, text: "#" + $0.source.text) }
+                guard letsSomeoneIn(path, edits) else { continue }
+                out.append(ProposedAction(.editLines(path: path, edits: edits.map { .replace(line: $0.line, with: [$0.text]) }),
+                                          "LOWERS SECURITY: comment out the AllowUsers line\(ds.count == 1 ? "" : "s") of \(path), which name\(ds.count == 1 ? "s" : "") no account that exists, so every account with a key or password may log in; put back an AllowUsers with the right names afterwards"))
+            }
+        }
+        return out
+    }
+
     public func check(_ system: SystemSnapshot) -> [Finding] {
         let sshd = system.sshd
         let login = sshd.boot.login
         guard sshd.present else { return [] }
-        var actions: [ProposedAction] = []
-        for issue in sshd.strictModes where system.root.exists(issue.path) {
-            actions.append(ProposedAction(.chroot(command: issue.fix, why: "StrictModes: sshd reads authorized_keys only when it and the directories above it up to the home directory are owned by the user or root and writable by no one else",
-                                                  undoable: false),
-                                          "\(issue.fix.dropLast().joined(separator: " ")) \(issue.path), so sshd reads \(issue.account)'s authorized_keys"))
-        }
+        var actions = strictModesFixes(system)
         if login.state == .broken {
             var evidence = login.evidence.map { s in s.location.line > 0 ? Evidence(s) : Evidence.fact(s.location.path, s.text.isEmpty ? "exists" : s.text) }
             if evidence.isEmpty { evidence = [.fact("/etc/passwd", login.summary)] }
@@ -45,7 +116,9 @@ public struct SshLoginImpossible: Rule {
                 actions.append(ProposedAction(.editLines(path: path, edits: lines.map { .replace(line: $0.location.line, with: ["#" + $0.text]) }),
                                               "Comment out the \(path) line\(lines.count == 1 ? "" : "s") that refuse\(lines.count == 1 ? "s" : "") sshd to every client"))
             }
-            if actions.isEmpty {
+            actions += configFixes(system)
+            let automatic = actions.contains { $0.action.isAutomatic }
+            if !automatic {
                 actions.append(ProposedAction(.manual(
                     description: "Give one account a way in: put a public key in its authorized_keys (mode 600, in a .ssh directory of mode 700 it owns), or change the sshd_config line that refuses it.",
                     commands: ["mkdir -p \(path: "/root/.ssh") && chmod 700 \(path: "/root/.ssh")",
@@ -53,12 +126,16 @@ public struct SshLoginImpossible: Rule {
                                "${EDITOR:-vi} \(path: sshd.config.mainPath)"]),
                     "Give an account a way to log in"))
             }
-            return [finding(.critical,
+            var f = finding(.critical,
                 message: "Nobody can log in over SSH: \(Self.detail(login.summary)).",
                 atBoot: sshd.hostsDenyAll.isEmpty
                     ? "sshd starts and answers, but refuses every login, so the machine is reachable only from its console."
                     : "sshd accepts each connection and closes it at once (tcp wrappers), so the machine is reachable only from its console.",
-                evidence: evidence, actions: actions)]
+                evidence: evidence, actions: actions)
+            if !automatic {
+                f.noOfflineRepair = "a way in needs a secret only you have (your public key, or a password you choose); none can be made up offline"
+            }
+            return [f]
         }
         // Someone gets in, but an account's keys are ignored.
         let issues = sshd.strictModes

@@ -18,12 +18,16 @@ public struct SshdHostKeysMissing: Rule {
                 : Evidence.fact(k.path, "\(Self.words(k.state)) (one of sshd's default host keys)")
         }
         var actions: [ProposedAction] = []
+        var noChroot: String? = nil
         let unsafe = sshd.hostKeys.filter { if case .unsafeMode = $0.state { true } else { false } }
+        // sshd loads a private host key only when no one but root can read it.
         for k in unsafe {
-            actions.append(ProposedAction(.chroot(command: ["chmod", "0600", k.path],
-                                                  why: "sshd loads a private host key only when no one but root can read it",
-                                                  undoable: true, changes: [k.path]),
-                                          "Make \(k.path) readable by root only"))
+            guard let st = system.root.stat(k.path) else { continue }
+            let real = system.root.symlinkDestination(k.path) ?? k.path
+            let from = FileOwnership(mode: st.permissions, uid: st.userID, gid: st.groupID)
+            let to = FileOwnership(mode: 0o600, uid: st.userID, gid: st.groupID)
+            actions.append(ProposedAction(.setOwnership(path: real, from: from, to: to),
+                                          "Make \(real) readable by root only (mode \(String(from.mode, radix: 8)) → 600)"))
         }
         let other = sshd.hostKeys.filter { k in
             if case .unsafeMode = k.state { return false }
@@ -38,18 +42,40 @@ public struct SshdHostKeysMissing: Rule {
                     return "rm -f -- \(path: k.path) && chroot \"$ROOT\" ssh-keygen -q -t \(value: type) -N '' -f \(value: k.path)"
                 }), "Create the host keys named by HostKey"))
         } else if unsafe.count < sshd.hostKeys.count {
-            // It only creates missing keys: undo.sh removes the ones it made.
-            actions.append(ProposedAction(.chroot(command: ["ssh-keygen", "-A"],
-                                                  why: "creates every missing default host key (/etc/ssh/ssh_host_*_key) with the target's own ssh-keygen",
-                                                  undoable: true, changes: ["/etc/ssh/ssh_host_*"]),
-                                          "Create the missing host keys with the target's ssh-keygen -A"))
+            // ssh-keygen -A skips a key file that exists, so an empty one (a
+            // keygen cut short by a full disk) is moved aside first.
+            for k in sshd.hostKeys where k.state == .unreadable("empty") && system.root.lstat(k.path)?.kind == .regular {
+                actions.append(ProposedAction(.moveAside(path: k.path), "Move the empty \(k.path) aside so ssh-keygen -A writes it again"))
+                if system.root.lstat(k.path + ".pub")?.kind == .regular {
+                    actions.append(ProposedAction(.moveAside(path: k.path + ".pub"), "Move \(k.path).pub aside with its empty private key"))
+                }
+            }
+            if let keygen = Self.keygenPrograms.first(where: { system.root.stat($0).map { $0.kind == .regular && $0.isExecutable } ?? false }) {
+                // It only creates missing keys: undo.sh removes the ones it made.
+                actions.append(ProposedAction(.chroot(command: ["ssh-keygen", "-A"],
+                                                      why: "creates every missing default host key (/etc/ssh/ssh_host_*_key) with the target's own ssh-keygen (\(keygen))",
+                                                      undoable: true, changes: ["/etc/ssh/ssh_host_*"]),
+                                              "Create the missing host keys with the target's ssh-keygen -A"))
+            } else {
+                noChroot = "the target has no ssh-keygen (openssh-client) to run in a chroot; the rescue system's own ssh-keygen can write the keys into it"
+                actions.append(ProposedAction(.manual(
+                    description: "Create the default host keys with the rescue system's ssh-keygen, writing under the target's root (-f sets the prefix).",
+                    commands: ["ssh-keygen -A -f \"$ROOT\""]), "Create the missing host keys with the rescue system's ssh-keygen"))
+            }
         }
         let names = sshd.hostKeys.map { "\($0.path) (\(Self.words($0.state)))" }.joined(separator: ", ")
-        return [finding(
+        var f = finding(
             message: "sshd cannot load any host key: \(names).",
             atBoot: "sshd stops at start with \"no hostkeys available -- exiting\", so nothing answers on the SSH port.",
-            evidence: evidence, actions: actions)]
+            evidence: evidence, actions: actions)
+        if !actions.contains(where: { $0.action.isAutomatic }) {
+            f.noOfflineRepair = noChroot ?? "the host keys HostKey names are not ones ssh-keygen -A makes; they are created one by one"
+        }
+        return [f]
     }
+
+    /// Where openssh-client puts ssh-keygen.
+    static let keygenPrograms = ["/usr/bin/ssh-keygen", "/bin/ssh-keygen"]
 
     static func words(_ s: SSHDHostKey.State) -> String {
         switch s {

@@ -28,6 +28,8 @@ public struct FirewallEdit: Hashable, Sendable {
         case deleteLines(path: String, lines: [Int])
         case append(path: String, lines: [String])
         case create(path: String, lines: [String])
+        /// Moves a file (a hook) into the repair's backup directory, out of run-parts' reach.
+        case moveAside(path: String)
         case manual(description: String, commands: [ShellCommand])
     }
     public var change: Change

@@ -102,6 +102,20 @@ enum FirewallFixes {
             for f in model.mechanisms[m].failures.indices {
                 let failure = model.mechanisms[m].failures[f]
                 var fixes = failure.fixes
+                // An if-pre-up.d hook that restores a file that does not exist
+                // fails before ifup configures the interface, so the interface
+                // stays down; it can never load those rules, so moving it out
+                // of run-parts' reach (into the backup directory, which
+                // undo.sh moves it back from) loses no firewall rule.
+                let mechanism = model.mechanisms[m]
+                // (A hook script's mechanism is named by its path.)
+                let hook = mechanism.name
+                if mechanism.kind == .restoreScript, failure.stopsInterface, mechanism.files.contains(hook),
+                   hook.hasPrefix("/etc/network/if-pre-up.d/"), failure.line == nil, !files.root.exists(failure.path),
+                   files.root.lstat(hook)?.kind == .regular {
+                    fixes.insert(FirewallEdit(change: .moveAside(path: hook),
+                        summary: "Move \(hook) into the backup directory, so ifup no longer runs it: it restores \(failure.path), which does not exist, and fails before the interface comes up (no firewall rule is lost: that file has none to load)"), at: 0)
+                }
                 let at = failure.line.map { " line \($0.location.line)" } ?? ""
                 fixes.append(FirewallEdit(change: .manual(
                     description: "Correct \(failure.path)\(at) so that `\(failure.program)` accepts it (\(failure.message.split(separator: "\n").first.map(String.init) ?? failure.message))",
@@ -150,6 +164,7 @@ enum FirewallFixes {
         var commands: [ShellCommand] = []
         switch e.change {
         case .insert(let p, _), .deleteLines(let p, _), .append(let p, _), .create(let p, _): commands = ["${EDITOR:-vi} \(path: p)"]
+        case .moveAside(let p): commands = ["mv \(path: p) \(path: "/root/" + UnitEnablement.lastComponent(p) + ".rescue-audit-off")"]
         case .manual(_, let c): commands = c
         }
         return FirewallEdit(change: .manual(description: e.summary, commands: commands), summary: e.summary + " (by hand)")

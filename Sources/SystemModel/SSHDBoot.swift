@@ -138,3 +138,13 @@ public struct SSHDModel: Sendable {
     /// Whether no host key can be loaded (so sshd exits "no hostkeys available").
     public var noUsableHostKey: Bool { !hostKeys.isEmpty && !hostKeys.contains { $0.state == .usable } }
 }
+
+extension SystemSnapshot {
+    /// sshd as it would be at the next boot with `overlay`'s changes made to
+    /// the target, everything else as loaded: a rule checks that a fix it
+    /// proposes really lets someone in before it proposes it.
+    public func sshd(after overlay: TargetOverlay) -> SSHDModel {
+        SSHDModel.load(root.overlaying(overlay), SSHDContext(units: units, initSystem: initSystem, packages: packages,
+                                                             claims: claims, listeners: listeners))
+    }
+}

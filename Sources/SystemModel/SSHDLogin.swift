@@ -256,7 +256,7 @@ extension SSHDModel {
 
     /// A DenyUsers/AllowUsers pattern: `user` or `user@host`. nil when the
     /// answer depends on the client's host.
-    static func userPattern(_ pattern: String, _ user: String) -> Bool? {
+    public static func userPattern(_ pattern: String, _ user: String) -> Bool? {
         let parts = pattern.split(separator: "@", maxSplits: 1)
         let userPart = parts.first.map(String.init) ?? pattern
         guard wildcard(userPart.lowercased(), user.lowercased()) else { return false }

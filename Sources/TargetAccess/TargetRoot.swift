@@ -106,6 +106,8 @@ public final class TargetRoot: Sendable {
     /// A test seam: told every path asked for, before resolution, so the
     /// tests can list the fixture files an audit never touches.
     private let observer: (@Sendable (Access, String) -> Void)?
+    /// For a root opened with `overlaying`: the changes, and the root they lie over.
+    private let layered: (overlay: TargetOverlay, base: TargetRoot)?
 
     /// Bytes of file contents the read cache keeps at most. Small files
     /// (configuration, up to `alwaysKept`) stay for the whole audit; larger
@@ -129,6 +131,7 @@ public final class TargetRoot: Sendable {
     public init(directory: String, cap: Int64 = TargetRoot.defaultCap, forceWalk: Bool = false,
                 observer: (@Sendable (Access, String) -> Void)? = nil) throws(TargetAccessError) {
         self.observer = observer
+        layered = nil
         let fd: Descriptor
         do {
             fd = try sysOpen(directory, [.path, .directory, .closeOnExec])
@@ -148,10 +151,41 @@ public final class TargetRoot: Sendable {
         if let key = Self.filesystemKey(fd) { state.withLock { _ = $0.admitted.insert(key) } }
     }
 
+    private init(base: TargetRoot, overlay: TargetOverlay) {
+        observer = nil
+        hostPath = base.hostPath
+        cap = base.cap
+        rootFD = fcntl(base.rootFD, F_DUPFD_CLOEXEC, 0)
+        useOpenat2 = base.useOpenat2
+        layered = (overlay, base)
+    }
+
+    /// The target as it would be with `overlay`'s changes made: every read,
+    /// stat and listing answers from the overlay first, then from this root.
+    /// Nothing is written.
+    public func overlaying(_ overlay: TargetOverlay) -> TargetRoot {
+        let base = layered?.base ?? self
+        var merged = layered?.overlay ?? TargetOverlay()
+        // Each change lies where the path leads once the directory symlinks
+        // on the way are followed (a plan writes /etc/network/interfaces
+        // when /etc/network links to /etc/network-real), shallow paths first.
+        let depth = { (p: String) in Self.components(p).count }
+        for key in overlay.entries.keys.sorted(by: { depth($0) != depth($1) ? depth($0) < depth($1) : $0 < $1 }) {
+            guard let e = overlay.entries[key] else { continue }
+            let placed = resolveLayered(key, merged, base: base, followLast: false) ?? key
+            merged.set(placed, e)
+        }
+        return TargetRoot(base: base, overlay: merged)
+    }
+
+    /// The overlay this root answers from first, when it was opened over one.
+    public var overlay: TargetOverlay? { layered?.overlay }
+
     /// Also reads files on the filesystems mounted at these target paths
     /// (the separate /usr, /var, /boot the target's fstab names). Every other
     /// mount under the root is refused and each refusal recorded as a skip.
     public func admitFilesystems(at targetPaths: [String]) {
+        if let (_, base) = layered { return base.admitFilesystems(at: targetPaths) }
         for path in targetPaths {
             guard let fd = try? openFinal(Self.normalize(path), follow: true, flags: [.path, .directory, .closeOnExec]),
                   let key = Self.filesystemKey(fd) else { continue }
@@ -195,6 +229,7 @@ public final class TargetRoot: Sendable {
 
     /// Reads a regular file, following symlinks inside the target. Cached.
     public func read(_ path: String) -> ReadOutcome {
+        if let (o, base) = layered { return layeredRead(path, o, base) { base.read($0) } }
         let key = Self.normalize(path)
         observer?(.read, key)
         if let hit = state.withLock({ $0.cache[key] }) { return hit }
@@ -221,13 +256,26 @@ public final class TargetRoot: Sendable {
     }
 
     /// Bytes of file contents the read cache holds now (at most `cacheBudget` plus one small file).
-    public var cachedByteCount: Int { state.withLock { $0.cachedBytes } }
+    public var cachedByteCount: Int { layered?.base.cachedByteCount ?? state.withLock { $0.cachedBytes } }
+
+    private func layeredRead(_ path: String, _ o: TargetOverlay, _ base: TargetRoot, _ fromDisk: (String) -> ReadOutcome) -> ReadOutcome {
+        guard let r = resolveLayered(path, o, base: base, followLast: true) else { return .missing }
+        switch o.entry(r) {
+        case .file(let bytes, let mode, let uid, let gid)?:
+            return .file(TargetFile(path: r, bytes: bytes,
+                                    status: FileStatus(kind: .regular, size: Int64(bytes.count), permissions: mode, userID: uid, groupID: gid)))
+        case .absent?: return .missing
+        case .symlink?: return .skipped(.symlinkLoop)
+        case .ownership?, nil: return fromDisk(r)
+        }
+    }
 
     /// The bytes of a regular file, or nil when it is missing or was skipped.
     public func bytes(_ path: String) -> [UInt8]? { read(path).file?.bytes }
 
     /// Reads at most the last `maxBytes` of a regular file (logs). Not cached, no cap.
     public func readTail(_ path: String, maxBytes: Int64) -> ReadOutcome {
+        if let (o, base) = layered { return layeredRead(path, o, base) { base.readTail($0, maxBytes: maxBytes) } }
         let key = Self.normalize(path)
         observer?(.read, key)
         do throws(SysError) {
@@ -252,6 +300,7 @@ public final class TargetRoot: Sendable {
     /// Reads a regular file of up to `cap` bytes, not cached: for the few
     /// large files an audit needs whole (an initramfs is often 30-100 MiB).
     public func readLarge(_ path: String, cap: Int64) -> ReadOutcome {
+        if let (o, base) = layered { return layeredRead(path, o, base) { base.readLarge($0, cap: cap) } }
         let key = Self.normalize(path)
         observer?(.read, key)
         return readUncached(key, cap: cap)
@@ -261,6 +310,15 @@ public final class TargetRoot: Sendable {
     /// resolved inside the target like every read. Not cached, no cap: the
     /// caller decides how much to read. A skip is recorded like a read's.
     public func openReader(_ path: String) -> Result<TargetFileReader, ReadFailure> {
+        if let (o, base) = layered {
+            // Logs, journals and initramfs images: a plan never writes them, only removes some.
+            guard let r = resolveLayered(path, o, base: base, followLast: true) else { return .failure(.missing) }
+            switch o.entry(r) {
+            case .absent?: return .failure(.missing)
+            case .file?, .symlink?: return .failure(.skipped(.failed("it is a file the repair plan writes")))
+            case .ownership?, nil: return base.openReader(r)
+            }
+        }
         let key = Self.normalize(path)
         observer?(.read, key)
         do throws(SysError) {
@@ -299,7 +357,8 @@ public final class TargetRoot: Sendable {
 
     /// Everything that was looked at and not read, sorted by path.
     public var skippedReads: [SkippedRead] {
-        state.withLock { Array($0.skipped.values) }.sorted { $0.path < $1.path }
+        if let (_, base) = layered { return base.skippedReads }
+        return state.withLock { Array($0.skipped.values) }.sorted { $0.path < $1.path }
     }
 
     private func readUncached(_ path: String, cap: Int64? = nil) -> ReadOutcome {
@@ -337,6 +396,21 @@ public final class TargetRoot: Sendable {
 
     /// lstat of a target path: the last component is not followed.
     public func lstat(_ path: String) -> PathInfo? {
+        if let (o, base) = layered {
+            guard let r = resolveLayered(path, o, base: base, followLast: false) else { return nil }
+            switch o.entry(r) {
+            case .file(let bytes, let mode, let uid, let gid)?:
+                return PathInfo(kind: .regular, status: FileStatus(kind: .regular, size: Int64(bytes.count), permissions: mode, userID: uid, groupID: gid), linkTarget: nil)
+            case .symlink(let t)?:
+                return Self.status(of: .symlink(t)).map { PathInfo(kind: .symlink, status: $0, linkTarget: t) }
+            case .absent?: return nil
+            case .ownership(let mode, let uid, let gid)?:
+                return base.lstat(r).map { PathInfo(kind: $0.kind, status: $0.status.with(permissions: mode, userID: uid, groupID: gid), linkTarget: $0.linkTarget) }
+            case nil:
+                if let info = base.lstat(r) { return info }
+                return o.impliesDirectory(r) ? PathInfo(kind: .directory, status: Self.directoryStatus, linkTarget: nil) : nil
+            }
+        }
         let key = Self.normalize(path)
         observer?(.lstat, key)
         guard key != "/" else {
@@ -359,6 +433,15 @@ public final class TargetRoot: Sendable {
 
     /// stat of a target path, following symlinks inside the target.
     public func stat(_ path: String) -> FileStatus? {
+        if let (o, base) = layered {
+            guard let r = resolveLayered(path, o, base: base, followLast: true) else { return nil }
+            switch o.entry(r) {
+            case .file?: return o.entry(r).flatMap(Self.status(of:))
+            case .symlink?, .absent?: return nil
+            case .ownership(let mode, let uid, let gid)?: return base.stat(r)?.with(permissions: mode, userID: uid, groupID: gid)
+            case nil: return base.stat(r) ?? (o.impliesDirectory(r) ? Self.directoryStatus : nil)
+            }
+        }
         let key = Self.normalize(path)
         observer?(.stat, key)
         guard let fd = try? openFinal(key, follow: true) else { return nil }
@@ -399,6 +482,13 @@ public final class TargetRoot: Sendable {
     /// symlinks are followed inside the target; the last component is not, so
     /// a symlink named like a directory lists nothing. Nil when not a directory.
     public func list(_ path: String) -> [DirectoryEntry]? {
+        if let (o, base) = layered {
+            guard let r = resolveLayered(path, o, base: base, followLast: false) else { return nil }
+            switch o.entry(r) {
+            case .file?, .symlink?, .absent?: return nil
+            case .ownership?, nil: return mergedListing(base.list(r), at: r, o)
+            }
+        }
         let key = Self.normalize(path)
         observer?(.list, key)
         do {
@@ -416,6 +506,13 @@ public final class TargetRoot: Sendable {
     /// Like `list`, but follows a final symlink inside the target (for
     /// directories that are symlinks on merged-/usr systems, such as /lib).
     public func listFollowing(_ path: String) -> [DirectoryEntry]? {
+        if let (o, base) = layered {
+            guard let r = resolveLayered(path, o, base: base, followLast: true) else { return nil }
+            switch o.entry(r) {
+            case .file?, .symlink?, .absent?: return nil
+            case .ownership?, nil: return mergedListing(base.listFollowing(r), at: r, o)
+            }
+        }
         let key = Self.normalize(path)
         observer?(.listFollowing, key)
         do {

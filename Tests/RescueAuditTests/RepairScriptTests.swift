@@ -112,6 +112,8 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: (AuditEnvi
     try prepare?(root)
 
     let (before, system) = try auditDirectory(root, environment: environment)
+    // The verdict the plan predicts in memory, to compare with the audit of the really repaired copy.
+    let predicted = before.predictAfterRepair(system)
     let script = try ScriptUnderTest(RepairScript.render(before, context: testContext(root.path), osName: system.osName), in: work)
     let chroots = before.plan.automaticActions.compactMap { a -> [String]? in
         if case .chroot(let command, _, _, _) = a.operation { return command }
@@ -163,6 +165,13 @@ func roundTrip(_ source: URL, shell: String = "/bin/sh", environment: (AuditEnvi
         #expect(n <= unfixed[rule, default: 0], "after the repair \(rule) has \(n) finding(s): \(after.findings.filter { $0.rule == rule }.map(\.message))")
     }
     #expect(after.plan.automaticActions.isEmpty, "nothing automatic is left to do: \(after.plan.automaticActions.map(\.summary))")
+    // The prediction made in memory before the repair is what the repaired copy gets.
+    if predicted.notModelled.isEmpty {
+        #expect(predicted.verdict.line == after.verdict?.line, "predicted after repair: \(predicted.verdict.line); audited after repair: \(after.verdict?.line ?? "none")")
+        #expect(predicted.verdict.outcome == after.verdict?.outcome)
+        let said = { (r: [Finding]) in r.map { "\($0.rule) \($0.severity.rawValue): \($0.message)" }.sorted() }
+        #expect(said(predicted.findings) == said(after.findings), "the findings predicted after repair differ from the repaired copy's")
+    }
 
     let repaired = try manifest(root, excluding: [])
     let dirs = backupDirs(root)
@@ -365,6 +374,10 @@ func makeComposite(_ root: URL) throws {
         try fm.createDirectory(at: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants"), withIntermediateDirectories: true)
         try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/a.service").path,
                                   withDestinationPath: "/lib/systemd/system/a.service")
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/masked.service").path, withDestinationPath: "/dev/null")
+        try fm.createDirectory(at: root.appendingPathComponent("home/u/.ssh"), withIntermediateDirectories: true)
+        try fm.setAttributes([.posixPermissions: 0o775, .ownerAccountID: 0, .groupOwnerAccountID: 0],
+                             ofItemAtPath: root.appendingPathComponent("home/u/.ssh").path)
         let edited: [UInt8] = Array("new\u{0}\u{1}%s\\n".utf8) + [0xFF, 0xFE] + Array("\nlast line, no newline".utf8)
         let created: [UInt8] = [0x2D, 0x2D, 0x0A, 0x0A, 0xC3]  // "--", empty line, a cut UTF-8 sequence
         let actions: [PlannedAction] = [
@@ -384,11 +397,16 @@ func makeComposite(_ root: URL) throws {
             ]), summary: "Enable a.service", rules: ["r"]),
             PlannedAction(id: "A6", operation: .manual(description: "Check the cabling", commands: ["ip link show"]),
                           summary: "Check the cabling", rules: ["r"]),
+            PlannedAction(id: "A7", operation: .removeSymlink(SymlinkSpec(path: "/etc/systemd/system/masked.service", target: "/dev/null")),
+                          summary: "Unmask masked.service", rules: ["r"]),
+            PlannedAction(id: "A8", operation: .setOwnership(path: "/home/u/.ssh", from: FileOwnership(mode: 0o775, uid: 0, gid: 0),
+                                                             to: FileOwnership(mode: 0o700, uid: 4242, gid: 4343)),
+                          summary: "Give /home/u/.ssh to uid 4242", rules: ["r"]),
         ]
         let finding = Finding(rule: "r", severity: .high, message: "m", atBoot: "b", evidence: [.fact("/etc/edited.conf", "x")])
         let manualOnly = Finding(rule: "s", severity: .low, message: "m", atBoot: "b", evidence: [.fact("/etc", "x")])
         let plan = RepairPlan(actions: actions, conflicts: [PlanConflict(path: "/etc/x", rules: ["p", "q"], message: "p and q disagree about /etc/x")],
-                              actionsByFinding: [0: actions.prefix(5).map { PlanReference(id: $0.id, summary: $0.summary) },
+                              actionsByFinding: [0: actions.filter { $0.id != "A6" }.map { PlanReference(id: $0.id, summary: $0.summary) },
                                                  1: [PlanReference(id: "A6", summary: "Check the cabling")]])
         let result = AuditResult(findings: [finding, manualOnly], plan: plan)
         let script = try ScriptUnderTest(RepairScript.render(result, context: testContext(root.path)), in: work)
@@ -410,6 +428,10 @@ func makeComposite(_ root: URL) throws {
         #expect(m["/etc/obsolete.conf"] == nil)
         #expect(m["/etc/systemd/system/bad.service"] == "link /dev/null")
         #expect(m["/etc/systemd/system/sockets.target.wants/a.socket"] == "link /lib/systemd/system/a.socket")
+        #expect(m["/etc/systemd/system/masked.service"] == nil, "the mask is moved into the backup")
+        #expect(m["/home/u/.ssh"] == "dir 700")
+        let owner = try fm.attributesOfItem(atPath: root.appendingPathComponent("home/u/.ssh").path)
+        #expect((owner[.ownerAccountID] as? Int) == 4242 && (owner[.groupOwnerAccountID] as? Int) == 4343, "numeric owner: \(owner)")
         let bk = try #require(backupDirs(root).first)
         #expect(fm.fileExists(atPath: bk.appendingPathComponent("files/etc/obsolete.conf").path))
         #expect(try String(contentsOf: bk.appendingPathComponent("files/etc/edited.conf"), encoding: .utf8) == "old contents\n")
@@ -427,6 +449,8 @@ func makeComposite(_ root: URL) throws {
         let u = try runUndo(undo, shell: shell)
         #expect(u.status == 0, "\(u.stdout)\(u.stderr)")
         #expect(withoutBackupParents(try manifest(root), original: original) == original, "undo.sh restores the tree, removing created directories")
+        let back = try fm.attributesOfItem(atPath: root.appendingPathComponent("home/u/.ssh").path)
+        #expect((back[.ownerAccountID] as? Int) == 0 && (back[.groupOwnerAccountID] as? Int) == 0, "undo.sh puts the owner back: \(back)")
         let u2 = try runUndo(undo, shell: shell)
         #expect(u2.status == 0, "undo.sh twice is harmless: \(u2.stderr)")
     }

@@ -67,8 +67,9 @@ struct Scenario: CustomTestStringConvertible, Sendable {
 
     /// `<scenario>.expect` next to the root: what the whole audit must say,
     /// one line each: `finding RULE SEVERITY`, `no-finding RULE`,
-    /// `verdict OUTCOME` (reachable, not-reachable, cannot-tell) and
-    /// `verdict-line TEXT` (the verdict line, exactly).
+    /// `verdict OUTCOME` (reachable, not-reachable, cannot-tell),
+    /// `verdict-line TEXT` (the verdict line, exactly) and `after-repair
+    /// OUTCOME` (the verdict predicted after the repair plan).
     var expectations: [(key: String, value: String)] {
         let url = url.deletingLastPathComponent().appendingPathComponent(name + ".expect")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
@@ -124,6 +125,12 @@ struct Scenario: CustomTestStringConvertible, Sendable {
                 #expect(verdict.outcome.rawValue == value, "\(s.testDescription): \(verdict.line)")
             case "verdict-line":
                 #expect(verdict.line == value)
+            case "after-repair":
+                let root = try TargetRoot(directory: s.url.path)
+                let (environment, kind) = try s.environment()
+                let system = SystemSnapshot.load(root: root, kind: kind, environment: environment)
+                let after = AuditResult.run(system).predictAfterRepair(system)
+                #expect(after.verdict.outcome.rawValue == value, "\(s.testDescription): \(after.line)")
             default:
                 Issue.record("\(s.testDescription): unknown expectation \(key)")
             }
