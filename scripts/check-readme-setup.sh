@@ -18,9 +18,17 @@ if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
     echo "check-readme-setup: the README's first command failed (exit $status)" >&2
     exit 1
 fi
-grep -q "^rescue-audit .* examples/seed-000-001-broken-root" "$out" && grep -q "problems found" "$out" || {
+grep -q "^rescue-audit .* \.build/examples/seed-000-001-broken-root " "$out" && grep -q "problems found" "$out" || {
     tail -n 40 "$out" >&2
     echo "check-readme-setup: the example audit did not print its report" >&2
     exit 1
 }
-echo "check-readme-setup: ok (the example audit printed its report, exit $status)" >&2
+# The verdict line the README shows under "What it prints" is the one printed.
+shown=$(awk '/^\$ rescue-audit / { getline; print; exit }' README.md)
+printed=$(grep -m1 '^SSH after the next boot: ' "$out" || true)
+[ -n "$shown" ] && [ "$shown" = "$printed" ] || {
+    printf 'README shows:  %s\nthe tool says: %s\n' "$shown" "$printed" >&2
+    echo "check-readme-setup: the verdict line in README.md's 'What it prints' is not what the example audit prints" >&2
+    exit 1
+}
+echo "check-readme-setup: ok (the example audit printed its report and the README's verdict line, exit $status)" >&2

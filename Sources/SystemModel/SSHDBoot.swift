@@ -114,6 +114,10 @@ public struct SSHDModel: Sendable {
     public var binary: String?
     /// Whether that binary links libwrap (and so reads hosts.allow/hosts.deny); nil when unknown.
     public var linksLibwrap: Bool?
+    /// Debian's and Ubuntu's build of sshd, whose user-group-modes patch lets
+    /// StrictModes accept a path writable by its owner's one-member group;
+    /// with the evidence it was judged from (the dpkg stanza, or the binary).
+    public var userGroupModes: SourceLine?
     public var accounts: [SSHDAccountLogin] = []
     public var strictModes: [SSHDStrictModesIssue] = []
     /// /etc/nologin, when it exists.

@@ -174,6 +174,7 @@ extension SSHDModel {
         if let b = binaryBytes, let needed = ELFNeeded.libraries(b) {
             linksLibwrap = needed.contains { $0.hasPrefix("libwrap.so") }
         }
+        userGroupModes = Self.debianBuild(ctx.packages, binary: binary, bytes: binaryBytes)
 
         guard config.exists else {
             startProblems.append(SSHDStartProblem(kind: .configMissing,
@@ -241,6 +242,21 @@ extension SSHDModel {
         var summary = "\(startedBy) starts sshd at boot"
         if noUsableHostKey, let k = keygenAtBoot { summary += "; host keys are created at boot by \(k.text.isEmpty ? k.location.path : k.text)" }
         return BootLink(.sshdStarts, .holds, summary, evidence: evidence + config.files.prefix(1).map { SourceLine(path: $0, line: 0, text: "") })
+    }
+
+    /// Debian's and Ubuntu's sshd carry the user-group-modes patch (Fedora's,
+    /// RHEL's and upstream's do not): judged from dpkg's openssh-server, or,
+    /// without a package database, from the version string Debian builds
+    /// into the binary (`OpenSSH_9.2p1 Debian-2+deb12u3`, `Ubuntu-3ubuntu0.10`).
+    static func debianBuild(_ packages: PackageDatabase, binary: String?, bytes: [UInt8]?) -> SourceLine? {
+        // A unit that runs a self-built /usr/local/sbin/sshd is not the package's program.
+        let packaged = binary.map { ["/usr/sbin/sshd", "/sbin/sshd"].contains($0) } ?? true
+        if packaged, let p = packages.package("openssh-server"), p.filesPresent { return p.source }
+        guard let bytes, let binary else { return nil }
+        for vendor in [" Debian-", " Ubuntu-"] where contains(bytes, vendor) && contains(bytes, "OpenSSH_") {
+            return SourceLine(path: binary, line: 0, text: "built by \(vendor.dropFirst().dropLast())")
+        }
+        return nil
     }
 
     static func words(_ s: SSHDHostKey.State) -> String {

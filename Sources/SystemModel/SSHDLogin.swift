@@ -104,6 +104,7 @@ extension SSHDModel {
         if root.exists("/etc/nologin") && !removedAtBoot { nologin = SourceLine(path: "/etc/nologin", line: 0, text: "") }
         let usePAM = config.global("usepam")?.arguments.first?.lowercased() == "yes"
         let strict = config.global("strictmodes")?.arguments.first?.lowercased() != "no"
+        let groupModes = userGroupModes.map { _ in GroupModes(passwd: passwd, groups: groups) }
 
         // tcp wrappers, when the binary links libwrap.
         if linksLibwrap == true {
@@ -173,7 +174,7 @@ extension SSHDModel {
                     methods["publickey"] = .some(nil)
                     evidence.append(cmd.source)
                 } else {
-                    let (file, issues) = authorizedKeys(root, entry, s, strict: strict)
+                    let (file, issues) = authorizedKeys(root, entry, s, strict: strict, groupModes: groupModes)
                     if let file { methods["publickey"] = true; how["publickey"] = "a key in \(file)" }
                     else {
                         methods["publickey"] = false
@@ -265,7 +266,8 @@ extension SSHDModel {
 
     /// The first AuthorizedKeysFile that holds a key and passes StrictModes,
     /// or the StrictModes problems of the ones that hold a key.
-    func authorizedKeys(_ root: TargetRoot, _ entry: PasswdEntry, _ s: AccountSettings, strict: Bool) -> (String?, [SSHDStrictModesIssue]) {
+    func authorizedKeys(_ root: TargetRoot, _ entry: PasswdEntry, _ s: AccountSettings, strict: Bool,
+                        groupModes: GroupModes?) -> (String?, [SSHDStrictModesIssue]) {
         let patterns = s.value("authorizedkeysfile")?.arguments ?? [".ssh/authorized_keys", ".ssh/authorized_keys2"]
         var issues: [SSHDStrictModesIssue] = []
         for p in patterns where p.lowercased() != "none" {
@@ -287,7 +289,7 @@ extension SSHDModel {
             let keys = Text.lines(bytes).filter { l in let t = Text.trimmed(l); return !t.isEmpty && !t.hasPrefix("#") }
             guard !keys.isEmpty else { continue }
             if strict {
-                let found = Self.strictModes(root, path: path, home: entry.home, account: entry)
+                let found = Self.strictModes(root, path: path, home: entry.home, account: entry, groupModes: groupModes)
                 if !found.isEmpty { issues += found; continue }
             }
             return (path, [])
@@ -295,9 +297,18 @@ extension SSHDModel {
         return (nil, issues)
     }
 
-    /// secure_filename: the file and each directory up to the home directory
-    /// owned by root or the account and not writable by group or others.
-    static func strictModes(_ root: TargetRoot, path: String, home: String, account: PasswdEntry) -> [SSHDStrictModesIssue] {
+    /// The accounts Debian's user-group-modes patch consults: nil for an
+    /// sshd without it (upstream, Fedora, RHEL), where any group write bit fails.
+    struct GroupModes {
+        var passwd: [PasswdEntry]
+        var groups: [GroupEntry]
+    }
+
+    /// secure_filename (auth_secure_path): the file and each directory up to
+    /// the home directory owned by root or the account and not writable by
+    /// group or others, except, with Debian's patch, by a group whose only
+    /// member is the account (`secure_permissions`).
+    static func strictModes(_ root: TargetRoot, path: String, home: String, account: PasswdEntry, groupModes: GroupModes? = nil) -> [SSHDStrictModesIssue] {
         var out: [SSHDStrictModesIssue] = []
         var current = path
         let homeNorm = TargetRoot.normalize(home)
@@ -309,14 +320,49 @@ extension SSHDModel {
                 if st.userID != 0 && st.userID != uid {
                     out.append(SSHDStrictModesIssue(account: account.name, path: current, mode: st.permissions, owner: st.userID,
                         why: "is owned by uid \(st.userID), not \(account.name) or root", fix: ["chown", account.name, current]))
-                } else if st.permissions & 0o022 != 0 {
+                } else if let why = writableBySomeoneElse(permissions: st.permissions, owner: st.userID, group: st.groupID, uid: uid, groupModes) {
                     out.append(SSHDStrictModesIssue(account: account.name, path: current, mode: st.permissions, owner: st.userID,
-                        why: "is writable by group or others (mode \(String(st.permissions, radix: 8)))", fix: ["chmod", "go-w", current]))
+                        why: why, fix: ["chmod", "go-w", current]))
                 }
             }
             if current == homeNorm || current == "/" { break }
             current = UnitEnablement.directory(of: current)
         }
         return out
+    }
+
+    /// Why sshd refuses a path for its write bits, or nil when it accepts them.
+    /// Debian's `secure_permissions`: a group-writable path passes when its
+    /// group exists, every account whose primary group it is is the user, it
+    /// lists at most one member and that member is the path's owner, and it
+    /// has at least one member either way (an empty group is a setgid
+    /// program's, not a user's private group).
+    static func writableBySomeoneElse(permissions: UInt32, owner: UInt32, group gid: UInt32, uid: UInt32, _ groupModes: GroupModes?) -> String? {
+        let mode = String(permissions, radix: 8)
+        guard permissions & 0o022 != 0 else { return nil }
+        guard let groupModes else { return "is writable by group or others (mode \(mode))" }
+        if permissions & 0o002 != 0 { return "is writable by others (mode \(mode))" }
+        guard let group = groupModes.groups.first(where: { $0.gid >= 0 && UInt32(clamping: $0.gid) == gid }) else {
+            return "is writable by its group \(gid), which is not in /etc/group (mode \(mode))"
+        }
+        var members = 0
+        var others: [String] = []
+        for p in groupModes.passwd where p.gid == group.gid {
+            members += 1
+            if p.uid < 0 || UInt32(clamping: p.uid) != uid { others.append(p.name) }
+        }
+        let owner = groupModes.passwd.first { $0.uid >= 0 && UInt32(clamping: $0.uid) == owner }
+        if let first = group.members.first {
+            members += 1
+            if first != owner?.name { others.append(first) }
+            others += group.members.dropFirst()
+        }
+        if owner == nil { return "is writable by its group \(group.name) and its owner uid \(owner) is not in /etc/passwd (mode \(mode))" }
+        if !others.isEmpty {
+            let names = Array(Set(others)).sorted()
+            return "is writable by its group \(group.name), which has other members (\(names.joined(separator: ", "))) (mode \(mode))"
+        }
+        if members == 0 { return "is writable by its group \(group.name), which has no member (mode \(mode))" }
+        return nil
     }
 }

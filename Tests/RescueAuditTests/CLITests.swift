@@ -3,7 +3,13 @@ import Testing
 
 /// The built binary, as a user runs it: output, JSON contract and exit codes.
 @Suite struct CLITests {
-    static var example: String { Repo.examples.appendingPathComponent("seed-000-001-broken-root").path }
+    /// The bundled example as the README audits it: a copy with the modes
+    /// of its `.modes` sidecar applied (scripts/example-root.sh does the same).
+    static let example: String = {
+        let (url, problem) = ScenarioCopies.prepare(Repo.examples.appendingPathComponent("seed-000-001-broken-root"), rule: "examples")
+        if let problem { Issue.record("the example could not be prepared: \(problem)") }
+        return url.path
+    }()
 
     func json(_ out: ProcessOutput) throws -> [String: Any] {
         let obj = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8))
@@ -74,6 +80,19 @@ import Testing
         let high = try #require(out.stdout.range(of: "HIGH"))
         #expect(critical.lowerBound < high.lowerBound)
         #expect(out.stdout.contains("At boot:"))
+    }
+
+    /// The README shows the example's verdict and chain as the tool prints
+    /// them: every line of its "What it prints" block up to the report's
+    /// header is the audit's own, in order.
+    @Test func readmeShowsTheExamplesVerdictAsPrinted() throws {
+        let readme = try String(contentsOf: Repo.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let block = try #require(readme.components(separatedBy: "$ rescue-audit .build/examples/seed-000-001-broken-root\n").dropFirst().first)
+        let shown = block.components(separatedBy: "\nrescue-audit 0.1.0 - ").first ?? ""
+        let out = try rescueAudit(["audit", Self.example])
+        let printed = out.stdout.components(separatedBy: "\nrescue-audit 0.1.0 - ").first ?? ""
+        #expect(shown == printed, "README.md shows:\n\(shown)\nthe tool prints:\n\(printed)")
+        #expect(printed.hasPrefix("SSH after the next boot: reachable at 128.100.1.10:22 (eth0, static); not at 128.100.1.11:22"), "\(printed)")
     }
 
     @Test func markdownRenders() throws {

@@ -71,7 +71,7 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     /// `verdict-line TEXT` (the verdict line, exactly) and `after-repair
     /// OUTCOME` (the verdict predicted after the repair plan).
     var expectations: [(key: String, value: String)] {
-        let url = url.deletingLastPathComponent().appendingPathComponent(name + ".expect")
+        let url = source.deletingLastPathComponent().appendingPathComponent(name + ".expect")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ", maxSplits: 1)

@@ -90,7 +90,7 @@ private func variant(_ rule: String, _ name: String, _ edit: (URL) throws -> Voi
 
     @Test func eachLoginFailureBreaksTheLoginLink() throws {
         for name in ["root-only-permitrootlogin-no.fail", "no-keys-password-off.fail", "allowusers-typo.fail",
-                     "nologin-left-behind.fail", "ssh-dir-group-writable.fail"] {
+                     "nologin-left-behind.fail", "ssh-dir-shared-group-writable.fail", "ssh-dir-private-group-with-member.fail"] {
             let s = try scenario("ssh-login-impossible", name)
             #expect(s.sshdAtBoot.login.state == .broken, "\(name): \(s.sshdAtBoot.login)")
             #expect(s.sshdAtBoot.starts.state == .holds, "\(name): \(s.sshdAtBoot.starts)")
@@ -98,6 +98,54 @@ private func variant(_ rule: String, _ name: String, _ edit: (URL) throws -> Voi
         // Password login only from one network: it depends on the client.
         let office = try scenario("ssh-login-impossible", "password-from-office-only.pass")
         #expect(office.sshdAtBoot.login.state == .cannotTell, "\(office.sshdAtBoot.login)")
+    }
+
+    /// Debian's user-group-modes patch: a ~/.ssh writable by the user's own
+    /// one-member group is accepted (a qemu boot of Debian 12 let alice in,
+    /// docs/boot-checks.md); the same tree without Debian's sshd (no dpkg
+    /// openssh-server, a binary without Debian's version string) is refused,
+    /// as upstream's and RHEL's sshd refuse it, and so is a path others can
+    /// write, or one whose group is empty.
+    @Test func strictModesFollowsDebiansUserGroupModes() throws {
+        let debian = try scenario("ssh-login-impossible", "ssh-dir-private-group-writable.pass")
+        #expect(debian.sshd.userGroupModes?.location.path == "/var/lib/dpkg/status")
+        #expect(debian.sshdAtBoot.login.state == .holds, "\(debian.sshdAtBoot.login)")
+        #expect(debian.sshd.strictModes.isEmpty, "\(debian.sshd.strictModes)")
+
+        let (rhel, _) = try variant("ssh-login-impossible", "ssh-dir-private-group-writable.pass") { root in
+            try FileManager.default.removeItem(at: root.appendingPathComponent("var/lib/dpkg/status"))
+        }
+        #expect(rhel.sshd.userGroupModes == nil)
+        #expect(rhel.sshdAtBoot.login.state == .broken, "\(rhel.sshdAtBoot.login)")
+        #expect(rhel.sshd.strictModes.map(\.path) == ["/home/alice/.ssh"])
+
+        // Without a package database, Debian's version string in the binary decides.
+        let (bin, _) = try variant("ssh-login-impossible", "ssh-dir-private-group-writable.pass") { root in
+            try FileManager.default.removeItem(at: root.appendingPathComponent("var/lib/dpkg/status"))
+            try write("fixture sshd\0OpenSSH_9.2p1 Debian-2+deb12u3\0/run/sshd\0", to: root.appendingPathComponent("usr/sbin/sshd"))
+            chmod(root.appendingPathComponent("usr/sbin/sshd").path, 0o755)
+        }
+        #expect(bin.sshd.userGroupModes?.location.path == "/usr/sbin/sshd")
+        #expect(bin.sshdAtBoot.login.state == .holds, "\(bin.sshdAtBoot.login)")
+
+        let (others, _) = try variant("ssh-login-impossible", "ssh-dir-private-group-writable.pass") { root in
+            chmod(root.appendingPathComponent("home/alice/.ssh").path, 0o777)
+        }
+        #expect(others.sshdAtBoot.login.state == .broken)
+        #expect(others.sshd.strictModes.first?.why.hasPrefix("is writable by others") == true, "\(others.sshd.strictModes)")
+
+        let (empty, _) = try variant("ssh-login-impossible", "ssh-dir-private-group-writable.pass") { root in
+            // A group nobody is in (a setgid program's): refused.
+            chown(root.appendingPathComponent("home/alice/.ssh").path, 1000, 4242)
+            try write("root:x:0:\nalice:x:1000:\ngames:x:4242:\n", to: root.appendingPathComponent("etc/group"))
+        }
+        #expect(empty.sshdAtBoot.login.state == .broken)
+        #expect(empty.sshd.strictModes.first?.why.contains("no member") == true, "\(empty.sshd.strictModes)")
+
+        let shared = try scenario("ssh-login-impossible", "ssh-dir-shared-group-writable.fail")
+        #expect(shared.sshd.strictModes.first?.why.contains("users, which has other members (bob)") == true, "\(shared.sshd.strictModes)")
+        let member = try scenario("ssh-login-impossible", "ssh-dir-private-group-with-member.fail")
+        #expect(member.sshd.strictModes.first?.why.contains("alice, which has other members (bob)") == true, "\(member.sshd.strictModes)")
     }
 
     /// A directive after a trailing Match applies only inside it.

@@ -5,7 +5,8 @@ import Testing
 /// under the temporary directory, so no test writes to the checkout:
 /// - `<scenario>.modes`: git keeps only the executable bit; lines
 ///   `0600 /target/path` give other modes (NetworkManager ignores keyfiles
-///   others can read).
+///   others can read), and `0775 1000:1000 /target/path` an owner and group
+///   too (sshd's StrictModes judges both; chown needs root, as CI runs).
 /// - `<scenario>.journals`: lines `/target/path.journal Tests/.../x.export`;
 ///   the journal file is written from the export (a few KB in git instead of
 ///   megabytes of binary) by scripts/make-journal.sh, i.e. by the real
@@ -42,11 +43,21 @@ enum ScenarioCopies {
             try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
             let cp = try run("/bin/cp", ["-a", "--", source.path, copy.path])
             guard cp.status == 0 else { return (copy, Problem(description: "cp -a: \(cp.stderr)")) }
-            for (mode, path) in lines(modes ?? "") {
+            for (mode, rest) in lines(modes ?? "") {
                 guard let bits = Int(mode, radix: 8) else { return (copy, Problem(description: "\(sidecar(".modes").path): bad mode \(mode)")) }
+                var path = rest
+                var attributes: [FileAttributeKey: Any] = [.posixPermissions: bits]
+                if !rest.hasPrefix("/") {
+                    let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
+                    let ids = parts[0].split(separator: ":").compactMap { Int($0) }
+                    guard parts.count == 2, ids.count == 2 else { return (copy, Problem(description: "\(sidecar(".modes").path): bad line \(mode) \(rest)")) }
+                    path = parts[1]
+                    attributes[.ownerAccountID] = ids[0]
+                    attributes[.groupOwnerAccountID] = ids[1]
+                }
                 // A path git could not keep (an empty directory) is not there to chmod.
                 guard (try? FileManager.default.attributesOfItem(atPath: copy.path + path)) != nil else { continue }
-                try FileManager.default.setAttributes([.posixPermissions: bits], ofItemAtPath: copy.path + path)
+                try FileManager.default.setAttributes(attributes, ofItemAtPath: copy.path + path)
             }
             for (path, export) in lines(journals ?? "") {
                 if let problem = writeJournal(copy.path + path, from: Repo.root.appendingPathComponent(export)) { return (copy, problem) }
