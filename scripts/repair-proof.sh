@@ -158,7 +158,7 @@ prove() {
     # a verdict line), then the audit of the repaired image.
     says_after=$(tool_says "$repaired")
     local planned
-    planned=$(grep -m 1 'SSH after' "$out/plan.txt" | sed 's/^[[:space:]]*//' || true)
+    planned=$(grep -m 1 -E 'After this plan: |SSH after' "$out/plan.txt" | sed 's/^[[:space:]]*//' || true)
     [ -z "$planned" ] || says_after="plan: $planned; audit: $says_after"
 
     # 4. boot the repaired image with its own kernel and initrd.
