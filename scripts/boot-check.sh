@@ -429,7 +429,8 @@ bc_cleanup() {
     BOUND_ACTIVE=''
     if [ -n "$MNT_ACTIVE" ]; then
         # Whatever a repair script bound below the image's root first, deepest first.
-        findmnt -rn -o TARGET | grep -F "$MNT_ACTIVE/" | sort -r | while read -r d; do umount -l "$d" 2>/dev/null || true; done
+        # (|| true: with pipefail a grep that finds nothing would end the trap here, mount left behind)
+        { findmnt -rn -o TARGET | grep -F "$MNT_ACTIVE/" | sort -r | while read -r d; do umount -l "$d" 2>/dev/null || true; done; } || true
         umount "$MNT_ACTIVE" 2>/dev/null || umount -l "$MNT_ACTIVE" 2>/dev/null || true; rmdir "$MNT_ACTIVE" 2>/dev/null || true; MNT_ACTIVE=''; fi
 }
 
@@ -616,20 +617,25 @@ assemble() {
 # Loop devices and mounts that an earlier run killed without its trap (SIGKILL,
 # a crash) left behind: those whose backing file is one of this script's
 # images. Other users of $WORK are not touched.
+# Called holding the lock, so no other booting run is using them; the
+# images of verdict-check.sh (NO_BOOT, which runs beside a boot) are left
+# alone. Never fails: a cleanup must not stop the run.
 stale_cleanup() {
-    local dev file mnt
-    losetup -n -O NAME,BACK-FILE 2>/dev/null | while read -r dev file; do
+    local dev file mnt d loops
+    loops=$(losetup -n -O NAME,BACK-FILE 2>/dev/null || true)
+    while read -r dev file; do
         case $file in
-            "$IMAGES"/*|"$WORK/repair-proof"/*|"$WORK/verdict-check"/*) ;;
+            "$IMAGES"/*|"$WORK/repair-proof"/*) ;;
             *) continue ;;
         esac
-        findmnt -rn -o TARGET -S "$dev" 2>/dev/null | sort -r | while read -r mnt; do
-            findmnt -rn -o TARGET | grep -F "$mnt/" | sort -r | while read -r d; do umount -l "$d" 2>/dev/null || true; done
+        for mnt in $(findmnt -rn -o TARGET -S "$dev" 2>/dev/null | sort -r || true); do
+            for d in $(findmnt -rn -o TARGET 2>/dev/null | grep -F "$mnt/" | sort -r || true); do umount -l "$d" 2>/dev/null || true; done
             umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
         done
         losetup -d "$dev" 2>/dev/null || true
         echo "$0: cleaned up $dev ($file) left by an earlier run" >&2
-    done
+    done <<<"$loops"
+    return 0
 }
 
 prepare() {
