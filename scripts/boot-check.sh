@@ -603,6 +603,18 @@ variant_stamp() {
     printf '%s %s\n' "$(cat "${base%.img}.stamp" 2>/dev/null)" "$(declare -f "break_$1" 2>/dev/null | sha256sum | cut -c1-16)"
 }
 
+# fill_doc NAME FILE: FILE's text replaces what stands between the lines
+# `<!-- NAME begin -->` and `<!-- NAME end -->` of docs/boot-checks.md (when
+# both are there), so the tables there never need a hand edit.
+fill_doc() {
+    local doc=$REPO/docs/boot-checks.md
+    grep -qx "<!-- $1 begin -->" "$doc" && grep -qx "<!-- $1 end -->" "$doc" || return 0
+    awk -v table="$2" -v b="<!-- $1 begin -->" -v e="<!-- $1 end -->" '
+        $0 == b { print; while ((getline l < table) > 0) print l; skip = 1; next }
+        $0 == e { skip = 0 }
+        !skip' "$doc" >"$doc.tmp" && cat "$doc.tmp" >"$doc" && rm -f "$doc.tmp"
+}
+
 # results.md and summary.md from every variant run so far, in VARIANTS order.
 assemble() {
     : >"$LOGS/results.md"
@@ -611,6 +623,7 @@ assemble() {
         [ -f "$LOGS/$n.result.md" ] && cat "$LOGS/$n.result.md" >>"$LOGS/results.md"
         [ -f "$LOGS/$n.summary" ] && cat "$LOGS/$n.summary" >>"$LOGS/summary.md"
     done
+    fill_doc boot-check-table "$LOGS/summary.md"
     return 0
 }
 

@@ -201,14 +201,10 @@ assemble_proof() {
             if [ -f "$OUT/$n.row" ]; then cat "$OUT/$n.row"; echo; fi
         done
     } >"$LOGS/repair-proof.md"
-    # The table in docs/boot-checks.md, between its two markers (no hand edit).
-    local doc=$REPO/docs/boot-checks.md
-    if grep -q '^<!-- repair-proof table begin -->$' "$doc" && grep -q '^<!-- repair-proof table end -->$' "$doc"; then
-        awk -v table="$LOGS/repair-proof.md" '
-            /^<!-- repair-proof table begin -->$/ { print; while ((getline l < table) > 0) print l; skip = 1; next }
-            /^<!-- repair-proof table end -->$/ { skip = 0 }
-            !skip' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
-    fi
+    # The tables in docs/boot-checks.md, between their markers (no hand edit):
+    # this one, and boot-check's (the broken boots are boot-check observations).
+    fill_doc repair-proof-table "$LOGS/repair-proof.md"
+    assemble
 }
 
 proof_main() {

@@ -71,6 +71,7 @@ check_main() {
         esac
         printf '| %s | %s | %s | %s |\n' "$n" "${seen:-?}" "$says" "$agrees" | tee -a "$LOGS/verdict-check.md"
     done
+    fill_doc verdict-check-table "$LOGS/verdict-check.md"
     return $bad
 }
 
