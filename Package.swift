@@ -4,7 +4,8 @@ import PackageDescription
 // Layers, lowest first. Each target depends only on the ones above it in this
 // file: syscalls, libblkid and the compression libraries → confined target
 // access → pure parsers → discovery → the system model → rules and the plan →
-// renderers → the CLI.
+// renderers → the CLI. Each target declares exactly the modules its sources
+// import (scripts/check-imports.sh, run by PackageGraphTests).
 let package = Package(
     name: "rescue-audit",
     platforms: [.macOS(.v15)],
@@ -118,15 +119,13 @@ let package = Package(
         /** Typed repair actions and the plan that orders and checks them. */
         .target(
             name: "Plan",
-            dependencies: ["SystemModel"]
+            dependencies: ["Parsers", "TargetAccess"]
         ),
 
         /** One type per rule, registered by id; the catalogue built into the binary. */
         .target(
             name: "Rules",
-            dependencies: [
-                "SystemModel", "Plan",
-            ]
+            dependencies: ["Parsers", "TargetAccess", "SystemModel", "Plan"]
         ),
 
         // MARK: - Renderers
@@ -134,7 +133,7 @@ let package = Package(
         /** Text, JSON, Markdown and the repair script. Renderers never decide. */
         .target(
             name: "Report",
-            dependencies: ["Rules", "Plan", "Parsers"]
+            dependencies: ["Parsers", "TargetAccess", "SystemModel", "Plan", "Rules"]
         ),
 
         // MARK: - The command line
@@ -143,7 +142,7 @@ let package = Package(
         .target(
             name: "RescueAuditCLI",
             dependencies: [
-                "Discovery", "Report", "Rules",
+                "RescueSys", "TargetAccess", "Parsers", "Discovery", "SystemModel", "Rules", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -158,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "RescueAuditTests",
             dependencies: [
-                "RescueSys", "TargetAccess", "Discovery", "Parsers", "SystemModel",
+                "CCompress", "RescueSys", "TargetAccess", "Discovery", "Parsers", "SystemModel",
                 "Plan", "Rules", "Report", "RescueAuditCLI",
             ],
             // Fixture roots are read from the source tree via #filePath, not bundled.

@@ -41,15 +41,17 @@ public enum DeviceProber {
     public static func probe(paths: [String], sysfs: String = "/sys/class/block") throws(DiscoveryError) -> [ProbedDevice] {
         var out: [ProbedDevice] = []
         for path in paths {
-            var st = stat()
-            guard stat(path, &st) == 0 else {
-                throw .notFound(path: path, reason: String(cString: strerror(errno)))
+            let st: FileStatus
+            do {
+                st = try sysStatus(path)
+            } catch {
+                throw .notFound(path: path, reason: error.reason)
             }
-            switch FileKind(mode: st.st_mode) {
+            switch st.kind {
             case .regular:
                 out.append(probeDevice(path, kind: .image, sysName: nil, sysfs: sysfs))
             case .blockDevice:
-                let sysName = sysfsName(device: UInt64(st.st_rdev))
+                let sysName = sysfsName(st)
                 let kind: DeviceKind = sysName.map { readSysfs("\(sysfs)/\($0)/partition") != nil } == true ? .partition
                     : path.hasPrefix("/dev/loop") ? .loop : path.hasPrefix("/dev/mapper/") || path.hasPrefix("/dev/dm-") ? .mapper
                     : path.hasPrefix("/dev/md") ? .md : .disk
@@ -156,15 +158,9 @@ public enum DeviceProber {
         return out
     }
 
-    /// The /sys/class/block name of a device number.
-    static func sysfsName(device: UInt64) -> String? {
-        // glibc's major()/minor() are macros Swift cannot import; same arithmetic.
-        let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~UInt64(0xfff))
-        let minor = (device & 0xff) | ((device >> 12) & ~UInt64(0xff))
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/sys/dev/block/\(major):\(minor)", &buf, buf.count - 1)
-        guard n > 0 else { return nil }
-        let target = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    /// The /sys/class/block name of a device node.
+    static func sysfsName(_ node: FileStatus) -> String? {
+        guard let target = sysReadlink("/sys/dev/block/\(node.deviceMajorMinor)") else { return nil }
         return target.split(separator: "/").last.map(String.init)
     }
 

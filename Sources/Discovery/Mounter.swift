@@ -94,9 +94,7 @@ final class Mounter: @unchecked Sendable {
             throw .mountFailed(device: volume.name, fsType: volume.filesystem.type,
                                reason: "\(targetPath) is not a directory on the root filesystem: \(error.description)")
         }
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/fd/\(dirFD.raw)", &buf, buf.count - 1)
-        let realPath = n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : root + targetPath
+        let realPath = sysReadlink("/proc/self/fd/\(dirFD.raw)") ?? root + targetPath
         let m = try mount(volume, on: "/proc/self/fd/\(dirFD.raw)")
         // Record the real path: the descriptor path cannot name the mount for umount.
         let fixed = Mounted(mountPoint: realPath, loopDevice: m.loopDevice, fsType: m.fsType, options: m.options)

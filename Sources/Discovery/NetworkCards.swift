@@ -131,12 +131,7 @@ public enum NetworkCards {
         readLink(device + "/subsystem").map(lastComponent)
     }
 
-    static func readLink(_ path: String) -> String? {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink(path, &buf, buf.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static func readLink(_ path: String) -> String? { sysReadlink(path) }
 
     /// A symlink's target made absolute against the directory it is in.
     static func resolve(_ dir: String, _ link: String) -> String {

@@ -122,8 +122,7 @@ enum Scratch {
         if base == nil {
             guard let dir = hideable.first(where: { d in
                 // A real directory, not a symlink to somewhere an image may live.
-                var st = stat()
-                guard lstat(d, &st) == 0, FileKind(mode: st.st_mode) == .directory else { return false }
+                guard sysLstat(d)?.kind == .directory else { return false }
                 return hidesNothing(d) && !known.contains(d)
             }) else {
                 throw .namespaceFailed(reason: "no directory to hold mount points: every one of \(hideable.joined(separator: ", ")) is missing or holds the target")
@@ -167,11 +166,13 @@ public enum TargetOpener {
     /// caller's namespace at that directory and leaves it mounted.
     public static func open(_ target: String?, root: String? = nil, keepMounted: String? = nil) throws(DiscoveryError) -> AuditTarget {
         if let target {
-            var st = stat()
-            guard stat(target, &st) == 0 else {
-                throw .notFound(path: target, reason: String(cString: strerror(errno)))
+            let st: FileStatus
+            do {
+                st = try sysStatus(target)
+            } catch {
+                throw .notFound(path: target, reason: error.reason)
             }
-            if FileKind(mode: st.st_mode) == .directory {
+            if st.kind == .directory {
                 guard looksLikeLinuxRoot(target) else { throw .notALinuxRoot(path: target) }
                 var target1 = AuditTarget(
                     rootPath: target,
@@ -406,12 +407,8 @@ public enum TargetOpener {
         }
         return volumes.filter { v in
             guard v.offset == 0 else { return true }
-            var st = stat()
-            guard stat(v.source, &st) == 0, FileKind(mode: st.st_mode) == .blockDevice else { return true }
-            let dev = UInt64(st.st_rdev)
-            let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff))
-            let minor = (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff))
-            if mountedDevices.contains("\(major):\(minor)") {
+            guard let st = sysStat(v.source), st.kind == .blockDevice else { return true }
+            if mountedDevices.contains(st.deviceMajorMinor) {
                 notes.append("\(v.source) is mounted by the rescue system itself; not considered as the target's root.")
                 return false
             }

@@ -186,16 +186,27 @@ public enum IfupdownParser {
         return file
     }
 
+    /// The interface name of an `iface` line; without one, a problem that
+    /// ends the file (ifupdown) or drops the stanza (ifupdown2, ifupdown-ng).
+    private static func ifaceName(
+        _ args: [String], _ evidence: SourceLine,
+        _ problem: (SourceLine, String, Bool) -> Void, fatal: Bool
+    ) -> String? {
+        guard let name = args.first else {
+            problem(evidence, fatal ? "`iface` has no interface name; ifupdown stops reading the file here."
+                : "`iface` has no interface name; the stanza is ignored.", fatal)
+            return nil
+        }
+        return name
+    }
+
     /// ifupdown2's and ifupdown-ng's `iface NAME [FAMILY [METHOD]] [inherits T]`
     /// (ifupdown-ng: `template NAME`); family and method may be left out.
     private static func parseLooseIface(
         _ args: [String], _ evidence: SourceLine,
         _ problem: (SourceLine, String, Bool) -> Void
     ) -> IfaceStanza? {
-        guard let name = args.first else {
-            problem(evidence, "`iface` has no interface name; the stanza is ignored.", false)
-            return nil
-        }
+        guard let name = ifaceName(args, evidence, problem, fatal: false) else { return nil }
         var rest = Array(args.dropFirst())
         var inherits: String?
         if let i = rest.firstIndex(of: "inherits") {
@@ -215,10 +226,7 @@ public enum IfupdownParser {
         _ args: [String], _ evidence: SourceLine,
         _ problem: (SourceLine, String, Bool) -> Void
     ) -> IfaceStanza? {
-        guard let name = args.first else {
-            problem(evidence, "`iface` has no interface name; ifupdown stops reading the file here.", true)
-            return nil
-        }
+        guard let name = ifaceName(args, evidence, problem, fatal: true) else { return nil }
         var family = ""
         var method = ""
         var index = 1

@@ -155,7 +155,7 @@ extension HardwareNIC {
 
 /// The current time in UTC as ISO 8601 (`2026-11-21T20:33:39Z`), from time(2) and gmtime_r(3).
 func iso8601Now() -> String {
-    var now = time(nil)
+    var now = time_t(sysNow())
     var t = tm()
     guard gmtime_r(&now, &t) != nil else { return "1970-01-01T00:00:00Z" }
     func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }

@@ -20,7 +20,7 @@ struct ReportOptions: ParsableArguments {
 
     /// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
     var useColor: Bool {
-        guard format == .text, isatty(STDOUT_FILENO) == 1 else { return false }
+        guard format == .text, sysIsTerminal(STDOUT_FILENO) else { return false }
         if let v = getenv("NO_COLOR"), v.pointee != 0 { return false }
         return true
     }

@@ -11,7 +11,9 @@ public struct SysError: Error, Sendable, Equatable, CustomStringConvertible {
         self.errno = errno
     }
 
-    public var description: String { "\(call): \(String(cString: strerror(errno)))" }
+    public var description: String { "\(call): \(reason)" }
+    /// strerror(3) of the errno alone ("No such file or directory").
+    public var reason: String { String(cString: strerror(errno)) }
 }
 
 /// Retries a libc call while it fails with EINTR; every wrapper here goes through it.
@@ -80,6 +82,8 @@ public struct FileStatus: Sendable {
     public private(set) var userID: UInt32
     public private(set) var groupID: UInt32
     public let modificationTime: Int64
+    /// The device a block or character device node stands for (st_rdev).
+    public let deviceNumber: UInt64
 
     /// A status made up rather than read: a file as a repair plan would
     /// leave it (the verdict after repair is judged on such files).
@@ -99,6 +103,7 @@ public struct FileStatus: Sendable {
         self.userID = userID
         self.groupID = groupID
         modificationTime = 0
+        deviceNumber = 0
     }
 
     /// The same status with other permission bits and owner.
@@ -119,6 +124,15 @@ public struct FileStatus: Sendable {
         userID = st.st_uid
         groupID = st.st_gid
         modificationTime = Int64(st.st_mtim.tv_sec)
+        deviceNumber = UInt64(st.st_rdev)
+    }
+
+    /// `MAJOR:MINOR` of `deviceNumber`, as /sys/dev/block and /proc/self/mountinfo
+    /// name it (glibc's major() and minor() are macros Swift cannot import).
+    public var deviceMajorMinor: String {
+        let major = ((deviceNumber >> 8) & 0xfff) | ((deviceNumber >> 32) & ~UInt64(0xfff))
+        let minor = (deviceNumber & 0xff) | ((deviceNumber >> 12) & ~UInt64(0xff))
+        return "\(major):\(minor)"
     }
 
     /// Permission bits only (no file type).
@@ -133,6 +147,13 @@ public struct Descriptor: ~Copyable, @unchecked Sendable {
     public init(adopting raw: Int32) { self.raw = raw }
 
     deinit { _ = Glibc.close(raw) }
+
+    /// Gives up ownership without closing: the caller closes the returned descriptor.
+    public consuming func release() -> Int32 {
+        let fd = raw
+        discard self
+        return fd
+    }
 
     /// fstat(2).
     public func status() throws(SysError) -> FileStatus {
@@ -233,6 +254,44 @@ public func sysReadlinkAt(_ dir: borrowing Descriptor, _ name: String) throws(Sy
     return Array(buf[0..<n])
 }
 
+/// fcntl(2) F_DUPFD_CLOEXEC: a second descriptor, closed on exec, for the
+/// open file behind `fd`; the caller owns it.
+public func sysDuplicate(_ fd: Int32) throws(SysError) -> Int32 {
+    let dup = retryingEINTR { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    guard dup >= 0 else { throw SysError("fcntl F_DUPFD_CLOEXEC") }
+    return dup
+}
+
+/// close(2) of a raw descriptor the caller owns. Not retried on EINTR:
+/// Linux has released the descriptor by then.
+public func sysClose(_ fd: Int32) {
+    _ = Glibc.close(fd)
+}
+
+/// fstatat(2) with AT_SYMLINK_NOFOLLOW on a raw directory descriptor the
+/// caller keeps open.
+public func sysLstatAt(_ dir: Int32, _ name: String) throws(SysError) -> FileStatus {
+    var st = stat()
+    guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw SysError("fstatat") }
+    return FileStatus(st)
+}
+
+/// openat(2) relative to a raw directory descriptor the caller keeps open.
+public func sysOpenAt(_ dir: Int32, _ path: String, _ flags: OpenFlags) throws(SysError) -> Descriptor {
+    let fd = retryingEINTR { openat(dir, path, flags.rawValue) }
+    guard fd >= 0 else { throw SysError("openat") }
+    return Descriptor(adopting: fd)
+}
+
+/// readlink(2) of a host path (sysfs, /proc/self/fd); nil when it is not a
+/// readable symlink.
+public func sysReadlink(_ path: String) -> String? {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink(path, &buf, buf.count - 1)
+    guard n > 0 else { return nil }
+    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 /// One directory entry as getdents reports it (the kind is lstat's, never followed).
 public struct DirectoryEntry: Sendable, Hashable {
     public let name: String
@@ -273,6 +332,26 @@ public func sysListDirectory(_ dir: borrowing Descriptor) throws(SysError) -> [D
     }
     return out
 }
+
+/// stat(2) of a host path (following symlinks), with the errno when it fails.
+public func sysStatus(_ path: String) throws(SysError) -> FileStatus {
+    var st = stat()
+    guard stat(path, &st) == 0 else { throw SysError("stat") }
+    return FileStatus(st)
+}
+
+/// lstat(2) of a host path (a final symlink is not followed); nil when it fails.
+public func sysLstat(_ path: String) -> FileStatus? {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return nil }
+    return FileStatus(st)
+}
+
+/// isatty(3) (an ioctl on the descriptor).
+public func sysIsTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+/// time(2): seconds since the epoch.
+public func sysNow() -> Int64 { Int64(time(nil)) }
 
 /// stat(2) of a host path (following symlinks); nil when it does not exist.
 public func sysStat(_ path: String) -> FileStatus? {

@@ -38,6 +38,10 @@ extension AuditResult {
     /// this result came from) with the plan's automatic steps laid over it.
     public func predictAfterRepair(_ system: SystemSnapshot, rules: [any Rule.Type] = RuleRegistry.all) -> AfterRepair {
         let (overlay, unknown) = plan.overlay(on: system.root)
+        // Nothing the script changes: the verdict stays what it is.
+        if overlay.isEmpty, let verdict {
+            return AfterRepair(verdict: verdict, findings: findings, notModelled: unknown)
+        }
         let repaired = SystemSnapshot.load(root: system.root.overlaying(overlay), kind: system.kind, environment: system.environment)
         let again = AuditResult.run(repaired, rules: rules)
         let verdict = again.verdict ?? BootVerdict.judge(repaired, again.findings)

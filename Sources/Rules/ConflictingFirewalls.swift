@@ -29,7 +29,7 @@ public struct ConflictingFirewalls: Rule {
         var commands: [ShellCommand] = []
         for m in distinct {
             commands.append("# to stop \(comment: m.name):")
-            if case .manual(_, let c) = m.disable.change { commands += c }
+            if case .manual(_, let c) = FirewallSupport.disable(m.disable).action { commands += c }
         }
         return [finding(
             message: "\(names.count) firewalls load rules at boot: \(names.joined(separator: ", ")). Each replaces or adds to the other's rules, so what is allowed depends on which one runs last.",

@@ -2,23 +2,90 @@ import Parsers
 import Plan
 import SystemModel
 
-/// What the firewall rules share: turning the model's edits into repair
-/// actions and its lines into evidence.
+/// What the firewall rules share: turning the model's fixes into repair
+/// actions worded for a person, and its lines into evidence.
 enum FirewallSupport {
-    static func action(_ e: FirewallEdit) -> ProposedAction {
-        switch e.change {
-        case .insert(let path, let insertions):
-            return ProposedAction(.editLines(path: path, edits: insertions.map { LineEdit.insert($0.lines, before: $0.before) }), e.summary)
-        case .deleteLines(let path, let lines):
-            return ProposedAction(.editLines(path: path, edits: lines.map { LineEdit.delete(line: $0) }), e.summary)
-        case .append(let path, let lines):
-            return ProposedAction(.appendBlock(path: path, lines: lines), e.summary)
-        case .create(let path, let lines):
-            return ProposedAction(.createFile(path: path, lines: lines, mode: 0o644), e.summary)
-        case .moveAside(let path):
-            return ProposedAction(.moveAside(path: path), e.summary)
-        case .manual(let description, let commands):
-            return ProposedAction(.manual(description: description, commands: commands), e.summary)
+    static func action(_ fix: FirewallFix) -> ProposedAction {
+        switch fix {
+        case .insert(let path, let before, let lines):
+            let what = lines.filter { !$0.isEmpty }.map { "`\(Text.trimmed($0))`" }.joined(separator: " and ")
+            return ProposedAction(.editLines(path: path, edits: [LineEdit.insert(lines, before: before)]),
+                                  "Insert \(what) before line \(before) of \(path)")
+        case .delete(let path, let line, let text):
+            return ProposedAction(.editLines(path: path, edits: [LineEdit.delete(line: line)]), "Delete line \(line) of \(path) (`\(text)`)")
+        case .createZone(let path, let from, let lines, let added):
+            let how = added.isEmpty ? "without its `<icmp-block name=\"echo-request\"/>`"
+                : "with \(added.map { "`\($0)`" }.joined(separator: " and ")) added"
+            return ProposedAction(.createFile(path: path, lines: lines, mode: 0o644),
+                                  "Create \(path) from \(from) \(how) (firewalld prefers /etc over /usr/lib)")
+        case .appendCommit(let path):
+            return ProposedAction(.appendBlock(path: path, lines: ["COMMIT"]), "Append the missing COMMIT line to \(path)")
+        case .addRuleByHand(let firewall, let question, let family, let files):
+            let what: String
+            switch question {
+            case .ssh(let p): what = "accept TCP port \(p) (sshd)"
+            case .loopback: what = "accept all traffic on lo"
+            case .ping: what = "accept ICMP echo requests"
+            case .established: what = "accept established and related traffic"
+            }
+            return ProposedAction(.manual(
+                description: "Add a rule to \(firewall) that will \(what) for \(family.displayName), before the rule that drops it (no automatic change was found that is safe)",
+                commands: files.map { "${EDITOR:-vi} \(path: $0)" }), "Make \(firewall) \(what) (\(family.displayName)) by hand")
+        case .byHand(let automatic):
+            let done = action(automatic)
+            let commands: [ShellCommand]
+            switch done.action {
+            case .manual(_, let c): commands = c
+            default: commands = done.action.path.map { ["${EDITOR:-vi} \(path: $0)"] } ?? []
+            }
+            return ProposedAction(.manual(description: done.summary, commands: commands), done.summary + " (by hand)")
+        case .correctByHand(let path, let line, let program, let message):
+            let at = line.map { " line \($0)" } ?? ""
+            return ProposedAction(.manual(
+                description: "Correct \(path)\(at) so that `\(program)` accepts it (\(message.split(separator: "\n").first.map(String.init) ?? message))",
+                commands: [line.map { "${EDITOR:-vi} \(path: path)   # line \($0)" } ?? "${EDITOR:-vi} \(path: path)"]),
+                                  "Correct \(path)\(at) by hand")
+        case .moveHookAside(let path, let missing):
+            return ProposedAction(.moveAside(path: path),
+                                  "Move \(path) into the backup directory, so ifup no longer runs it: it restores \(missing), which does not exist, and fails before the interface comes up (no firewall rule is lost: that file has none to load)")
+        case .disable(let how):
+            return disable(how)
+        }
+    }
+
+    /// Keeping a firewall from loading: always a manual step, and it says it lowers security.
+    static func disable(_ how: FirewallDisable) -> ProposedAction {
+        switch how {
+        case .moveAside(let paths, let firewall):
+            return ProposedAction(.manual(
+                description: "LOWERS SECURITY: move \(paths.joined(separator: " and ")) aside so the machine boots with no \(firewall) rules (an open firewall); restore a corrected ruleset afterwards",
+                commands: paths.map { "mv \(path: $0) \(path: $0 + ".rescue-audit-off")" }),
+                                  "Alternative (lowers security): move \(paths.joined(separator: ", ")) aside and boot with an open firewall")
+        case .disableUnit(let unit, let links, let firewall):
+            let commands: [ShellCommand] = links.isEmpty ? ["systemctl --root=\"$ROOT\" disable \(value: unit)"] : links.map { "rm -f \(path: $0)" }
+            return ProposedAction(.manual(
+                description: "LOWERS SECURITY: disable \(unit) so the machine boots without \(firewall) (an open firewall); enable it again with a corrected configuration",
+                commands: commands), "Alternative (lowers security): disable \(unit) and boot with an open firewall")
+        case .ufwEnabled:
+            return ProposedAction(.manual(
+                description: "LOWERS SECURITY: set ENABLED=no in /etc/ufw/ufw.conf so ufw loads no rules at boot (an open firewall); run `ufw enable` again once the rules are corrected",
+                commands: ["sed -i 's/^ENABLED=yes/ENABLED=no/' \(path: "/etc/ufw/ufw.conf")"]),
+                                  "Alternative (lowers security): set ENABLED=no in /etc/ufw/ufw.conf and boot with an open firewall")
+        case .moveHook(let path, let dir, let name):
+            return ProposedAction(.manual(
+                description: "LOWERS SECURITY: move \(path) out of \(dir) (as the provider's guide does) so ifup no longer restores the rules; the machine boots with an open firewall",
+                commands: ["mv \(path: path) \(path: "/root/" + name + ".rescue-audit-off")"]),
+                                  "Alternative (lowers security): move \(path) aside and boot with an open firewall")
+        case .restoreLine(let line):
+            return ProposedAction(.manual(
+                description: "LOWERS SECURITY: delete line \(line.location.line) of \(line.location.path) (`\(Text.trimmed(line.text))`) so ifup no longer restores the rules; the machine boots with an open firewall",
+                commands: ["${EDITOR:-vi} \(path: line.location.path)   # line \(line.location.line)"]),
+                                  "Alternative (lowers security): remove the restore command from \(line.location.path)")
+        case .rcLocal:
+            return ProposedAction(.manual(
+                description: "LOWERS SECURITY: comment out the restore line(s) in /etc/rc.local so the machine boots with an open firewall",
+                commands: ["${EDITOR:-vi} \(path: "/etc/rc.local")"]),
+                                  "Alternative (lowers security): remove the restore from /etc/rc.local")
         }
     }
 
@@ -26,8 +93,8 @@ enum FirewallSupport {
     /// alternatives that lower security, without repeats.
     static func actions(_ verdicts: [FirewallVerdict]) -> [ProposedAction] {
         var out: [ProposedAction] = []
-        for edit in verdicts.flatMap(\.fixes) + verdicts.flatMap(\.manualFixes) + verdicts.flatMap(\.alternatives) {
-            let a = action(edit)
+        for fix in verdicts.flatMap(\.fixes) + verdicts.flatMap(\.manualFixes) + verdicts.flatMap(\.alternatives) {
+            let a = action(fix)
             if !out.contains(a) { out.append(a) }
         }
         return out

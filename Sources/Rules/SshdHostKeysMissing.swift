@@ -41,15 +41,20 @@ public struct SshdHostKeysMissing: Rule {
                     let type = k.path.contains("ed25519") ? "ed25519" : k.path.contains("ecdsa") ? "ecdsa" : "rsa"
                     return "rm -f -- \(path: k.path) && chroot \"$ROOT\" ssh-keygen -q -t \(value: type) -N '' -f \(value: k.path)"
                 }), "Create the host keys named by HostKey"))
+        } else if !sshd.hostKeys.contains(where: { $0.state == .missing }) && unsafe.count < sshd.hostKeys.count {
+            // Every key file exists but some cannot be loaded (empty, not a key): ssh-keygen -A would leave them.
+            let bad = sshd.hostKeys.filter { if case .unreadable = $0.state { true } else { false } }
+            noChroot = "ssh-keygen -A writes only keys whose file is missing, and these exist but cannot be loaded; removing them is a decision about the machine's identity"
+            actions.append(ProposedAction(.manual(
+                description: "Remove the host key files sshd cannot load, then create new ones with the target's ssh-keygen -A (clients will see a new host key).",
+                commands: bad.map { "rm -f -- \(path: $0.path) \(path: $0.path + ".pub")" } + ["chroot \"$ROOT\" ssh-keygen -A"]),
+                "Replace the host keys sshd cannot load"))
         } else if unsafe.count < sshd.hostKeys.count {
-            // ssh-keygen -A skips a key file that exists, so an empty one (a
-            // keygen cut short by a full disk) is moved aside first.
-            for k in sshd.hostKeys where k.state == .unreadable("empty") && system.root.lstat(k.path)?.kind == .regular {
-                actions.append(ProposedAction(.moveAside(path: k.path), "Move the empty \(k.path) aside so ssh-keygen -A writes it again"))
-                if system.root.lstat(k.path + ".pub")?.kind == .regular {
-                    actions.append(ProposedAction(.moveAside(path: k.path + ".pub"), "Move \(k.path).pub aside with its empty private key"))
-                }
-            }
+            // ssh-keygen -A skips a key file that exists, even an empty one (a
+            // keygen cut short by a full disk): it writes the missing ones, and
+            // sshd starts with those (an empty key only costs a log line).
+            // Moving the empty one aside first would not survive a second run
+            // or undo: the new key would sit where the old file goes back.
             if let keygen = Self.keygenPrograms.first(where: { system.root.stat($0).map { $0.kind == .regular && $0.isExecutable } ?? false }) {
                 // It only creates missing keys: undo.sh removes the ones it made.
                 actions.append(ProposedAction(.chroot(command: ["ssh-keygen", "-A"],

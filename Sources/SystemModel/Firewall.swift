@@ -15,28 +15,60 @@ public enum FirewallKind: String, Sendable, Codable {
     case restoreScript = "iptables-restore script"
 }
 
-/// A change that would make the firewall let something through, in the
-/// persisted file's own syntax, or a step for a person.
-public struct FirewallEdit: Hashable, Sendable {
-    public struct Insertion: Hashable, Sendable {
-        /// The 1-based line the new lines go before (`count + 1` appends).
-        public var before: Int
-        public var lines: [String]
-    }
-    public enum Change: Hashable, Sendable {
-        case insert(path: String, insertions: [Insertion])
-        case deleteLines(path: String, lines: [Int])
-        case append(path: String, lines: [String])
-        case create(path: String, lines: [String])
-        /// Moves a file (a hook) into the repair's backup directory, out of run-parts' reach.
-        case moveAside(path: String)
-        case manual(description: String, commands: [ShellCommand])
-    }
-    public var change: Change
-    /// One line for a person.
-    public var summary: String
+/// What would make the firewall let something through, or what a person
+/// would have to do instead: facts about the system, not repair steps. The
+/// rules turn each into a repair action and word it (`FirewallSupport`).
+public enum FirewallFix: Hashable, Sendable {
+    /// Accept rules inserted before a 1-based line of a persisted file, in
+    /// its own syntax (`count + 1` appends); checked by loading the file again.
+    case insert(path: String, before: Int, lines: [String])
+    /// A line deleted (a firewalld `<icmp-block>`), with its trimmed text.
+    case delete(path: String, line: Int, text: String)
+    /// A firewalld zone that only exists in /usr/lib, copied to /etc with the
+    /// change: the new file's lines and the trimmed lines added (none when a
+    /// line was left out instead).
+    case createZone(path: String, from: String, lines: [String], added: [String])
+    /// The missing COMMIT line appended to an iptables-save file.
+    case appendCommit(path: String)
+    /// No safe automatic change: a person adds the accept rule to these files
+    /// of the firewall named, before the rule that drops the traffic.
+    case addRuleByHand(firewall: String, question: FirewallQuestion, family: AddressFamily, files: [String])
+    /// An automatic fix that has to be done by hand, because another
+    /// firewall that drops the same traffic has no safe automatic fix.
+    indirect case byHand(FirewallFix)
+    /// A file that will not load, to be corrected by a person.
+    case correctByHand(path: String, line: Int?, program: String, message: String)
+    /// An if-pre-up.d hook that restores `missing`, a file that does not
+    /// exist: it fails before ifup configures the interface, and can load no
+    /// rule, so moving it out of run-parts' reach loses none.
+    case moveHookAside(path: String, missing: String)
+    /// Turning the firewall off: lowers security.
+    case disable(FirewallDisable)
 
-    public var isAutomatic: Bool { if case .manual = change { false } else { true } }
+    /// Whether the repair script can carry it out.
+    public var isAutomatic: Bool {
+        switch self {
+        case .insert, .delete, .createZone, .appendCommit, .moveHookAside: true
+        case .addRuleByHand, .byHand, .correctByHand, .disable: false
+        }
+    }
+}
+
+/// How a firewall that loads at boot would be kept from loading its rules.
+public enum FirewallDisable: Hashable, Sendable {
+    /// Its rule files moved aside (netfilter-persistent, iptables.service).
+    case moveAside(paths: [String], firewall: String)
+    /// Its unit disabled: the unit's enablement links, or none when
+    /// `systemctl disable` has to find them.
+    case disableUnit(unit: String, links: [String], firewall: String)
+    /// ufw's ENABLED=yes in /etc/ufw/ufw.conf.
+    case ufwEnabled
+    /// An if-up.d/if-pre-up.d hook moved out of its directory.
+    case moveHook(path: String, directory: String, name: String)
+    /// The `pre-up`/`up`/`post-up` line of an interfaces stanza that restores the rules.
+    case restoreLine(SourceLine)
+    /// The restore line(s) of /etc/rc.local.
+    case rcLocal
 }
 
 /// A persisted ruleset that will not load at boot.
@@ -54,7 +86,7 @@ public struct RestoreFailure: Hashable, Sendable {
     /// when it fails, ifup leaves the interface down.
     public var stopsInterface: Bool
     /// The minimal fix first (automatic when there is a safe one), then manual steps.
-    public var fixes: [FirewallEdit]
+    public var fixes: [FirewallFix]
 }
 
 /// A question asked of the boot-time firewall.
@@ -94,7 +126,7 @@ public struct FirewallMechanism: Sendable {
     /// What makes its answers unknown (rules or commands we do not evaluate).
     public var notes: [String] = []
     /// Moving its rules aside: a manual step that lowers security.
-    public var disable: FirewallEdit
+    public var disable: FirewallDisable
     var recipe: MechanismRecipe
     var build = MechanismBuild()
 
@@ -122,11 +154,11 @@ public struct FirewallVerdict: Sendable {
     public var perMechanism: [MechanismVerdict]
     /// The minimal fix for each firewall that drops it, checked by loading
     /// the fixed files again. Empty when one of them has no safe automatic fix.
-    public var fixes: [FirewallEdit] = []
+    public var fixes: [FirewallFix] = []
     /// What a person has to do where no automatic fix is safe.
-    public var manualFixes: [FirewallEdit] = []
+    public var manualFixes: [FirewallFix] = []
     /// Moving the rules aside: manual, and lowers security.
-    public var alternatives: [FirewallEdit] = []
+    public var alternatives: [FirewallFix] = []
     /// The loopback port of the traffic that is dropped.
     public var port: Int?
 }

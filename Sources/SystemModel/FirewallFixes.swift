@@ -26,7 +26,7 @@ enum FirewallFixes {
 
     static func attach(_ model: inout FirewallModel, files: FileSource, context: FirewallContext) {
         var candidates: [Candidate] = []
-        var manual: [Int: [Int: FirewallEdit]] = [:]
+        var manual: [Int: [Int: FirewallFix]] = [:]
         for (vi, v) in model.verdicts.enumerated() where v.answer == .dropped {
             for mv in v.perMechanism where mv.verdict.answer == .dropped {
                 let found = Self.candidates(model, mechanism: mv.mechanism, verdict: vi, files: files)
@@ -80,7 +80,7 @@ enum FirewallFixes {
         let edits = groupedEdits(candidates, files: files)
         for vi in model.verdicts.indices where model.verdicts[vi].answer == .dropped {
             let v = model.verdicts[vi]
-            var fixes: [FirewallEdit] = []
+            var fixes: [FirewallFix] = []
             for mv in v.perMechanism where mv.verdict.answer == .dropped {
                 for c in candidates where c.verdict == vi && c.mechanism == mv.mechanism {
                     if let e = edits[c.placement], !fixes.contains(e) { fixes.append(e) }
@@ -90,10 +90,10 @@ enum FirewallFixes {
             model.verdicts[vi].manualFixes = manualOnes
             // An automatic fix is only offered when it covers every firewall that drops it.
             model.verdicts[vi].fixes = manualOnes.isEmpty ? fixes : []
-            if !manualOnes.isEmpty { model.verdicts[vi].manualFixes = manualOnes + fixes.map(asManual) }
-            var alternatives: [FirewallEdit] = []
+            if !manualOnes.isEmpty { model.verdicts[vi].manualFixes = manualOnes + fixes.map { .byHand($0) } }
+            var alternatives: [FirewallFix] = []
             for mv in v.perMechanism where mv.verdict.answer == .dropped {
-                let d = model.mechanisms[mv.mechanism].disable
+                let d = FirewallFix.disable(model.mechanisms[mv.mechanism].disable)
                 if !alternatives.contains(d) { alternatives.append(d) }
             }
             model.verdicts[vi].alternatives = alternatives
@@ -104,24 +104,17 @@ enum FirewallFixes {
                 var fixes = failure.fixes
                 // An if-pre-up.d hook that restores a file that does not exist
                 // fails before ifup configures the interface, so the interface
-                // stays down; it can never load those rules, so moving it out
-                // of run-parts' reach (into the backup directory, which
-                // undo.sh moves it back from) loses no firewall rule.
+                // stays down; it can never load those rules. (A hook script's
+                // mechanism is named by its path.)
                 let mechanism = model.mechanisms[m]
-                // (A hook script's mechanism is named by its path.)
                 let hook = mechanism.name
                 if mechanism.kind == .restoreScript, failure.stopsInterface, mechanism.files.contains(hook),
                    hook.hasPrefix("/etc/network/if-pre-up.d/"), failure.line == nil, !files.root.exists(failure.path),
                    files.root.lstat(hook)?.kind == .regular {
-                    fixes.insert(FirewallEdit(change: .moveAside(path: hook),
-                        summary: "Move \(hook) into the backup directory, so ifup no longer runs it: it restores \(failure.path), which does not exist, and fails before the interface comes up (no firewall rule is lost: that file has none to load)"), at: 0)
+                    fixes.insert(.moveHookAside(path: hook, missing: failure.path), at: 0)
                 }
-                let at = failure.line.map { " line \($0.location.line)" } ?? ""
-                fixes.append(FirewallEdit(change: .manual(
-                    description: "Correct \(failure.path)\(at) so that `\(failure.program)` accepts it (\(failure.message.split(separator: "\n").first.map(String.init) ?? failure.message))",
-                    commands: [failure.line.map { "${EDITOR:-vi} \(path: failure.path)   # line \($0.location.line)" } ?? "${EDITOR:-vi} \(path: failure.path)"]),
-                                          summary: "Correct \(failure.path)\(at) by hand"))
-                fixes.append(model.mechanisms[m].disable)
+                fixes.append(.correctByHand(path: failure.path, line: failure.line?.location.line, program: failure.program, message: failure.message))
+                fixes.append(.disable(model.mechanisms[m].disable))
                 model.mechanisms[m].failures[f].fixes = fixes
             }
         }
@@ -160,30 +153,10 @@ enum FirewallFixes {
         return b
     }
 
-    static func asManual(_ e: FirewallEdit) -> FirewallEdit {
-        var commands: [ShellCommand] = []
-        switch e.change {
-        case .insert(let p, _), .deleteLines(let p, _), .append(let p, _), .create(let p, _): commands = ["${EDITOR:-vi} \(path: p)"]
-        case .moveAside(let p): commands = ["mv \(path: p) \(path: "/root/" + UnitEnablement.lastComponent(p) + ".rescue-audit-off")"]
-        case .manual(_, let c): commands = c
-        }
-        return FirewallEdit(change: .manual(description: e.summary, commands: commands), summary: e.summary + " (by hand)")
-    }
-
-    static func manualEdit(_ m: FirewallMechanism, _ index: Int, _ v: FirewallVerdict) -> FirewallEdit {
-        let what: String
-        switch v.question {
-        case .ssh(let p): what = "accept TCP port \(p) (sshd)"
-        case .loopback: what = "accept all traffic on lo"
-        case .ping: what = "accept ICMP echo requests"
-        case .established: what = "accept established and related traffic"
-        }
+    static func manualEdit(_ m: FirewallMechanism, _ index: Int, _ v: FirewallVerdict) -> FirewallFix {
         let lines = v.perMechanism.first { $0.mechanism == index }?.verdict.evidence ?? []
         let files = Array(Set(lines.map(\.location.path) + (lines.isEmpty ? m.files : []))).sorted()
-        return FirewallEdit(change: .manual(
-            description: "Add a rule to \(m.name) that will \(what) for \(v.family.displayName), before the rule that drops it (no automatic change was found that is safe)",
-            commands: files.map { "${EDITOR:-vi} \(path: $0)" }),
-                            summary: "Make \(m.name) \(what) (\(v.family.displayName)) by hand")
+        return .addRuleByHand(firewall: m.name, question: v.question, family: v.family, files: files)
     }
 
     // MARK: Where the accept rule goes
@@ -382,8 +355,8 @@ enum FirewallFixes {
         return out
     }
 
-    static func groupedEdits(_ cs: [Candidate], files: FileSource) -> [Placement: FirewallEdit] {
-        var out: [Placement: FirewallEdit] = [:]
+    static func groupedEdits(_ cs: [Candidate], files: FileSource) -> [Placement: FirewallFix] {
+        var out: [Placement: FirewallFix] = [:]
         var byPlacement: [Placement: [Candidate]] = [:]
         for c in cs { byPlacement[c.placement, default: []].append(c) }
         // Creating a zone copy: every change to that copy is one file.
@@ -395,25 +368,17 @@ enum FirewallFixes {
             }
         }
         for (placement, list) in byPlacement {
-            let added = blocks(list).filter { !$0.isEmpty }.map { "`\(Text.trimmed($0))`" }
-            let what = added.joined(separator: " and ")
             switch placement {
             case .insert(let path, let before):
-                out[placement] = FirewallEdit(change: .insert(path: path, insertions: [.init(before: before, lines: blocks(list))]),
-                                              summary: "Insert \(what) before line \(before) of \(path)")
+                out[placement] = .insert(path: path, before: before, lines: blocks(list))
             case .delete(let path, let line):
                 let text = files.bytes(path).map { Text.lines($0) }.flatMap { line <= $0.count ? Text.trimmed($0[line - 1]) : nil } ?? ""
-                out[placement] = FirewallEdit(change: .deleteLines(path: path, lines: [line]),
-                                              summary: "Delete line \(line) of \(path) (`\(text)`)")
+                out[placement] = .delete(path: path, line: line, text: text)
             case .create(let path, let from, _), .createWithout(let path, let from, _):
                 let all = creates[path] ?? list
                 guard let bytes = files.bytes(from) else { continue }
-                let content = render(bytes, all)
-                let lines = Text.lines(content)
-                let changes = blocks(all).filter { !$0.isEmpty }.map { "`\(Text.trimmed($0))`" }
-                let how = changes.isEmpty ? "without its `<icmp-block name=\"echo-request\"/>`" : "with \(changes.joined(separator: " and ")) added"
-                out[placement] = FirewallEdit(change: .create(path: path, lines: lines),
-                                              summary: "Create \(path) from \(from) \(how) (firewalld prefers /etc over /usr/lib)")
+                let lines = Text.lines(render(bytes, all))
+                out[placement] = .createZone(path: path, from: from, lines: lines, added: blocks(all).filter { !$0.isEmpty }.map { Text.trimmed($0) })
             }
         }
         return out

@@ -123,20 +123,10 @@ enum FirewallDetection {
         return out
     }
 
-    static func moveAside(_ paths: [String], what: String) -> FirewallEdit {
-        FirewallEdit(change: .manual(
-            description: "LOWERS SECURITY: move \(paths.joined(separator: " and ")) aside so the machine boots with no \(what) rules (an open firewall); restore a corrected ruleset afterwards",
-            commands: paths.map { "mv \(path: $0) \(path: $0 + ".rescue-audit-off")" }),
-                     summary: "Alternative (lowers security): move \(paths.joined(separator: ", ")) aside and boot with an open firewall")
-    }
-
-    static func disableUnit(_ c: FirewallContext, _ unit: String, what: String) -> FirewallEdit {
+    static func disableUnit(_ c: FirewallContext, _ unit: String, what: String) -> FirewallDisable {
         let name = c.units.canonicalName(unit)
         let links = c.units.links.filter { c.units.canonicalName($0.unit) == name && $0.kind != .staticWants && $0.kind != .runtime }
-        let commands: [ShellCommand] = links.isEmpty ? ["systemctl --root=\"$ROOT\" disable \(value: unit)"] : links.map { "rm -f \(path: $0.linkPath)" }
-        return FirewallEdit(change: .manual(
-            description: "LOWERS SECURITY: disable \(unit) so the machine boots without \(what) (an open firewall); enable it again with a corrected configuration",
-            commands: commands), summary: "Alternative (lowers security): disable \(unit) and boot with an open firewall")
+        return .disableUnit(unit: unit, links: links.map(\.linkPath), firewall: what)
     }
 
     // MARK: netfilter-persistent
@@ -173,7 +163,7 @@ enum FirewallDetection {
         }
         return [FirewallMechanism(kind: .netfilterPersistent, name: "netfilter-persistent", active: active, reason: reason,
                                   activation: activation, files: paths,
-                                  disable: moveAside(paths, what: "netfilter-persistent"),
+                                  disable: .moveAside(paths: paths, firewall: "netfilter-persistent"),
                                   recipe: active ? .iptables(loads) : .none)]
     }
 
@@ -206,7 +196,7 @@ enum FirewallDetection {
             let load = IptablesLoad(family: family, path: file, noflush: false, invokedBy: execLine ?? activation.first, stopsInterface: false)
             out.append(FirewallMechanism(kind: .iptablesService, name: unit, active: active, reason: reason,
                                          activation: activation + (execLine.map { [$0] } ?? []), files: [file],
-                                         disable: moveAside([file], what: unit),
+                                         disable: .moveAside(paths: [file], firewall: unit),
                                          recipe: active ? .iptables([load]) : .none))
         }
         return out
@@ -227,10 +217,7 @@ enum FirewallDetection {
         } else if let enabled {
             activation.insert(enabled.source, at: 0)
         }
-        let disable = FirewallEdit(change: .manual(
-            description: "LOWERS SECURITY: set ENABLED=no in /etc/ufw/ufw.conf so ufw loads no rules at boot (an open firewall); run `ufw enable` again once the rules are corrected",
-            commands: ["sed -i 's/^ENABLED=yes/ENABLED=no/' \(path: "/etc/ufw/ufw.conf")"]),
-                                   summary: "Alternative (lowers security): set ENABLED=no in /etc/ufw/ufw.conf and boot with an open firewall")
+        let disable = FirewallDisable.ufwEnabled
         return [FirewallMechanism(kind: .ufw, name: "ufw", active: active, reason: reason, activation: activation,
                                   files: [conf], disable: disable, recipe: active ? .ufw(invokedBy: enabled?.source) : .none)]
     }
@@ -326,7 +313,7 @@ enum FirewallDetection {
     static func scripts(_ files: FileSource, _ c: FirewallContext) -> [FirewallMechanism] {
         var out: [FirewallMechanism] = []
         func add(_ path: String, name: String, notRun: (why: String, line: SourceLine?)? = nil, reason: String, stops: Bool,
-                 lines: [SourceLine], disable: FirewallEdit) {
+                 lines: [SourceLine], disable: FirewallDisable) {
             var loads: [IptablesLoad] = []
             var unknown: [String] = []
             for l in lines {
@@ -359,10 +346,7 @@ enum FirewallDetection {
                     add(path, name: path, notRun: c.hooks.whyNotRun(path, firstUse: restoreLines.min()),
                         reason: "ifup runs \(path) for every interface it brings up\(stops ? ", before the interface is up" : "")",
                         stops: stops, lines: lines,
-                        disable: FirewallEdit(change: .manual(
-                            description: "LOWERS SECURITY: move \(path) out of \(dir) (as the provider's guide does) so ifup no longer restores the rules; the machine boots with an open firewall",
-                            commands: ["mv \(path: path) \(path: "/root/" + name + ".rescue-audit-off")"]),
-                                              summary: "Alternative (lowers security): move \(path) aside and boot with an open firewall"))
+                        disable: .moveHook(path: path, directory: dir, name: name))
                 }
             }
             if let config = c.ifupdown {
@@ -376,10 +360,7 @@ enum FirewallDetection {
                         add(option.source.location.path, name: "\(option.key) of \(stanza.name) in \(option.source.location.path)",
                             reason: "ifup runs the `\(option.key)` command when it brings up \(stanza.name)",
                             stops: stops, lines: [SourceLine(line.location, option.value)],
-                            disable: FirewallEdit(change: .manual(
-                                description: "LOWERS SECURITY: delete line \(line.location.line) of \(line.location.path) (`\(Text.trimmed(line.text))`) so ifup no longer restores the rules; the machine boots with an open firewall",
-                                commands: ["${EDITOR:-vi} \(path: line.location.path)   # line \(line.location.line)"]),
-                                                  summary: "Alternative (lowers security): remove the restore command from \(line.location.path)"))
+                            disable: .restoreLine(line))
                         if var last = out.popLast() {
                             // Evidence is the stanza line as written, not the option value alone.
                             last.activation = [line]
@@ -393,10 +374,7 @@ enum FirewallDetection {
         if files.isExecutable(rcLocal), let bytes = files.bytes(rcLocal) {
             let lines = Text.lines(bytes).enumerated().map { SourceLine(path: rcLocal, line: $0.offset + 1, text: $0.element) }
             add(rcLocal, name: rcLocal, reason: "/etc/rc.local is executable, so it runs at the end of boot", stops: false, lines: lines,
-                disable: FirewallEdit(change: .manual(
-                    description: "LOWERS SECURITY: comment out the restore line(s) in /etc/rc.local so the machine boots with an open firewall",
-                    commands: ["${EDITOR:-vi} \(path: "/etc/rc.local")"]),
-                                      summary: "Alternative (lowers security): remove the restore from /etc/rc.local"))
+                disable: .rcLocal)
         }
         return out
     }
@@ -464,7 +442,7 @@ enum MechanismBuilder {
     /// A restore failure, with the minimal fix when there is a safe one:
     /// a missing COMMIT at the end of the file is appended.
     static func failure(_ f: IptablesFailure, file: IptablesRestoreFile, bytes: [UInt8], load: IptablesLoad) -> RestoreFailure {
-        var fixes: [FirewallEdit] = []
+        var fixes: [FirewallFix] = []
         if f.message.contains("COMMIT expected") {
             var fixed = bytes
             if let last = fixed.last, last != 0x0A { fixed.append(0x0A) }
@@ -472,8 +450,7 @@ enum MechanismBuilder {
             let again = IptablesSaveParser.parse(fixed, path: load.path, family: file.family, noflush: load.noflush,
                                                  backend: file.backend)
             if again.failure == nil {
-                fixes.append(FirewallEdit(change: .append(path: load.path, lines: ["COMMIT"]),
-                                          summary: "Append the missing COMMIT line to \(load.path)"))
+                fixes.append(.appendCommit(path: load.path))
             }
         }
         let line: SourceLine? = f.location.line > 0 && !f.text.isEmpty ? SourceLine(f.location, f.text) : nil

@@ -141,7 +141,11 @@ public final class TargetRoot: Sendable {
         hostPath = directory
         self.cap = cap
         // Keep the raw fd for the object's lifetime; `Descriptor` would close it at scope end.
-        rootFD = fcntl(fd.raw, F_DUPFD_CLOEXEC, 0)
+        do {
+            rootFD = try sysDuplicate(fd.raw)
+        } catch {
+            throw .cannotOpenRoot(path: directory, reason: error.description)
+        }
         if forceWalk {
             useOpenat2 = false
         } else {
@@ -155,7 +159,8 @@ public final class TargetRoot: Sendable {
         observer = nil
         hostPath = base.hostPath
         cap = base.cap
-        rootFD = fcntl(base.rootFD, F_DUPFD_CLOEXEC, 0)
+        // Every access goes to `base`, which holds the root open.
+        rootFD = -1
         useOpenat2 = base.useOpenat2
         layered = (overlay, base)
     }
@@ -220,7 +225,7 @@ public final class TargetRoot: Sendable {
         return .skipped(.otherMount)
     }
 
-    deinit { _ = Glibc.close(rootFD) }
+    deinit { if rootFD >= 0 { sysClose(rootFD) } }
 
     /// Whether paths are resolved by openat2 (true) or by the component walk.
     public var resolvesWithOpenat2: Bool { useOpenat2 }
@@ -530,8 +535,7 @@ public final class TargetRoot: Sendable {
     // MARK: - Resolution
 
     private func statusOf(_ fd: Int32) -> FileStatus? {
-        let dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard dup >= 0 else { return nil }
+        guard let dup = try? sysDuplicate(fd) else { return nil }
         let d = Descriptor(adopting: dup)
         return try? d.status()
     }
@@ -540,7 +544,7 @@ public final class TargetRoot: Sendable {
     /// followed (O_NOFOLLOW): a final symlink opens as the link with O_PATH, or
     /// fails with ELOOP for any other open.
     func openFinal(_ path: String, follow: Bool, flags: OpenFlags = [.path, .closeOnExec]) throws(SysError) -> Descriptor {
-        let root = Descriptor(adopting: fcntl(rootFD, F_DUPFD_CLOEXEC, 0))
+        let root = Descriptor(adopting: try sysDuplicate(rootFD))
         let flags = follow ? flags : flags.union(.noFollow)
         if useOpenat2 {
             let relative = String(path.drop(while: { $0 == "/" }))
@@ -554,55 +558,38 @@ public final class TargetRoot: Sendable {
     private func walk(_ root: borrowing Descriptor, _ path: String, follow: Bool, flags: OpenFlags) throws(SysError) -> Descriptor {
         var pending = Self.components(path)
         // `stack` holds raw fds of the directories from the root down; index 0 is the root.
-        var stack: [Int32] = [fcntl(root.raw, F_DUPFD_CLOEXEC, 0)]
-        defer { for fd in stack { _ = Glibc.close(fd) } }
+        var stack: [Int32] = [try sysDuplicate(root.raw)]
+        defer { for fd in stack { sysClose(fd) } }
         var symlinks = 0
         while !pending.isEmpty {
             let name = pending.removeFirst()
             if name == "." { continue }
             if name == ".." {
-                if stack.count > 1 { _ = Glibc.close(stack.removeLast()) }
+                if stack.count > 1 { sysClose(stack.removeLast()) }
                 continue
             }
             let current = stack[stack.count - 1]
-            var st = Glibc.stat()
-            guard fstatat(current, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw SysError("fstatat") }
-            let kind = FileKind(mode: st.st_mode)
+            let kind = try sysLstatAt(current, name).kind
             let isLast = pending.isEmpty
             if kind == .symlink && (!isLast || follow) {
                 symlinks += 1
                 guard symlinks <= Self.maxSymlinks else { throw SysError("resolve", errno: ELOOP) }
-                let currentDesc = Descriptor(adopting: fcntl(current, F_DUPFD_CLOEXEC, 0))
+                let currentDesc = Descriptor(adopting: try sysDuplicate(current))
                 let text = String(decoding: try sysReadlinkAt(currentDesc, name), as: UTF8.self)
                 if text.hasPrefix("/") {
-                    while stack.count > 1 { _ = Glibc.close(stack.removeLast()) }
+                    while stack.count > 1 { sysClose(stack.removeLast()) }
                 }
                 pending = Self.components(text) + pending
                 continue
             }
             if isLast {
-                let fd = retryingOpenat(current, name, flags.union(.noFollow))
-                guard fd >= 0 else { throw SysError("openat") }
-                return Descriptor(adopting: fd)
+                return try sysOpenAt(current, name, flags.union(.noFollow))
             }
             guard kind == .directory else { throw SysError("resolve", errno: ENOTDIR) }
-            let fd = retryingOpenat(current, name, [.path, .directory, .noFollow, .closeOnExec])
-            guard fd >= 0 else { throw SysError("openat") }
-            stack.append(fd)
+            stack.append(try sysOpenAt(current, name, [.path, .directory, .noFollow, .closeOnExec]).release())
         }
         // The path resolved to a directory already on the stack (for example "/" or "a/..").
-        let top = stack[stack.count - 1]
-        let fd = retryingOpenat(top, ".", flags.subtracting(.noFollow))
-        guard fd >= 0 else { throw SysError("openat") }
-        return Descriptor(adopting: fd)
-    }
-
-    private func retryingOpenat(_ dir: Int32, _ name: String, _ flags: OpenFlags) -> Int32 {
-        while true {
-            let fd = openat(dir, name, flags.rawValue)
-            if fd == -1 && errno == EINTR { continue }
-            return fd
-        }
+        return try sysOpenAt(stack[stack.count - 1], ".", flags.subtracting(.noFollow))
     }
 
     private func split(_ path: String) -> (String, String) {
@@ -624,7 +611,8 @@ public final class TargetRoot: Sendable {
 
 /// Whether openat2 works here (kernel ≥ 5.6 and not filtered by seccomp).
 private func ra_probe(_ rootFD: Int32) -> Bool {
-    let root = Descriptor(adopting: fcntl(rootFD, F_DUPFD_CLOEXEC, 0))
+    guard let dup = try? sysDuplicate(rootFD) else { return false }
+    let root = Descriptor(adopting: dup)
     do {
         _ = try sysOpenInRoot(root, ".", [.path, .closeOnExec])
         return true
@@ -646,19 +634,19 @@ public final class TargetFileReader: @unchecked Sendable {
     public let status: FileStatus
     private let fd: Int32
 
-    init(path: String, descriptor: borrowing Descriptor, status: FileStatus) {
+    init(path: String, descriptor: consuming Descriptor, status: FileStatus) {
         self.path = path
         self.status = status
-        fd = fcntl(descriptor.raw, F_DUPFD_CLOEXEC, 0)
+        fd = descriptor.release()
     }
 
-    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+    deinit { sysClose(fd) }
 
     public var size: Int64 { status.size }
 
     /// pread(2) of up to `count` bytes at `offset`; nil on an error.
     public func read(at offset: Int64, count: Int) -> [UInt8]? {
-        guard fd >= 0, offset >= 0, count >= 0 else { return nil }
+        guard offset >= 0, count >= 0 else { return nil }
         return try? sysPread(fd, count: count, at: offset)
     }
 }

@@ -67,8 +67,8 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         #expect(!f.evidence.contains { $0.text.contains("LOG") })
         let v = try #require(system.firewall.verdict(.loopback, .ipv4))
         #expect(v.answer == .dropped)
-        #expect(v.fixes.map(\.change) == [.insert(path: "/etc/iptables.up.rules", insertions: [.init(before: 12, lines: ["-A INPUT -i lo -j ACCEPT"])])])
-        #expect(v.alternatives.allSatisfy { !$0.isAutomatic && $0.summary.contains("lowers security") })
+        #expect(v.fixes == [.insert(path: "/etc/iptables.up.rules", before: 12, lines: ["-A INPUT -i lo -j ACCEPT"])])
+        #expect(v.alternatives.allSatisfy { if case .disable = $0 { !$0.isAutomatic } else { false } })
     }
 
     /// Seed 002: sshd on a custom port; the persisted rules only open 22.
@@ -80,8 +80,7 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         #expect(f.evidence.contains { $0.path == "/etc/iptables/iptables.rules" && $0.line == 3 && $0.text == ":INPUT DROP [0:0]" })
         #expect(f.message.contains("2222"))
         let v = try #require(system.firewall.verdict(.ssh(port: 2222), .ipv4))
-        #expect(v.fixes.map(\.change) == [.insert(path: "/etc/iptables/iptables.rules",
-                                                  insertions: [.init(before: 12, lines: ["-A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT"])])])
+        #expect(v.fixes == [.insert(path: "/etc/iptables/iptables.rules", before: 12, lines: ["-A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT"])])
         #expect(system.firewall.verdict(.ssh(port: 22), .ipv4) == nil, "only sshd's real port is asked about")
     }
 
@@ -119,10 +118,10 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         #expect(v4.evidence.contains { $0.location.path == "/etc/default/ufw" && $0.text == "DEFAULT_INPUT_POLICY=\"DROP\"" })
         let lines = (Text.lines([UInt8](try Data(contentsOf: Repo.rules.appendingPathComponent("firewall-blocks-ssh/tests/ufw-deny-incoming.fail/etc/ufw/user.rules")))))
         let end = try #require(lines.firstIndex(of: "### END RULES ###")) + 1
-        #expect(v4.fixes.map(\.change) == [.insert(path: "/etc/ufw/user.rules", insertions: [.init(before: end, lines: [
-            "", "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", "-A ufw-user-input -p tcp --dport 22 -j ACCEPT"])])])
+        #expect(v4.fixes == [.insert(path: "/etc/ufw/user.rules", before: end, lines: [
+            "", "### tuple ### allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in", "-A ufw-user-input -p tcp --dport 22 -j ACCEPT"])])
         let v6 = try #require(system.firewall.verdict(.ssh(port: 22), .ipv6))
-        #expect(v6.fixes.first.map { if case .insert(let p, _) = $0.change { p } else { "" } } == "/etc/ufw/user6.rules")
+        #expect(v6.fixes.first.map { if case .insert(let p, _, _) = $0 { p } else { "" } } == "/etc/ufw/user6.rules")
         // Stock before.rules accepts lo and ping itself.
         let lo = try #require(system.firewall.verdict(.loopback, .ipv4))
         #expect(lo.answer == .accepted)
@@ -160,7 +159,7 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         #expect(v.answer == .dropped)
         #expect(v.evidence.prefix(2) == [SourceLine(path: "/etc/firewalld/firewalld.conf", line: 6, text: "DefaultZone=public"),
                                          SourceLine(path: "/etc/firewalld/zones/public.xml", line: 2, text: "<zone>")])
-        #expect(v.fixes.map(\.change) == [.insert(path: "/etc/firewalld/zones/public.xml", insertions: [.init(before: 9, lines: ["  <service name=\"ssh\"/>"])])])
+        #expect(v.fixes == [.insert(path: "/etc/firewalld/zones/public.xml", before: 9, lines: ["  <service name=\"ssh\"/>"])])
     }
 
     @Test func firewalldDefaultZoneOnlyInUsrLibIsCopiedToEtc() throws {
@@ -168,7 +167,7 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         let v = try #require(system.firewall.verdict(.ssh(port: 22), .ipv4))
         #expect(v.answer == .dropped)
         #expect(v.evidence.contains { $0.location.path == "/usr/lib/firewalld/zones/drop.xml" && $0.text == "<zone target=\"DROP\">" })
-        guard case .create(let path, let lines)? = v.fixes.first?.change else { Issue.record("expected a new zone file: \(v.fixes)"); return }
+        guard case .createZone(let path, _, let lines, _)? = v.fixes.first else { Issue.record("expected a new zone file: \(v.fixes)"); return }
         #expect(path == "/etc/firewalld/zones/drop.xml")
         #expect(lines.contains("  <service name=\"ssh\"/>"))
         #expect(lines.first == "<?xml version=\"1.0\" encoding=\"utf-8\"?>" && lines.last == "</zone>")
@@ -187,7 +186,7 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path))
         let v = try #require(system.firewall.verdict(.ssh(port: 2200), .ipv4))
         #expect(v.answer == .dropped, "the ssh service opens 22, not 2200")
-        guard case .create(_, let lines)? = v.fixes.first?.change else { Issue.record("\(v.fixes)"); return }
+        guard case .createZone(_, _, let lines, _)? = v.fixes.first else { Issue.record("\(v.fixes)"); return }
         #expect(lines.contains("  <port port=\"2200\" protocol=\"tcp\"/>"))
     }
 
@@ -251,7 +250,7 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         let v = try #require(system.firewall.verdict(.loopback, .ipv4))
         #expect(v.answer == .dropped)
         #expect(v.evidence == [SourceLine(path: "/etc/nftables.conf", line: 7, text: "\t\ttype filter hook input priority filter; policy drop;")])
-        #expect(v.fixes.map(\.change) == [.insert(path: "/etc/nftables.conf", insertions: [.init(before: 13, lines: ["\t\tiif lo accept"])])])
+        #expect(v.fixes == [.insert(path: "/etc/nftables.conf", before: 13, lines: ["\t\tiif lo accept"])])
         #expect(system.firewall.verdict(.ssh(port: 22), .ipv6)?.answer == .accepted)
         #expect(system.firewall.verdict(.ping, .ipv6)?.answer == .accepted)
     }
@@ -407,7 +406,7 @@ func netfilterPersistentRoot(v4: String, v6: String? = nil, sshd: String = "#Por
         let system = try scenarioSnapshot("firewall-rules-unparseable", "missing-commit.fail")
         let failure = try #require(system.firewall.failures.first?.failure)
         #expect(failure.message == "iptables-restore: COMMIT expected at line 9")
-        #expect(failure.fixes.first?.change == .append(path: "/etc/iptables/rules.v4", lines: ["COMMIT"]))
+        #expect(failure.fixes.first == .appendCommit(path: "/etc/iptables/rules.v4"))
         #expect(failure.fixes.dropFirst().allSatisfy { !$0.isAutomatic })
     }
 
