@@ -133,11 +133,15 @@ public enum JSONReport {
         var outcome: String
         var line: String
         var bootStops: [BootStopJSON]
-        var chain: [LinkJSON2]
+        var chain: [BootLinkJSON]
         /// The boot transaction as far as the network is concerned, in order.
         var steps: [StepJSON]
         var endpoints: [EndpointJSON]
+        /// Filesystems whose journal was not replayed: the answer stands, but
+        /// the files read may differ from what the next boot reads.
+        var unreplayedJournals: [JournalJSON]
     }
+    struct JournalJSON: Encodable { var mountPoint: String; var device: String; var fsType: String; var check: String? }
     struct StepJSON: Encodable {
         var name: String; var phase: String; var runs: Bool; var succeeds: Bool?; var reason: String; var evidence: [EvidenceJSON]
         func encode(to encoder: Encoder) throws {
@@ -152,18 +156,18 @@ public enum JSONReport {
         enum CodingKeys: String, CodingKey { case name, phase, runs, succeeds, reason, evidence }
     }
     struct BootStopJSON: Encodable { var rule: String; var summary: String; var evidence: [EvidenceJSON] }
-    struct LinkJSON2: Encodable { var kind: String; var state: String; var summary: String; var evidence: [EvidenceJSON] }
+    struct BootLinkJSON: Encodable { var kind: String; var state: String; var summary: String; var evidence: [EvidenceJSON] }
     struct EndpointJSON: Encodable {
         var interface: String; var family: String; var address: String?; var method: String; var port: Int
-        var outcome: String; var chain: [LinkJSON2]
+        var outcome: String; var chain: [BootLinkJSON]
     }
 
     static func verdict(_ v: Verdict, steps: [BootStep]) -> VerdictDocument {
         func ev(_ l: SourceLine) -> EvidenceJSON {
-            EvidenceJSON(path: l.location.path, line: l.location.line > 0 ? l.location.line : nil, text: l.text, note: nil)
+            EvidenceJSON(l)
         }
-        func link(_ l: BootLink) -> LinkJSON2 {
-            LinkJSON2(kind: l.kind.rawValue, state: l.state.rawValue, summary: l.summary, evidence: l.evidence.map(ev))
+        func link(_ l: BootLink) -> BootLinkJSON {
+            BootLinkJSON(kind: l.kind.rawValue, state: l.state.rawValue, summary: l.summary, evidence: l.evidence.map(ev))
         }
         return VerdictDocument(
             version: Verdict.version, outcome: v.outcome.rawValue, line: v.line,
@@ -175,7 +179,8 @@ public enum JSONReport {
                 EndpointJSON(interface: e.interface, family: e.family.rawValue, address: e.address, method: e.method.rawValue, port: e.port,
                              outcome: e.holds ? "reachable" : e.firstBroken != nil ? "not-reachable" : "cannot-tell",
                              chain: e.chain.map(link))
-            })
+            },
+            unreplayedJournals: v.unreplayedJournals.map { JournalJSON(mountPoint: $0.mountPoint, device: $0.device, fsType: $0.fsType, check: $0.checkCommand) })
     }
 
     public static func render(_ result: AuditResult, system: SystemSnapshot, context: ReportContext) -> String {
@@ -187,7 +192,7 @@ public enum JSONReport {
         for s in Severity.allCases { summary[s.rawValue] = result.findings.filter { $0.severity == s }.count }
         let findings = result.findings.enumerated().map { i, f in
             FindingJSON(rule: f.rule, severity: f.severity.rawValue, title: f.title, message: f.message, atBoot: f.atBoot,
-                        evidence: f.evidence.map { EvidenceJSON(path: $0.path, line: $0.line, text: $0.text, note: $0.note) },
+                        evidence: f.evidence.map(EvidenceJSON.init),
                         actions: uniqueIDs(result.plan.actionsByFinding[i] ?? []), related: f.related)
         }
         let doc = Document(
@@ -262,7 +267,7 @@ public enum JSONReport {
                 },
                 verdicts: s.firewall.verdicts.map { v in
                     VerdictJSON(question: v.question.description, family: v.family.rawValue, answer: v.answer.rawValue,
-                                evidence: v.evidence.map { EvidenceJSON(path: $0.location.path, line: $0.location.line > 0 ? $0.location.line : nil, text: $0.text, note: nil) },
+                                evidence: v.evidence.map(EvidenceJSON.init),
                                 notes: v.notes)
                 }))
     }
@@ -302,4 +307,11 @@ extension JSONReport.ActionJSON {
         self.init(id: id, kind: kind, summary: summary, rules: rules, path: path, sha256: nil, sha256After: nil,
                   edits: nil, unit: nil, links: nil, command: nil, undoable: nil, description: nil, commands: nil)
     }
+}
+
+extension JSONReport.EvidenceJSON {
+    /// The one mapping of evidence to JSON: a finding's, and (through
+    /// `Evidence(_:)`, which drops line 0) the verdict's and the firewall's source lines.
+    init(_ e: Evidence) { self.init(path: e.path, line: e.line, text: e.text, note: e.note) }
+    init(_ s: SourceLine) { self.init(Evidence(s)) }
 }

@@ -49,7 +49,9 @@ enum BootVerdict {
                 }
             }
         }
-        return Verdict.judge(endpoints, bootStops: stops)
+        var verdict = Verdict.judge(endpoints, bootStops: stops)
+        verdict.qualify(unreplayed: system.unreplayedJournals)
+        return verdict
     }
 
     static func firstSentence(_ s: String) -> String {

@@ -27,7 +27,7 @@ public struct NetworkServiceDisabled: Rule {
             var claims = system.claims.filter { $0.stack == .ifupdown && $0.autostart && !$0.isLoopback && !system.bootModel.isStale($0) }
             // networking.service (or its init script) itself, not udev's hotplug path.
             let networkingStarts = system.initSystem.kind == .systemd
-                ? system.units.startsAtBoot("networking.service") != nil : s.startsAtBoot
+                ? system.units.startsAtBoot("networking.service") != nil && s.execFailure == nil : s.startsAtBoot
             let viaUdev = claims.filter { $0.name.map(system.ifupdownHotplugStarts) ?? false }
             if s.installed != false { claims.removeAll { c in viaUdev.contains(c) } }
             if s.installed == false, !claims.isEmpty {
@@ -110,6 +110,17 @@ public struct NetworkServiceDisabled: Rule {
                 evidence.append(.fact(system.units.unitFile(unit)?.path ?? "/etc/systemd/system", reason))
             }
             let links = system.units.enableLinks(for: unit)
+            if let f = system.status(of: stack)?.execFailure, f.unit == system.units.canonicalName(unit) {
+                // Enabled, but its program is gone: enabling changes nothing, the package's files must come back.
+                evidence.append(Evidence(f.source, note: "\(f.program) \(f.exists ? "is not an executable file" : "does not exist"): systemd fails \(unit) with 203/EXEC"))
+                actions.append(ProposedAction(.manual(
+                    description: "\(f.program), the program \(unit) runs, is missing from the target: reinstall the package that ships it (its files are gone although the unit is enabled).",
+                    commands: ["chroot \"$ROOT\" dpkg -S \(path: f.program)", "chroot \"$ROOT\" apt-get install --reinstall PACKAGE"]),
+                    "Reinstall the package that ships \(f.program)"))
+                return finding(grade.0, message: "\(unit) is enabled but cannot run at boot: \(f.words). \(grade.1)",
+                               atBoot: "\(unit) fails at once, so the interfaces it configures (\(claims.compactMap(\.name).joined(separator: ", "))) stay down.",
+                               evidence: evidence, actions: actions)
+            }
             if links.isEmpty {
                 actions.append(ProposedAction(.manual(description: "\(unit) has no [Install] section or no unit file in the target; start it some other way or reinstall its package.",
                                                       commands: ["chroot \"$ROOT\" systemctl enable \(value: unit)"]), "Enable \(unit)"))

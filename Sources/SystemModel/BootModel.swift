@@ -98,6 +98,21 @@ public struct Verdict: Sendable {
     public var endpoints: [BootEndpoint]
     /// What stops the boot before the network comes up.
     public var bootStops: [BootStop]
+    /// Filesystems whose journal (or XFS log) was not replayed for the audit:
+    /// the files read may be older than what the next boot reads. The answer
+    /// stands, qualified in `line`.
+    public var unreplayedJournals: [FilesystemHealth] = []
+
+    /// Keeps the answer and says, in the line itself, that the files read may
+    /// not be the ones the next boot sees, and what would decide it.
+    public mutating func qualify(unreplayed: [FilesystemHealth]) {
+        guard !unreplayed.isEmpty else { return }
+        unreplayedJournals = unreplayed
+        let what = unreplayed.map { "\($0.fsType) journal of \($0.mountPoint) (\($0.device))" }.joined(separator: ", ")
+        let checks = unreplayed.compactMap { $0.checkCommand }
+        line += " (the \(what) was not replayed: files may differ at boot"
+            + (checks.isEmpty ? "" : "; run \(checks.joined(separator: " and ")) to know") + ")"
+    }
 
     public static let prefix = "SSH after the next boot: "
     /// How many endpoints (and causes) the one line names.

@@ -100,7 +100,12 @@ enum FirewallDetection {
         if kind == .systemd || kind == .unknown {
             if let m = c.units.isMasked(unit) { return (false, "\(unit) is masked (\(m.linkPath) -> /dev/null)", []) }
             if let e = c.units.startsAtBoot(unit) {
-                return (true, "\(unit) is enabled (\(e.linkPath))", [SourceLine(path: e.linkPath, line: 0, text: "-> \(e.linkTarget)")])
+                let link = SourceLine(path: e.linkPath, line: 0, text: "-> \(e.linkTarget)")
+                // Enabled, but its program is gone: the unit fails and restores nothing.
+                if let f = c.units.execStartFailure(unit) {
+                    return (false, "\(unit) is enabled (\(e.linkPath)), but \(f.words): it loads no rules", [link, f.source])
+                }
+                return (true, "\(unit) is enabled (\(e.linkPath))", [link])
             }
             if kind == .systemd { return (false, "\(unit) is not enabled (no link in /etc/systemd/system/*.wants)", []) }
         }

@@ -80,7 +80,7 @@ public struct SshdConfigModel: Sendable {
             directives.append(d)
             for pattern in d.arguments {
                 let absolute = pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern
-                for included in Self.glob(root, absolute) {
+                for included in root.glob(absolute) {
                     if ancestors.contains(included) || ancestors.count >= Self.maxDepth {
                         // sshd follows it until its nesting limit, then: "Too many recursive configuration includes".
                         problems.append(SshdConfigProblem(source: d.source,
@@ -153,21 +153,5 @@ public struct SshdConfigModel: Sendable {
                 }
             }
         }
-    }
-
-    /// Target paths matching a glob, in lexical order as glob(3) returns
-    /// them. Wildcards in the last component only.
-    static func glob(_ root: TargetRoot, _ pattern: String) -> [String] {
-        let normalized = TargetRoot.normalize(pattern)
-        guard normalized.contains(where: { "*?[".contains($0) }) else {
-            return root.exists(normalized) ? [normalized] : []
-        }
-        let dir = UnitEnablement.directory(of: normalized)
-        let last = UnitEnablement.lastComponent(normalized)
-        guard !dir.contains(where: { "*?[".contains($0) }) else { return [] }
-        return (root.listFollowing(dir) ?? []).map(\.name)
-            .filter { !$0.hasPrefix(".") && fnmatch(last, $0, FNM_PERIOD) == 0 }
-            .sorted()
-            .map { (dir == "/" ? "" : dir) + "/" + $0 }
     }
 }

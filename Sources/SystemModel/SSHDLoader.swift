@@ -18,9 +18,9 @@ extension SSHDModel {
     static let socketUnits = ["ssh.socket", "sshd.socket"]
     static let defaultHostKeys = ["/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key"]
 
-    static func load(_ root: TargetRoot, _ ctx: SSHDContext) -> SSHDModel {
+    static func load(_ root: TargetRoot, _ ctx: SSHDContext, config: SshdConfigModel? = nil) -> SSHDModel {
         var m = SSHDModel()
-        m.config = SshdConfigModel.load(root)
+        m.config = config ?? SshdConfigModel.load(root)
         m.diagnostics += m.config.diagnostics
         let starts = m.evaluateStart(root, ctx)
         let (listens, ports, addresses) = m.evaluateListen(root, ctx)
@@ -36,29 +36,13 @@ extension SSHDModel {
 
     // MARK: - Unit files
 
-    /// A unit file with its drop-ins (`/etc`, then vendor directories; a
-    /// drop-in in /etc replaces one of the same name), as systemd reads it.
+    /// A unit file with its drop-ins, as systemd reads it.
     static func unitWithDropIns(_ root: TargetRoot, _ units: UnitEnablement, _ name: String) -> (path: String, UnitFile)? {
-        guard let (path, file) = units.unitFile(name) else { return nil }
-        var byName: [String: String] = [:]
-        for dir in UnitEnablement.unitDirectories.reversed() where !dir.hasPrefix("/run") {
-            let d = dir + "/" + units.canonicalName(name) + ".d"
-            for e in root.listFollowing(d) ?? [] where e.name.hasSuffix(".conf") { byName[e.name] = d + "/" + e.name }
-        }
-        var merged = file
-        for key in byName.keys.sorted() {
-            guard let p = byName[key], let b = root.bytes(p) else { continue }
-            merged = merged.applying(SystemdUnitParser.parse(b, path: p))
-        }
-        return (path, merged)
+        units.unitFileWithDropIns(name)
     }
 
     /// `ExecStart=-/usr/sbin/sshd -D $SSHD_OPTS` → `/usr/sbin/sshd`.
-    static func program(_ exec: String) -> String? {
-        guard let first = Text.words(exec).first else { return nil }
-        let p = String(first.drop { "-@:+!".contains($0) })
-        return p.hasPrefix("/") ? p : nil
-    }
+    static func program(_ exec: String) -> String? { UnitEnablement.program(exec) }
 
     // MARK: - Starts
 

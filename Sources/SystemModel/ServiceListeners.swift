@@ -73,10 +73,12 @@ public struct ServiceListeners: Sendable {
 
     // MARK: - Loading
 
-    public static func load(_ root: TargetRoot) -> ServiceListeners {
+    /// `sshdConfig`: sshd_config with its Includes expanded, as the sshd
+    /// model reads it (loaded here when not given).
+    public static func load(_ root: TargetRoot, sshdConfig: SshdConfigModel? = nil) -> ServiceListeners {
         var model = ServiceListeners()
         model.loadHosts(root)
-        model.loadSshd(root)
+        model.loadSshd(sshdConfig ?? SshdConfigModel.load(root))
         model.loadPostfix(root)
         model.loadAmavis(root)
         model.loadNginx(root)
@@ -119,13 +121,13 @@ public struct ServiceListeners: Sendable {
 
     // MARK: sshd
 
-    private mutating func loadSshd(_ root: TargetRoot) {
-        let main = "/etc/ssh/sshd_config"
-        guard let bytes = read(root, main) else { return }
-        var directives: [SshdDirective] = []
-        var budget = SshdConfigModel.fileBudget
-        collectSshd(root, bytes, path: main, startsInMatch: false, ancestors: [main], budget: &budget, into: &directives)
-
+    /// Ports, addresses and address family from sshd_config as the sshd
+    /// model expanded it (Includes in place, Match blocks marked).
+    private mutating func loadSshd(_ config: SshdConfigModel) {
+        guard config.exists else { return }
+        let main = config.mainPath
+        files += config.files
+        let directives = config.directives
         var ports: [Located<Int>] = []
         var addresses: [(ListenSpec, SourceLine)] = []
         for d in directives {
@@ -181,36 +183,6 @@ public struct ServiceListeners: Sendable {
                 listeners.append(Listener(service: "sshd", address: spec.host, port: port, source: source))
             } else {
                 for p in ports { listeners.append(Listener(service: "sshd", address: spec.host, port: p.value, source: source)) }
-            }
-        }
-    }
-
-    /// sshd_config with its `Include`s expanded in place. Relative patterns
-    /// are under /etc/ssh; glob matches are read in lexical order. An
-    /// Include inside a Match block makes the included lines part of it.
-    /// A file that includes one of the files including it is not followed
-    /// (sshd itself gives up at 16 levels), and at most
-    /// `SshdConfigModel.fileBudget` files are read in all.
-    private mutating func collectSshd(_ root: TargetRoot, _ bytes: [UInt8], path: String, startsInMatch: Bool, ancestors: [String],
-                                      budget: inout Int, into out: inout [SshdDirective]) {
-        let file = SshdConfigParser.parse(bytes, path: path, startsInMatch: startsInMatch)
-        diagnostics += file.diagnostics
-        for d in file.directives {
-            guard d.keyword == "include" else { out.append(d); continue }
-            guard ancestors.count < SshdConfigModel.maxDepth else {
-                diagnostics.append(Diagnostic(d.source.location, text: d.source.text,
-                    message: "Include nested too deeply: sshd refuses to start with this configuration."))
-                continue
-            }
-            for pattern in d.arguments {
-                let absolute = pattern.hasPrefix("/") ? pattern : "/etc/ssh/" + pattern
-                for included in glob(root, absolute) where !ancestors.contains(included) {
-                    guard budget > 0 else { return }
-                    budget -= 1
-                    guard let b = read(root, included) else { continue }
-                    collectSshd(root, b, path: included, startsInMatch: d.inMatch, ancestors: ancestors + [included],
-                                budget: &budget, into: &out)
-                }
             }
         }
     }
@@ -361,7 +333,7 @@ public struct ServiceListeners: Sendable {
             guard d.name == "include" else { directives.append(d); continue }
             guard depth < 16, let pattern = d.arguments.first else { continue }
             let absolute = pattern.hasPrefix("/") ? pattern : "/etc/nginx/" + pattern
-            let matches = glob(root, absolute)
+            let matches = root.glob(absolute)
             if matches.isEmpty && !absolute.contains(where: { "*?[".contains($0) }) {
                 diagnostics.append(Diagnostic(d.source.location, text: d.source.text,
                     message: "Include of a missing file: nginx refuses the configuration."))
@@ -432,7 +404,7 @@ public struct ServiceListeners: Sendable {
             guard name == "include" || name == "includeoptional" else { out.append(d); continue }
             guard depth < 16, let pattern = d.arguments.first else { continue }
             let absolute = pattern.hasPrefix("/") ? pattern : serverRoot + "/" + pattern
-            var matches = glob(root, absolute)
+            var matches = root.glob(absolute)
             // Include of a directory reads every file in it.
             if matches.count == 1, let only = matches.first, root.stat(only)?.kind == .directory {
                 matches = (root.listFollowing(only) ?? []).map { only + "/" + $0.name }
@@ -448,23 +420,5 @@ public struct ServiceListeners: Sendable {
                 budget.leave()
             }
         }
-    }
-
-    // MARK: Globs
-
-    /// Target paths matching a glob, in lexical order, as glob(3) returns
-    /// them. Only the last component may hold wildcards (as every include
-    /// in the wild does); others are taken literally.
-    func glob(_ root: TargetRoot, _ pattern: String) -> [String] {
-        let normalized = TargetRoot.normalize(pattern)
-        guard normalized.contains(where: { "*?[".contains($0) }) else {
-            return root.exists(normalized) ? [normalized] : []
-        }
-        let dir = UnitEnablement.directory(of: normalized)
-        let last = UnitEnablement.lastComponent(normalized)
-        guard !dir.contains(where: { "*?[".contains($0) }) else { return [] }
-        return (root.listFollowing(dir) ?? []).map(\.name)
-            .filter { !$0.hasPrefix(".") && fnmatch(last, $0, FNM_PERIOD) == 0 }
-            .map { (dir == "/" ? "" : dir) + "/" + $0 }
     }
 }

@@ -13,6 +13,8 @@ public struct StackStatus: Sendable {
     public var reason: String
     /// The files that hold its configuration.
     public var files: [String]
+    /// Its unit is enabled but cannot run: the `ExecStart=` program is gone.
+    public var execFailure: ExecStartFailure? = nil
 
     /// It has configuration and will act on it at boot.
     public var inCharge: Bool { configured && startsAtBoot && installed != false }
@@ -25,7 +27,11 @@ extension SystemSnapshot {
         let systemd = s.initSystem.kind == .systemd
         func unit(_ name: String) -> (Bool, String) {
             if let m = s.units.isMasked(name) { return (false, "\(name) is masked (\(m.linkPath) -> /dev/null)") }
-            if let e = s.units.startsAtBoot(name) { return (true, "\(name) is enabled (\(e.linkPath))") }
+            if let e = s.units.startsAtBoot(name) {
+                // Enabled, but a unit whose program is gone brings nothing up.
+                if let f = s.units.execStartFailure(name) { return (false, "\(name) is enabled (\(e.linkPath)), but \(f.words)") }
+                return (true, "\(name) is enabled (\(e.linkPath))")
+            }
             if let e = s.units.isEnabled(name), let by = e.wantedBy {
                 return (false, "\(name) is linked only from \(e.linkPath), and nothing started at boot wants \(by)")
             }
@@ -50,7 +56,12 @@ extension SystemSnapshot {
                 }
             }
             let hotplug = c.hotplugInterfaces.map(\.value).filter { s.ifupdownHotplugStarts($0) && $0 != "lo" }
-            if !starts, !hotplug.isEmpty, let rule = s.ifupdownHotplugRule {
+            // ifup@.service runs the same ifup: without it udev's hotplug path fails too.
+            let ifupFailure = systemd ? s.units.execStartFailure("ifup@.service") : nil
+            if let f = ifupFailure, !hotplug.isEmpty, !starts {
+                reason += "; ifup@.service, which udev starts for the allow-hotplug interfaces, fails too: \(f.words)"
+            }
+            if !starts, ifupFailure == nil, !hotplug.isEmpty, let rule = s.ifupdownHotplugRule {
                 (starts, reason) = (true, "\(reason); udev's \(rule) still brings up the allow-hotplug interfaces \(hotplug.joined(separator: ", ")) through ifup@.service")
             }
             out.append(StackStatus(stack: .ifupdown, configured: configured, installed: installed(["ifupdown", "ifupdown2"]),
@@ -74,7 +85,11 @@ extension SystemSnapshot {
         if !networkdFiles.isEmpty || s.netplan.effectiveRenderer == "networkd" && !s.netplan.claims.isEmpty {
             var (starts, reason) = unit("systemd-networkd.service")
             if !starts, s.units.netplanGenerator != nil, s.netplan.effectiveRenderer == "networkd", !s.netplan.claims.isEmpty {
-                (starts, reason) = (true, "netplan's generator starts systemd-networkd for its configuration")
+                if let f = s.units.execStartFailure("systemd-networkd.service") {
+                    reason = "netplan's generator starts systemd-networkd for its configuration, but \(f.words)"
+                } else {
+                    (starts, reason) = (true, "netplan's generator starts systemd-networkd for its configuration")
+                }
             }
             out.append(StackStatus(stack: .networkd, configured: !s.networkd.claims.isEmpty || !s.netplan.claims.isEmpty,
                                    installed: s.units.unitFile("systemd-networkd.service") != nil ? true
@@ -96,11 +111,26 @@ extension SystemSnapshot {
             let configured = s.ifcfg.claims.contains { $0.kind != "loopback" && $0.name != "lo" }
             var (starts, reason) = unit("network.service")
             if !starts, s.units.startsAtBoot("NetworkManager.service") != nil {
-                (starts, reason) = (true, "NetworkManager is enabled and reads ifcfg files through its ifcfg-rh plugin")
+                if let f = s.units.execStartFailure("NetworkManager.service") {
+                    reason = "NetworkManager is enabled and would read ifcfg files through its ifcfg-rh plugin, but \(f.words)"
+                } else {
+                    (starts, reason) = (true, "NetworkManager is enabled and reads ifcfg files through its ifcfg-rh plugin")
+                }
             }
             if !s.ifcfg.networkingEnabled { (starts, reason) = (false, "NETWORKING=no in /etc/sysconfig/network") }
             out.append(StackStatus(stack: .ifcfg, configured: configured, installed: nil, startsAtBoot: starts,
                                    reason: reason, files: s.ifcfg.files))
+        }
+        // The unit each stack's service runs as, when it is enabled but its program is gone.
+        for i in out.indices where !out[i].startsAtBoot && systemd {
+            let unit: String? = switch out[i].stack {
+            case .ifupdown: "networking.service"
+            case .networkd: "systemd-networkd.service"
+            case .networkManager: "NetworkManager.service"
+            case .ifcfg: s.units.startsAtBoot("NetworkManager.service") != nil ? "NetworkManager.service" : "network.service"
+            default: nil
+            }
+            if let unit, s.units.startsAtBoot(unit) != nil || out[i].stack == .networkd { out[i].execFailure = s.units.execStartFailure(unit) }
         }
         return out
     }

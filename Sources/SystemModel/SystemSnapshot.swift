@@ -98,7 +98,9 @@ public struct SystemSnapshot: Sendable {
         let units = UnitEnablement.load(root)
         // RHEL 8/9: NetworkManager's ifcfg-rh plugin reads the ifcfg files at boot.
         ifcfg.readByNetworkManager = units.startsAtBoot("NetworkManager.service") != nil
-        let listeners = ServiceListeners.load(root)
+        // sshd_config is expanded once: the listeners and the sshd model read the same directives.
+        let sshdConfig = SshdConfigModel.load(root)
+        let listeners = ServiceListeners.load(root, sshdConfig: sshdConfig)
         var routes: [DefaultRoute] = []
         var claims: [InterfaceClaim] = []
         if let ifupdown {
@@ -141,7 +143,7 @@ public struct SystemSnapshot: Sendable {
         snapshot.lastBootLogs = LastBootLogs.load(root)
         snapshot.stacks = stackStatus(snapshot)
         snapshot.sshd = SSHDModel.load(root, SSHDContext(units: units, initSystem: initSystem, packages: packages,
-                                                         claims: claims, listeners: listeners))
+                                                         claims: claims, listeners: listeners), config: sshdConfig)
         snapshot.diagnostics += snapshot.sshd.configDiagnostics
         // With socket activation systemd binds ListenStream=, so the firewall is judged against those ports.
         if snapshot.sshd.socketActivated && !snapshot.sshd.boot.ports.isEmpty {

@@ -1,6 +1,21 @@
 import Parsers
 import TargetAccess
 
+/// A unit whose `ExecStart=` program cannot run: started at boot, it does nothing.
+public struct ExecStartFailure: Hashable, Sendable {
+    public var unit: String
+    public var program: String
+    /// The `ExecStart=` line.
+    public var source: SourceLine
+    /// The program exists but is not an executable regular file.
+    public var exists: Bool
+
+    /// `its ExecStart program /sbin/ifup does not exist, so it fails (203/EXEC)`.
+    public var words: String {
+        "its ExecStart program \(program) \(exists ? "is not an executable file" : "does not exist"), so it fails at once (status 203/EXEC)"
+    }
+}
+
 /// One symlink that makes systemd start a unit at boot: the evidence that
 /// the unit is enabled.
 public struct EnablementFact: Hashable, Sendable {
@@ -215,6 +230,52 @@ public struct UnitEnablement: Sendable {
         }
         guard let bytes = root.bytes(realPath) else { return nil }
         return (realPath, SystemdUnitParser.parse(bytes, path: realPath))
+    }
+
+    /// A unit file with its drop-ins (`/etc`, then vendor directories; a
+    /// drop-in in /etc replaces one of the same name), as systemd reads it.
+    public func unitFileWithDropIns(_ name: String) -> (path: String, UnitFile)? {
+        guard let root, let (path, file) = unitFile(name) else { return nil }
+        var byName: [String: String] = [:]
+        for dir in Self.unitDirectories.reversed() where !dir.hasPrefix("/run") {
+            let d = dir + "/" + canonicalName(name) + ".d"
+            for e in root.listFollowing(d) ?? [] where e.name.hasSuffix(".conf") { byName[e.name] = d + "/" + e.name }
+        }
+        var merged = file
+        for key in byName.keys.sorted() {
+            guard let p = byName[key], let b = root.bytes(p) else { continue }
+            merged = merged.applying(SystemdUnitParser.parse(b, path: p))
+        }
+        return (path, merged)
+    }
+
+    /// `ExecStart=-/usr/sbin/sshd -D $SSHD_OPTS` → `/usr/sbin/sshd`: the
+    /// first word without systemd's prefixes `-@:+!`; nil when not absolute.
+    public static func program(_ exec: String) -> String? {
+        guard let first = Text.words(exec).first else { return nil }
+        let p = String(first.drop { "-@:+!".contains($0) })
+        return p.hasPrefix("/") ? p : nil
+    }
+
+    /// Why a unit does nothing when started: the program of one of its
+    /// `ExecStart=` lines (in order; a oneshot stops at the first that
+    /// cannot run) is absent from the target or not an executable file,
+    /// symlinks followed inside the target root. systemd fails it with
+    /// status 203/EXEC, and with a `-` prefix the failure is ignored but the
+    /// program still never ran. Nil when every program is there, or the unit
+    /// has no file or an ExecStart= that is not an absolute path.
+    public func execStartFailure(_ name: String) -> ExecStartFailure? {
+        guard let root, let (_, file) = unitFileWithDropIns(name) else { return nil }
+        for exec in file.values("Service", "ExecStart") {
+            guard let program = Self.program(exec.value) else { continue }
+            guard let st = root.stat(program) else {
+                return ExecStartFailure(unit: canonicalName(name), program: program, source: exec.source, exists: false)
+            }
+            if st.kind != .regular || !st.isExecutable {
+                return ExecStartFailure(unit: canonicalName(name), program: program, source: exec.source, exists: true)
+            }
+        }
+        return nil
     }
 
     /// The symlinks `systemctl enable UNIT` would create, from the unit's

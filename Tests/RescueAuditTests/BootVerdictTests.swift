@@ -90,6 +90,8 @@ import Testing
 
             """, to: root.appendingPathComponent("lib/systemd/system/netfilter-persistent.service"))
         try write("#!/bin/sh\n", to: root.appendingPathComponent("usr/share/netfilter-persistent/plugins.d/15-ip4tables"))
+        // The program the unit runs (a unit whose ExecStart program is missing fails and loads nothing).
+        try executable(root, "/usr/sbin/netfilter-persistent", "#!/bin/sh\n# stands in for netfilter-persistent\n")
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/netfilter-persistent.service").path,
                                                    withDestinationPath: "/lib/systemd/system/netfilter-persistent.service")
         try accounts(root)
@@ -306,6 +308,25 @@ import Testing
                 "\(row.variant): \(verdict.line); critical: \(result.findings.filter { $0.severity == .critical }.map(\.rule))")
     }
 
+    /// A journal that was not replayed keeps the answer but says, in the
+    /// line, that the files may differ at boot and how to find out; the JSON
+    /// names the filesystem.
+    @Test func unreplayedJournalQualifiesTheVerdict() throws {
+        let root = try Self.baseImage()
+        defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
+        let environment = try JSONDecoder().decode(AuditEnvironment.self, from: Data(Self.imageEnvironment.utf8))
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: root.path), kind: .image, environment: environment)
+        var verdict = try #require(AuditResult.run(system).verdict)
+        #expect(verdict.line == "SSH after the next boot: reachable on ens3 (DHCP)")
+        let dirty = FilesystemHealth(mountPoint: "/", device: "disk.img partition 1", fsType: "ext4", checkCommand: "e2fsck -fn /dev/loop0p1")
+        verdict.qualify(unreplayed: [dirty])
+        #expect(verdict.outcome == .reachable)
+        #expect(verdict.line == "SSH after the next boot: reachable on ens3 (DHCP) (the ext4 journal of / (disk.img partition 1) was not replayed: files may differ at boot; run e2fsck -fn /dev/loop0p1 to know)")
+        #expect(verdict.unreplayedJournals.map(\.mountPoint) == ["/"])
+        verdict.qualify(unreplayed: [])
+        #expect(verdict.unreplayedJournals.count == 1, "nothing to add: unchanged")
+    }
+
     /// The healthy roots with a static address name it; the bundled DHCP ones name the interface.
     @Test func healthyRootsAreReachable() throws {
         let s = SystemSnapshot.load(root: try TargetRoot(directory: Self.healthy.path))
@@ -377,6 +398,7 @@ import Testing
             """, to: root.appendingPathComponent("etc/nftables.conf"))
         try write("[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n[Install]\nWantedBy=sysinit.target\n",
                   to: root.appendingPathComponent("lib/systemd/system/nftables.service"))
+        try Self.executable(root, "/usr/sbin/nft", "")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/systemd/system/sysinit.target.wants"), withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/sysinit.target.wants/nftables.service").path,
                                                    withDestinationPath: "/lib/systemd/system/nftables.service")

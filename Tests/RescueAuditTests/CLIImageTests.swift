@@ -10,7 +10,7 @@ struct CLIImageTests {
     func exampleImage(_ w: Workdir) throws -> (image: String, tree: String) {
         let tree = "\(w.path)/root"
         try makeRootTree(tree)
-        try sh("cp -a '\(Repo.examples.path)/seed-000-001-broken-root/.' '\(tree)/'")
+        try sh("cp -a '\(Repo.example.path)/.' '\(tree)/'")
         let image = "\(w.path)/disk.img"
         try makeGPTImage(image, parts: [
             PartSpec(sizeMiB: 16, name: "root", content: .ext4(tree: tree, uuid: Self.rootUUID)),

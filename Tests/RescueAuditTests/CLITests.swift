@@ -3,13 +3,8 @@ import Testing
 
 /// The built binary, as a user runs it: output, JSON contract and exit codes.
 @Suite struct CLITests {
-    /// The bundled example as the README audits it: a copy with the modes
-    /// of its `.modes` sidecar applied (scripts/example-root.sh does the same).
-    static let example: String = {
-        let (url, problem) = ScenarioCopies.prepare(Repo.examples.appendingPathComponent("seed-000-001-broken-root"), rule: "examples")
-        if let problem { Issue.record("the example could not be prepared: \(problem)") }
-        return url.path
-    }()
+    /// The bundled example as the README audits it (a copy with its modes applied).
+    static var example: String { Repo.example.path }
 
     func json(_ out: ProcessOutput) throws -> [String: Any] {
         let obj = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8))

@@ -137,7 +137,7 @@ enum IptablesOracle {
                 roots.append(tests.appendingPathComponent(s))
             }
         }
-        roots.append(Repo.examples.appendingPathComponent("seed-000-001-broken-root"))
+        roots.append(Repo.example)
         var out: [String] = []
         for root in roots {
             var paths = Set<String>()

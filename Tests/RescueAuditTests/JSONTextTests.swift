@@ -41,7 +41,7 @@ import Testing
 /// The whole audit document of every example and healthy root, both ways.
 @Suite struct JSONReportBytesTests {
     @Test func auditDocumentsAreTheSameBytesAsJSONEncoder() throws {
-        var roots = [Repo.examples.appendingPathComponent("seed-000-001-broken-root")]
+        var roots = [Repo.example]
         for name in ["debian12-ifupdown", "debian12-netplan-networkd", "rhel9-ifcfg"] {
             roots.append(Repo.fixtures.appendingPathComponent("healthy/\(name)"))
         }

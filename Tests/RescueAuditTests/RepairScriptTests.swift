@@ -271,7 +271,7 @@ func makeComposite(_ root: URL) throws {
     }
 
     @Test func compositeRootRoundTrip() throws {
-        let src = Repo.examples.appendingPathComponent("seed-000-001-broken-root")
+        let src = Repo.example
         var findings: [String] = []
         try roundTrip(src) { root in
             try makeComposite(root)
@@ -285,7 +285,7 @@ func makeComposite(_ root: URL) throws {
             #expect(!mustRunPrivileged, "busybox is not installed (Debian package busybox-static)")
             return
         }
-        try roundTrip(Repo.examples.appendingPathComponent("seed-000-001-broken-root"), shell: bb)
+        try roundTrip(Repo.example, shell: bb)
     }
 
     /// The file changed after the audit: the script refuses, naming it, and changes nothing; FORCE=1 proceeds.
@@ -293,7 +293,7 @@ func makeComposite(_ root: URL) throws {
         let work = try makeTempDir("repair-mismatch")
         defer { try? FileManager.default.removeItem(at: work) }
         let root = work.appendingPathComponent("root")
-        try copyTree(Repo.examples.appendingPathComponent("seed-000-001-broken-root"), to: root)
+        try copyTree(Repo.example, to: root)
         let (result, _) = try auditDirectory(root)
         let script = try ScriptUnderTest(RepairScript.render(result, context: testContext(root.path)), in: work)
 
@@ -332,7 +332,7 @@ func makeComposite(_ root: URL) throws {
         let work = try makeTempDir("repair-root")
         defer { try? FileManager.default.removeItem(at: work) }
         let root = work.appendingPathComponent("root")
-        try copyTree(Repo.examples.appendingPathComponent("seed-000-001-broken-root"), to: root)
+        try copyTree(Repo.example, to: root)
         let (result, _) = try auditDirectory(root)
 
         let dir = try ScriptUnderTest(RepairScript.render(result, context: testContext(root.path)), in: work)
@@ -676,7 +676,7 @@ func makeComposite(_ root: URL) throws {
     @Test func planCommandWritesAnExecutableScript() throws {
         let work = try makeTempDir("repair-cli")
         defer { try? FileManager.default.removeItem(at: work) }
-        let example = Repo.examples.appendingPathComponent("seed-000-001-broken-root").path
+        let example = Repo.example.path
         let out = work.appendingPathComponent("repair.sh").path
         let r = try rescueAudit(["plan", example, "-o", out])
         #expect(r.status == 0, "\(r.stderr)")

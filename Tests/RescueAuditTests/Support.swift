@@ -7,6 +7,13 @@ enum Repo {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static var rules: URL { root.appendingPathComponent("rules") }
     static var examples: URL { root.appendingPathComponent("examples") }
+    /// The bundled example root as the README audits it: a copy with the
+    /// modes of its `.modes` sidecar applied (as scripts/example-root.sh makes it).
+    static let example: URL = {
+        let (url, problem) = ScenarioCopies.prepare(examples.appendingPathComponent("seed-000-001-broken-root"), rule: "examples")
+        if let problem { Issue.record("the bundled example could not be prepared: \(problem)") }
+        return url
+    }()
     static var fixtures: URL { root.appendingPathComponent("Tests/RescueAuditTests/Fixtures") }
 
     /// The built `rescue-audit`, beside the test bundle.

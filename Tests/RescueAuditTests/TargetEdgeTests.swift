@@ -11,7 +11,7 @@ import TargetAccess
 /// mounts, other filesystems mounted inside a target, and the host files
 /// the tool writes.
 @Suite struct TargetEdgeTests {
-    static let root = Repo.examples.appendingPathComponent("seed-000-001-broken-root")
+    static let root = Repo.example
 
     // MARK: - Directories that are not roots
 
