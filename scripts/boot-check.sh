@@ -424,7 +424,9 @@ BOUND_ACTIVE=''
 bc_cleanup() {
     case ${RESCUE_AUDIT:-} in "$WORK/bin/"*".$$") rm -f "$RESCUE_AUDIT" ;; esac
     if [ -n "$QEMU_PID" ]; then kill "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; QEMU_PID=''; fi
-    if [ -f "$LOGS/qemu.pid" ]; then kill "$(cat "$LOGS/qemu.pid")" 2>/dev/null || true; rm -f "$LOGS/qemu.pid"; fi
+    # (Not for NO_BOOT runs: the pid file is the booting run's, and a
+    # verdict-check ending beside it killed its VM mid-boot.)
+    if [ -z "${NO_BOOT:-}" ] && [ -f "$LOGS/qemu.pid" ]; then kill "$(cat "$LOGS/qemu.pid")" 2>/dev/null || true; rm -f "$LOGS/qemu.pid"; fi
     local d
     for d in $BOUND_ACTIVE; do umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null || true; done
     BOUND_ACTIVE=''
