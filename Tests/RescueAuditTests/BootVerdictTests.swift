@@ -40,6 +40,8 @@ import Testing
         Row(variant: "sshd-port-2222-firewall-22", observed: .notReachable, brokenAt: "firewall"),
         Row(variant: "root-login-no-root-only", observed: .notReachable, brokenAt: "login"),
         Row(variant: "nologin-file", observed: .reachable),
+        // 2026-12-02 afternoon: booted for the first time.
+        Row(variant: "ssh-masked", observed: .notReachable, brokenAt: "sshd-starts"),
     ]
 
     /// Rows whose outcome depends on the owner and group of ~/.ssh: the copy
