@@ -99,9 +99,12 @@ broken_boot() {
     echo "$result"
 }
 
+# row CELLS...: the variant's table row, with when and with which commit it ran.
 row() {
     local c
-    for c in "$@"; do printf '| %s ' "$c"; done >>"$OUT/$CURRENT.row"
+    for c in "$@" "$(date -u +%H:%MZ) ${RESCUE_AUDIT_COMMIT:-?}"; do
+        printf '| %s ' "$c"
+    done >>"$OUT/$CURRENT.row"
     printf '|' >>"$OUT/$CURRENT.row"
 }
 
@@ -116,6 +119,9 @@ prove() {
     before_boot=$(broken_boot "$name" "$broken")
     echo "== $name: broken image: $before_boot" >&2
     case $before_boot in
+        invalid*)
+            row "$name" "$before_boot" "$(tool_says "$broken")" "not tried: the broken boot proved nothing" "" "" "" "$((SECONDS - t0)) s"
+            rm -f "$broken"; return 0 ;;
         reachable*)
             row "$name" "$before_boot" "$(tool_says "$broken")" "not needed: it boots reachable" "" "" "" "$((SECONDS - t0)) s"
             rm -f "$broken"; return 0 ;;
@@ -148,7 +154,12 @@ prove() {
     [ -n "$undo" ] && cp "$undo" "$out/undo.sh"
     unmount_image
     echo "== $name: repair: $applied, $fixes finding(s) fixed" >&2
+    # What the plan itself predicts for the repaired system (when it prints
+    # a verdict line), then the audit of the repaired image.
     says_after=$(tool_says "$repaired")
+    local planned
+    planned=$(grep -m 1 -E 'After this plan: |SSH after' "$out/plan.txt" | sed 's/^[[:space:]]*//' || true)
+    [ -z "$planned" ] || says_after="plan: $planned; audit: $says_after"
 
     # 4. boot the repaired image with its own kernel and initrd.
     local after_boot
@@ -182,22 +193,28 @@ prove() {
 
 assemble_proof() {
     {
-        echo "Run $(date -u +%Y-%m-%dT%H:%MZ) with $("$RA" --version 2>/dev/null || echo rescue-audit) ($RA)."
+        echo "Last run $(date -u +%Y-%m-%dT%H:%MZ); each row says when and with which commit it ran (rows of variants not in the last run are from earlier runs)."
         echo
-        echo '| variant | broken image boots | the tool predicts | repair script | the tool predicts after repair | repaired image boots | undo.sh | time |'
-        echo '|---|---|---|---|---|---|---|---|'
+        echo '| variant | broken image boots | the tool predicts | repair script | the tool predicts after repair | repaired image boots | undo.sh | time | run (UTC, commit) |'
+        echo '|---|---|---|---|---|---|---|---|---|'
         for n in "${VARIANTS[@]}"; do
             if [ -f "$OUT/$n.row" ]; then cat "$OUT/$n.row"; echo; fi
         done
     } >"$LOGS/repair-proof.md"
+    # The tables in docs/boot-checks.md, between their markers (no hand edit):
+    # this one, and boot-check's (the broken boots are boot-check observations).
+    fill_doc repair-proof-table "$LOGS/repair-proof.md"
+    assemble
 }
 
 proof_main() {
     trap bc_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    RA=$(rescue_audit_bin) || { echo "$0: no rescue-audit binary: build it (swift build) or set RESCUE_AUDIT" >&2; exit 2; }
+    rescue_audit_bin >/dev/null || { echo "$0: no rescue-audit binary: build it (swift build) or set RESCUE_AUDIT" >&2; exit 2; }
     prepare
+    pin_binary
+    RA=$RESCUE_AUDIT
     mkdir -p "$PROOF" "$OUT"
     local names=("$@")
     [ ${#names[@]} -gt 0 ] || names=("${VARIANTS[@]}")

@@ -237,7 +237,15 @@ public struct BootModel: Sendable {
         for r in s.defaultRoutes { routesByDevice[r.device.split(separator: ":").first.map(String.init) ?? r.device, default: []].append(r) }
         var order: [String] = []
         var byName: [String: [InterfaceClaim]] = [:]
-        for c in s.claims where c.autostart && !c.isLoopback && !(c.isVendorDefault && !active.contains(c)) {
+        // systemd's own .network files for interfaces other machines make
+        // (80-container-host0: Virtualization=container; ve-*, vz-*, vb-*,
+        // vt-*: the host side of containers and VMs, matched by glob or
+        // driver) are not an interface of this machine, even when networkd runs.
+        let elsewhere = Set(s.networkd.networkFiles.filter { f in
+            f.claim.isVendorDefault && (f.match.conditions.contains { $0.hasPrefix("Virtualization=") }
+                                       || (!f.match.names.isEmpty && f.match.exactName == nil))
+        }.map(\.claim))
+        for c in s.claims where c.autostart && !c.isLoopback && !(c.isVendorDefault && (!active.contains(c) || elsewhere.contains(c))) {
             let key = c.effectiveName ?? c.displayName
             if byName[key] == nil { order.append(key) }
             byName[key, default: []].append(c)

@@ -33,7 +33,26 @@ import Testing
         Row(variant: "fstab-wrong-uuid", observed: .notReachable, brokenAt: "boot"),
         Row(variant: "fstab-wrong-uuid-nofail", observed: .reachable),
         Row(variant: "iptables-drop", observed: .notReachable, brokenAt: "firewall"),
+        // 2026-12-02: issue 12's two systems, sshd and login (key logins as root and admin).
+        Row(variant: "firewall-lockout-crlf-hook", observed: .notReachable, brokenAt: "firewall"),
+        Row(variant: "ssh-disabled", observed: .notReachable, brokenAt: "sshd-starts"),
+        Row(variant: "sshd-bad-keyword", observed: .notReachable, brokenAt: "sshd-starts"),
+        Row(variant: "sshd-no-host-keys", observed: .notReachable, brokenAt: "sshd-starts"),
+        Row(variant: "sshd-port-2222-firewall-22", observed: .notReachable, brokenAt: "firewall"),
+        Row(variant: "root-login-no-root-only", observed: .notReachable, brokenAt: "login"),
+        Row(variant: "nologin-file", observed: .reachable),
+        // 2026-12-02 afternoon: booted for the first time.
+        Row(variant: "ssh-masked", observed: .notReachable, brokenAt: "sshd-starts"),
     ]
+
+    /// Rows whose outcome depends on the owner and group of ~/.ssh: the copy
+    /// gets the boot image's owners only when the tests run as root (CI does).
+    static let ownerRows: [Row] = [
+        Row(variant: "strictmodes-group-writable", observed: .reachable),
+    ]
+
+    /// The test key of scripts/boot-check.sh (any ed25519 public key line).
+    static let testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcFUvSTecPuKljnIrzlS4cMY5/0oUkCwIrHBACQTmqn boot-check\n"
 
     static let healthy = HealthyRootTests.url("debian12-ifupdown")  // a copy with .modes applied
 
@@ -78,8 +97,69 @@ import Testing
         try executable(root, "/usr/sbin/netfilter-persistent", "#!/bin/sh\n# stands in for netfilter-persistent\n")
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/netfilter-persistent.service").path,
                                                    withDestinationPath: "/lib/systemd/system/netfilter-persistent.service")
+        try accounts(root)
         return root
     }
+
+    /// The boot image's accounts (build_root in scripts/boot-check.sh): root
+    /// with a password and the test key, an ordinary account `admin` made by
+    /// `useradd -m` (password locked) with the test key; no other account
+    /// with a login shell. When the tests do not run as root, admin's uid
+    /// and gid are the runner's, so its files are its own.
+    static func accounts(_ root: URL) throws {
+        let fm = FileManager.default
+        let (uid, gid) = isRoot ? (1000, 1000) : (Int(getuid()), Int(getgid()))
+        try edit(root, "/etc/passwd") { s in
+            s.split(separator: "\n").filter { !$0.hasPrefix("debian:") }.joined(separator: "\n") + "\nadmin:x:\(uid):\(gid)::/home/admin:/bin/bash\n"
+        }
+        try edit(root, "/etc/shadow") { s in
+            s.split(separator: "\n").filter { !$0.hasPrefix("debian:") }.map {
+                $0.hasPrefix("root:") ? "root:$y$j9T$bootcheck$0000000000000000000000000000000000000000000:20778:0:99999:7:::" : String($0)
+            }.joined(separator: "\n") + "\nadmin:!:20778:0:99999:7:::\n"
+        }
+        try edit(root, "/etc/group") { s in
+            s.split(separator: "\n").filter { !$0.hasPrefix("debian:") }.joined(separator: "\n") + "\nadmin:x:\(gid):\n"
+        }
+        for (home, owner) in [("root", (0, 0)), ("home/admin", (uid, gid))] {
+            let ssh = root.appendingPathComponent(home).appendingPathComponent(".ssh")
+            try fm.createDirectory(at: ssh, withIntermediateDirectories: true)
+            try write(testKey, to: ssh.appendingPathComponent("authorized_keys"))
+            try fm.setAttributes([.posixPermissions: home == "root" ? 0o700 : 0o755], ofItemAtPath: root.appendingPathComponent(home).path)
+            try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: ssh.path)
+            try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: ssh.appendingPathComponent("authorized_keys").path)
+            if isRoot {
+                for path in [root.appendingPathComponent(home), ssh, ssh.appendingPathComponent("authorized_keys")] {
+                    try fm.setAttributes([.ownerAccountID: owner.0, .groupOwnerAccountID: owner.1], ofItemAtPath: path.path)
+                }
+            }
+        }
+    }
+
+    /// Lines appended to /etc/ssh/sshd_config, as `printf ... >>` does.
+    static func appendSSHD(_ root: URL, _ lines: String) throws {
+        try edit(root, "/etc/ssh/sshd_config") { $0 + lines }
+    }
+
+    static func remove(_ root: URL, _ paths: String...) throws {
+        for p in paths {
+            let url = root.appendingPathComponent(String(p.dropFirst()))
+            if (try? FileManager.default.attributesOfItem(atPath: url.path)) != nil { try FileManager.default.removeItem(at: url) }
+        }
+    }
+
+    static let iptablesDrop = """
+        # Generated by iptables-save v1.8.9 (nf_tables)
+        *filter
+        :INPUT DROP [0:0]
+        :FORWARD DROP [0:0]
+        :OUTPUT ACCEPT [0:0]
+        -A INPUT -i lo -j ACCEPT
+        -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+        -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
+        -A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
+        COMMIT
+
+        """
 
     static func edit(_ root: URL, _ path: String, _ change: (String) -> String) throws {
         let url = root.appendingPathComponent(String(path.dropFirst()))
@@ -120,19 +200,67 @@ import Testing
         case "renamed-interface":
             try edit(root, "/etc/network/interfaces") { $0.replacingOccurrences(of: "ens3", with: "eth0") }
         case "iptables-drop":
-            try write("""
-                # Generated by iptables-save v1.8.9 (nf_tables)
-                *filter
-                :INPUT DROP [0:0]
-                :FORWARD DROP [0:0]
-                :OUTPUT ACCEPT [0:0]
-                -A INPUT -i lo -j ACCEPT
-                -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-                -A INPUT -p tcp -m tcp --dport 80 -j ACCEPT
-                -A INPUT -p tcp -m tcp --dport 443 -j ACCEPT
-                COMMIT
-
-                """, to: root.appendingPathComponent("etc/iptables/rules.v4"))
+            try write(iptablesDrop, to: root.appendingPathComponent("etc/iptables/rules.v4"))
+        case "firewall-lockout-crlf-hook":
+            try write(iptablesDrop, to: root.appendingPathComponent("etc/iptables/rules.v4"))
+            try executable(root, "/etc/network/if-up.d/iptables", "#!/bin/sh\r\n/sbin/iptables-restore < /etc/iptables.up.rules\r\n")
+        case "ssh-disabled":
+            // systemctl disable: the [Install] links (WantedBy=multi-user.target, Alias=sshd.service).
+            try remove(root, "/etc/systemd/system/multi-user.target.wants/ssh.service", "/etc/systemd/system/sshd.service")
+        case "ssh-masked":
+            try remove(root, "/etc/systemd/system/ssh.service")
+            try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/systemd/system/ssh.service").path, withDestinationPath: "/dev/null")
+        case "sshd-bad-keyword":
+            try appendSSHD(root, "PermitRootLogn prohibit-password\n")
+        case "sshd-bad-value":
+            try appendSSHD(root, "PasswordAuthentication maybe\n")
+        case "sshd-no-host-keys":
+            for name in try fm.contentsOfDirectory(atPath: root.appendingPathComponent("etc/ssh").path) where name.hasPrefix("ssh_host_") {
+                try fm.removeItem(at: root.appendingPathComponent("etc/ssh").appendingPathComponent(name))
+            }
+        case "sshd-no-privsep-user":
+            for file in ["/etc/passwd", "/etc/shadow"] {
+                try edit(root, file) { $0.split(separator: "\n").filter { !$0.hasPrefix("sshd:") }.joined(separator: "\n") + "\n" }
+            }
+        case "sshd-listen-absent-address":
+            try appendSSHD(root, "ListenAddress 192.0.2.10\n")
+        case "sshd-port-2222-firewall-22":
+            try appendSSHD(root, "Port 2222\n")
+            try write(iptablesDrop.replacingOccurrences(of: "-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT\n",
+                                                        with: "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n"),
+                      to: root.appendingPathComponent("etc/iptables/rules.v4"))
+        case "root-login-no-root-only":
+            // userdel -r admin: the account, its group and its home.
+            for file in ["/etc/passwd", "/etc/shadow", "/etc/group"] {
+                try edit(root, file) { $0.split(separator: "\n").filter { !$0.hasPrefix("admin:") }.joined(separator: "\n") + "\n" }
+            }
+            try remove(root, "/home/admin")
+            try appendSSHD(root, "PermitRootLogin no\n")
+        case "password-auth-no-keys":
+            try remove(root, "/root/.ssh/authorized_keys", "/home/admin/.ssh/authorized_keys")
+            try appendSSHD(root, "PasswordAuthentication no\n")
+            try edit(root, "/etc/shadow") { s in
+                s.split(separator: "\n").map { $0.hasPrefix("admin:") ? "admin:$y$j9T$bootcheck$1111111111111111111111111111111111111111111:20778:0:99999:7:::" : String($0) }
+                    .joined(separator: "\n") + "\n"
+            }
+        case "allowusers-nobody":
+            try appendSSHD(root, "AllowUsers nobody-here\n")
+        case "strictmodes-group-writable":
+            for dir in ["root/.ssh", "home/admin/.ssh"] {
+                try fm.setAttributes([.posixPermissions: 0o775], ofItemAtPath: root.appendingPathComponent(dir).path)
+            }
+        case "strictmodes-group-shared":
+            // guest and a group sshusers (members admin, guest) that owns both ~/.ssh, mode 775.
+            try edit(root, "/etc/passwd") { $0 + "guest:x:1001:1001::/home/guest:/bin/bash\n" }
+            try edit(root, "/etc/shadow") { $0 + "guest:!:20778:0:99999:7:::\n" }
+            try edit(root, "/etc/group") { $0 + "guest:x:1001:\nsshusers:x:1002:admin,guest\n" }
+            for dir in ["root/.ssh", "home/admin/.ssh"] {
+                let path = root.appendingPathComponent(dir).path
+                try fm.setAttributes([.posixPermissions: 0o775], ofItemAtPath: path)
+                if isRoot { try fm.setAttributes([.groupOwnerAccountID: 1002], ofItemAtPath: path) }
+            }
+        case "nologin-file":
+            try write("The system is being maintained.\n", to: root.appendingPathComponent("etc/nologin"))
         default:
             Issue.record("unknown variant \(variant)")
         }
@@ -153,6 +281,15 @@ import Testing
 
     @Test(arguments: rows)
     func verdictAgreesWithTheBoot(_ row: Row) throws {
+        try Self.check(row)
+    }
+
+    @Test(.enabled(if: isRoot, "the owners and groups of ~/.ssh need root to set"), arguments: ownerRows)
+    func verdictAgreesWithTheBootOnOwners(_ row: Row) throws {
+        try Self.check(row)
+    }
+
+    static func check(_ row: Row) throws {
         let root = try Self.baseImage()
         defer { try? FileManager.default.removeItem(at: root.deletingLastPathComponent()) }
         try Self.make(row.variant, root)
@@ -204,6 +341,20 @@ import Testing
         #expect(address.evidence.contains { $0.location.path == "/etc/network/interfaces" && $0.location.line == 13 })
         let route = try #require(v.chain.first { $0.kind == .defaultRoute })
         #expect(route.summary.contains("192.0.2.1"))
+    }
+
+    /// systemd's own .network files for interfaces that containers and VMs
+    /// make (host0 inside a container; ve-*, vz-*, vb-*, vt-* on their host)
+    /// are no endpoint of this machine: the verdict names ens3 alone. (The
+    /// netplan-networkd-stale-interfaces boot image listed host0 and the
+    /// ve-/vz-/vt- globs as endpoints before.)
+    @Test func vendorNetworkFilesAreNoEndpoints() throws {
+        let root = HealthyRootTests.url("debian12-netplan-networkd")
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("lib/systemd/network/80-container-host0.network").path))
+        let v = try #require(AuditResult.run(SystemSnapshot.load(root: try TargetRoot(directory: root.path))).verdict)
+        #expect(v.outcome == .reachable)
+        #expect(v.endpoints.map(\.interface) == ["ens3"], "\(v.line)")
+        #expect(!v.line.contains("host0") && !v.line.contains("match name"), "\(v.line)")
     }
 
     /// A hook that cannot be executed restores nothing, and a restore of a
