@@ -55,7 +55,7 @@ extension SSHDModel {
         for l in specific {
             guard let host = l.host else { continue }
             let ips = ctx.listeners.resolve(host).compactMap(IPAddress.init)
-            if ips.isEmpty { unsure.append("\(host) (a name /etc/hosts does not resolve)"); continue }
+            if ips.isEmpty { unsure.append("\(host), a name /etc/hosts does not resolve, if DNS at boot gives an address this machine has"); continue }
             var found = false
             for ip in ips {
                 if ip.isLoopback || ip.isUnspecified { found = true; break }
@@ -66,8 +66,11 @@ extension SSHDModel {
                 }
             }
             if found { present.append("\(host):\(l.port)"); continue }
-            let dhcp = ctx.claims.contains { ips.first?.isV6 == true ? $0.dhcp6 : $0.dhcp4 }
-            if dhcp { unsure.append("\(host) (may be leased by DHCP)") } else { missing.append(host) }
+            let leasing = ctx.claims.filter { ips.first?.isV6 == true ? $0.dhcp6 : $0.dhcp4 }
+            if !leasing.isEmpty {
+                let names = Set(leasing.compactMap(\.name)).sorted()
+                unsure.append("\(host), if the DHCP server leases that address to \(names.isEmpty ? "a DHCP interface" : names.joined(separator: " or "))")
+            } else { missing.append(host) }
             evidence.append(l.source)
         }
         if !present.isEmpty {
@@ -75,7 +78,7 @@ extension SSHDModel {
             return (BootLink(.listens, .holds, "listens on \(present.joined(separator: ", "))\(how)\(note)", evidence: specific.map(\.source) + evidence), ports, addresses)
         }
         if !unsure.isEmpty {
-            return (BootLink(.listens, .cannotTell, "whether sshd can bind \(unsure.joined(separator: ", ")) depends on the network at boot",
+            return (BootLink(.listens, .cannotTell, "sshd listens only on addresses no persisted configuration assigns; it can bind \(unsure.joined(separator: "; or "))",
                              evidence: specific.map(\.source)), ports, addresses)
         }
         return (BootLink(.listens, .broken,
