@@ -1,4 +1,5 @@
 import Plan
+import TargetAccess
 import SystemModel
 
 /// Every rule, registered by id. The catalogue test checks this list against
@@ -82,11 +83,7 @@ public struct AuditResult: Sendable {
     /// would; the link stays. The repair script refuses to write through a
     /// symlink, so the plan names the real file.
     static func throughSymlink(_ a: ProposedAction, _ system: SystemSnapshot) -> (RepairAction, String) {
-        let through = { (path: String) -> String? in
-            guard system.root.lstat(path)?.kind == .symlink, let real = system.root.symlinkDestination(path),
-                  system.root.isRegularFile(real) else { return nil }
-            return real
-        }
+        let through = { (path: String) -> String? in system.symlinkedFiles[TargetRoot.normalize(path)] }
         switch a.action {
         case .editLines(let path, let edits):
             if let real = through(path) { return (.editLines(path: real, edits: edits), a.summary + " (\(real), which the symlink \(path) points to)") }

@@ -102,7 +102,7 @@ public struct ServiceAddressNotConfigured: Rule {
                 text[d.source.location.line - 1] = "#" + d.source.text
                 edits[path, default: []].append(.replace(line: d.source.location.line, with: ["#" + d.source.text]))
             }
-            let st = system.root.stat(path)
+            let st = system.file(path)?.status
             o.set(path, .file(bytes: Array(text.joined(separator: "\n").utf8) + [0x0A], mode: st?.permissions ?? 0o644,
                               uid: st?.userID ?? 0, gid: st?.groupID ?? 0))
         }

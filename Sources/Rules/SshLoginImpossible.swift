@@ -26,8 +26,8 @@ public struct SshLoginImpossible: Rule {
         var out: [ProposedAction] = []
         var seen: Set<String> = []
         for issue in system.sshd.strictModes where seen.insert(issue.path).inserted {
-            guard let st = system.root.lstat(issue.path), st.kind != .symlink else { continue }
-            let from = FileOwnership(mode: st.status.permissions, uid: st.status.userID, gid: st.status.groupID)
+            guard let st = issue.ownership else { continue }
+            let from = FileOwnership(mode: st.mode, uid: st.uid, gid: st.gid)
             var to = from
             let sameFile = system.sshd.strictModes.filter { $0.path == issue.path }
             for i in sameFile {
@@ -57,7 +57,7 @@ public struct SshLoginImpossible: Rule {
             var lines = Text.lines(bytes)
             for e in edits where e.line >= 1 && e.line <= lines.count { lines[e.line - 1] = e.text }
             var o = TargetOverlay()
-            let st = system.root.stat(path)
+            let st = system.file(path)?.status
             o.set(path, .file(bytes: Array(lines.joined(separator: "\n").utf8) + [0x0A], mode: st?.permissions ?? 0o644,
                               uid: st?.userID ?? 0, gid: st?.groupID ?? 0))
             return system.sshd(after: o).boot.login.state == .holds

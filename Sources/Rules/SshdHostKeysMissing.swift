@@ -22,10 +22,10 @@ public struct SshdHostKeysMissing: Rule {
         let unsafe = sshd.hostKeys.filter { if case .unsafeMode = $0.state { true } else { false } }
         // sshd loads a private host key only when no one but root can read it.
         for k in unsafe {
-            guard let st = system.root.stat(k.path) else { continue }
-            let real = system.root.symlinkDestination(k.path) ?? k.path
-            let from = FileOwnership(mode: st.permissions, uid: st.userID, gid: st.groupID)
-            let to = FileOwnership(mode: 0o600, uid: st.userID, gid: st.groupID)
+            guard let st = k.ownership else { continue }
+            let real = k.realPath ?? k.path
+            let from = FileOwnership(mode: st.mode, uid: st.uid, gid: st.gid)
+            let to = FileOwnership(mode: 0o600, uid: st.uid, gid: st.gid)
             actions.append(ProposedAction(.setOwnership(path: real, from: from, to: to),
                                           "Make \(real) readable by root only (mode \(String(from.mode, radix: 8)) → 600)"))
         }
@@ -55,7 +55,7 @@ public struct SshdHostKeysMissing: Rule {
             // sshd starts with those (an empty key only costs a log line).
             // Moving the empty one aside first would not survive a second run
             // or undo: the new key would sit where the old file goes back.
-            if let keygen = Self.keygenPrograms.first(where: { system.root.stat($0).map { $0.kind == .regular && $0.isExecutable } ?? false }) {
+            if let keygen = sshd.keygenProgram {
                 // It only creates missing keys: undo.sh removes the ones it made.
                 actions.append(ProposedAction(.chroot(command: ["ssh-keygen", "-A"],
                                                       why: "creates every missing default host key (/etc/ssh/ssh_host_*_key) with the target's own ssh-keygen (\(keygen))",
@@ -78,9 +78,6 @@ public struct SshdHostKeysMissing: Rule {
         }
         return [f]
     }
-
-    /// Where openssh-client puts ssh-keygen.
-    static let keygenPrograms = ["/usr/bin/ssh-keygen", "/bin/ssh-keygen"]
 
     static func words(_ s: SSHDHostKey.State) -> String {
         switch s {

@@ -64,7 +64,7 @@ public struct SshdWillNotStart: Rule {
         case .masked:
             guard let path = p.path else { break }
             // Only `systemctl mask`'s own kind of mask: a link in /etc to /dev/null.
-            if path.hasPrefix("/etc/"), let target = system.root.readlink(path), target == "/dev/null" {
+            if path.hasPrefix("/etc/"), let target = system.units.masks.first(where: { $0.linkPath == path })?.linkTarget, target == "/dev/null" {
                 var actions = [ProposedAction(.removeSymlink(SymlinkSpec(path: path, target: target)),
                                               "Unmask \(p.unit ?? "sshd"): remove \(path), its link to /dev/null")]
                 // A unit masked and never enabled must be enabled too.
@@ -93,8 +93,8 @@ public struct SshdWillNotStart: Rule {
         case .privsepDirectory:
             if let dir = p.path, dir.hasPrefix("/run/") {
                 // What Debian's unit does with RuntimeDirectory=sshd, for a unit or init script that does not.
-                let conf = "/etc/tmpfiles.d/sshd-privsep.conf"
-                if system.root.lstat(conf) == nil, system.initSystem.kind == .systemd, !dir.contains(where: { $0.isWhitespace }) {
+                let conf = SSHDModel.privsepTmpfilesConf
+                if !system.sshd.privsepTmpfilesConfExists, system.initSystem.kind == .systemd, !dir.contains(where: { $0.isWhitespace }) {
                     return [ProposedAction(.createFile(path: conf, lines: ["# Written by rescue-audit: sshd needs \(dir) when it starts.", "d \(dir) 0755 root root -"], mode: 0o644),
                                            "Create \(conf) so systemd-tmpfiles makes \(dir) at boot")]
                 }
@@ -128,7 +128,7 @@ public struct SshdWillNotStart: Rule {
         let used = Set(passwd.map(\.uid))
         guard let uid = (100...999).first(where: { !used.contains($0) }) else { return [manual] }
         let gid = groups.first { $0.name == "nogroup" }?.gid ?? 65534
-        let shell = ["/usr/sbin/nologin", "/sbin/nologin", "/bin/false"].first { system.root.isRegularFile($0) } ?? "/usr/sbin/nologin"
+        let shell = system.sshd.nologinShell ?? "/usr/sbin/nologin"
         var actions = [ProposedAction(.appendBlock(path: "/etc/passwd", lines: ["sshd:x:\(uid):\(gid)::/run/sshd:\(shell)"]),
                                       "Add the privilege-separation user sshd (uid \(uid), no login) to /etc/passwd")]
         if let shadow = system.bytes("/etc/shadow"),

@@ -67,6 +67,18 @@ public struct SSHDHostKey: Hashable, Sendable {
     /// The `HostKey` line, or line 0 of sshd_config for sshd's built-in defaults.
     public var source: SourceLine
     public var state: State
+    /// The key file's mode and owner (symlinks followed), nil when absent.
+    public var ownership: AuditedOwnership? = nil
+    /// The file a symlinked key leads to; nil when the key is no symlink.
+    public var realPath: String? = nil
+}
+
+/// A target path's permission bits and numeric owner, as the load found them.
+public struct AuditedOwnership: Hashable, Sendable {
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public init(mode: UInt32, uid: UInt32, gid: UInt32) { self.mode = mode; self.uid = uid; self.gid = gid }
 }
 
 /// A StrictModes violation on the way to an account's authorized_keys:
@@ -80,6 +92,9 @@ public struct SSHDStrictModesIssue: Hashable, Sendable {
     public var why: String
     /// `chmod go-w PATH` or `chown USER PATH`, the words of the fix (target path).
     public var fix: [String]
+    /// The path itself (lstat), nil when it is a symlink or vanished: what a
+    /// fix changes from.
+    public var ownership: AuditedOwnership? = nil
 }
 
 /// How one account fares at sshd's login.
@@ -120,6 +135,12 @@ public struct SSHDModel: Sendable {
     public var userGroupModes: SourceLine?
     public var accounts: [SSHDAccountLogin] = []
     public var strictModes: [SSHDStrictModesIssue] = []
+    /// The target's ssh-keygen (openssh-client), an executable regular file, when it has one.
+    public var keygenProgram: String?
+    /// /etc/tmpfiles.d/sshd-privsep.conf exists (any kind, dangling included).
+    public var privsepTmpfilesConfExists = false
+    /// The first of /usr/sbin/nologin, /sbin/nologin, /bin/false that is a regular file.
+    public var nologinShell: String?
     /// /etc/nologin, when it exists.
     public var nologin: SourceLine?
     /// hosts.deny lines that refuse sshd for every client, when libwrap is linked.

@@ -18,6 +18,11 @@ extension SSHDModel {
     static let socketUnits = ["ssh.socket", "sshd.socket"]
     static let defaultHostKeys = ["/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key"]
 
+    /// Where openssh-client puts ssh-keygen.
+    public static let keygenPrograms = ["/usr/bin/ssh-keygen", "/bin/ssh-keygen"]
+    /// The tmpfiles.d file a repair writes so systemd makes the privsep directory.
+    public static let privsepTmpfilesConf = "/etc/tmpfiles.d/sshd-privsep.conf"
+
     static func load(_ root: TargetRoot, _ ctx: SSHDContext, config: SshdConfigModel? = nil) -> SSHDModel {
         var m = SSHDModel()
         m.config = config ?? SshdConfigModel.load(root)
@@ -31,6 +36,10 @@ extension SSHDModel {
             login.evidence.append(SourceLine(path: db, line: 0, text: ""))
         }
         m.boot = SSHDBoot(starts: starts, listens: listens, ports: ports, addresses: addresses, login: login)
+        // What the repairs need to know about the target, read now so no rule reads it.
+        m.keygenProgram = keygenPrograms.first { root.stat($0).map { $0.kind == .regular && $0.isExecutable } ?? false }
+        m.privsepTmpfilesConfExists = root.lstat(privsepTmpfilesConf) != nil
+        m.nologinShell = ["/usr/sbin/nologin", "/sbin/nologin", "/bin/false"].first { root.isRegularFile($0) }
         return m
     }
 
@@ -199,7 +208,11 @@ extension SSHDModel {
         } else {
             hostKeys = keyLines.compactMap { d in d.arguments.first.map { SSHDHostKey(path: $0, source: d.source, state: .missing) } }
         }
-        for i in hostKeys.indices { hostKeys[i].state = Self.hostKeyState(root, hostKeys[i].path) }
+        for i in hostKeys.indices {
+            hostKeys[i].state = Self.hostKeyState(root, hostKeys[i].path)
+            hostKeys[i].ownership = root.stat(hostKeys[i].path).map { AuditedOwnership(mode: $0.permissions, uid: $0.userID, gid: $0.groupID) }
+            hostKeys[i].realPath = root.symlinkDestination(hostKeys[i].path)
+        }
         return finishStart(evidence)
     }
 

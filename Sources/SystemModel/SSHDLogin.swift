@@ -308,6 +308,12 @@ extension SSHDModel {
     /// the home directory owned by root or the account and not writable by
     /// group or others, except, with Debian's patch, by a group whose only
     /// member is the account (`secure_permissions`).
+    /// lstat's mode and owner of a path that is no symlink.
+    static func ownership(_ root: TargetRoot, _ path: String) -> AuditedOwnership? {
+        guard let st = root.lstat(path), st.kind != .symlink else { return nil }
+        return AuditedOwnership(mode: st.status.permissions, uid: st.status.userID, gid: st.status.groupID)
+    }
+
     static func strictModes(_ root: TargetRoot, path: String, home: String, account: PasswdEntry, groupModes: GroupModes? = nil) -> [SSHDStrictModesIssue] {
         var out: [SSHDStrictModesIssue] = []
         var current = path
@@ -319,10 +325,11 @@ extension SSHDModel {
                 let uid = UInt32(clamping: max(account.uid, 0))
                 if st.userID != 0 && st.userID != uid {
                     out.append(SSHDStrictModesIssue(account: account.name, path: current, mode: st.permissions, owner: st.userID,
-                        why: "is owned by uid \(st.userID), not \(account.name) or root", fix: ["chown", account.name, current]))
+                        why: "is owned by uid \(st.userID), not \(account.name) or root", fix: ["chown", account.name, current],
+                        ownership: Self.ownership(root, current)))
                 } else if let why = writableBySomeoneElse(permissions: st.permissions, owner: st.userID, group: st.groupID, uid: uid, groupModes) {
                     out.append(SSHDStrictModesIssue(account: account.name, path: current, mode: st.permissions, owner: st.userID,
-                        why: why, fix: ["chmod", "go-w", current]))
+                        why: why, fix: ["chmod", "go-w", current], ownership: Self.ownership(root, current)))
                 }
             }
             if current == homeNorm || current == "/" { break }

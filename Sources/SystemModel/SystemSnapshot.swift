@@ -69,6 +69,10 @@ public struct SystemSnapshot: Sendable {
     public var bootModel: BootModel = BootModel()
     /// resolv.conf, kernels and other facts the rules need, read once.
     public var facts: TargetFacts = TargetFacts()
+    /// For every file the load read that is a symlink to a regular file
+    /// inside the target: the file the link leads to (an edit of the link
+    /// edits that file, as an editor would).
+    public var symlinkedFiles: [String: String] = [:]
     /// cloud-init at the next boot: whether it runs and renders the network, the files it rewrites, MAC pins.
     public var cloudInit: CloudInitModel = CloudInitModel()
     /// SELinux's mode, policy and a pending relabel at the next boot.
@@ -170,13 +174,22 @@ public struct SystemSnapshot: Sendable {
             hooks: snapshot.hooks, sshPorts: snapshot.sshdAtBoot.ports.map(\.value)))
         snapshot.facts = TargetFacts.load(root)
         snapshot.bootModel = BootModel.build(snapshot)
+        for path in root.readPaths where root.lstat(path)?.kind == .symlink {
+            if let real = root.symlinkDestination(path), root.isRegularFile(real) { snapshot.symlinkedFiles[path] = real }
+        }
         // Every read is done: what could not be read is known now, whatever a rule looks at.
         snapshot.skippedReads = root.skippedReads
         return snapshot
     }
 
+    /// A target file as the audit read it (bytes and stat), from the reader's
+    /// cache: rules and the plan ask for files the load already read, so
+    /// this does no I/O. A file the load did not read is read now (a test
+    /// checks no rule or plan ever needs that).
+    public func file(_ path: String) -> TargetFile? { (root.cachedRead(path) ?? root.read(path)).file }
+
     /// The audited bytes of a target file (cached by the reader).
-    public func bytes(_ path: String) -> [UInt8]? { root.bytes(path) }
+    public func bytes(_ path: String) -> [UInt8]? { file(path)?.bytes }
 
     /// The target's filesystems whose journal or log was not replayed for the
     /// audit: what the report says of files on them may be older than what

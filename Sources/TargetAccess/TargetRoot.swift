@@ -121,6 +121,8 @@ public final class TargetRoot: Sendable {
         var cachedBytes = 0
         var large: [String] = []
         var skipped: [String: SkippedRead] = [:]
+        /// Every path `read` was asked for (the cache may drop large ones).
+        var readKeys: Set<String> = []
         /// The filesystems whose files are the target's: the root's own,
         /// and those `admitFilesystems` added (by mount id, else st_dev).
         var admitted: Set<UInt64> = []
@@ -242,6 +244,7 @@ public final class TargetRoot: Sendable {
         state.withLock { s in
             let isNew = s.cache[key] == nil
             s.cache[key] = outcome
+            s.readKeys.insert(key)
             if isNew, let n = outcome.file?.bytes.count {
                 s.cachedBytes += n
                 if n > Self.alwaysKept { s.large.append(key) }
@@ -258,6 +261,22 @@ public final class TargetRoot: Sendable {
             }
         }
         return outcome
+    }
+
+    /// What an earlier `read` of `path` gave, from the cache: no I/O and no
+    /// observer call, so the snapshot can answer "the audited bytes" after
+    /// loading without touching the target. Nil when the path was not read
+    /// (or its large file was dropped), and for a root opened over an overlay.
+    public func cachedRead(_ path: String) -> ReadOutcome? {
+        guard layered == nil else { return nil }
+        let key = Self.normalize(path)
+        return state.withLock { $0.cache[key] }
+    }
+
+    /// Every path `read` was asked for so far (normalized), sorted.
+    public var readPaths: [String] {
+        if let (_, base) = layered { return base.readPaths }
+        return state.withLock { Array($0.readKeys) }.sorted()
     }
 
     /// Bytes of file contents the read cache holds now (at most `cacheBudget` plus one small file).
