@@ -142,7 +142,7 @@ public struct InterfaceNaming: Sendable {
     public static func load(_ root: TargetRoot, networkd: NetworkdConfig, boot: BootConfiguration) -> InterfaceNaming {
         let cmdline = BootCommandLineLoader.load(root, boot: boot)
         let rootLayer = rootLayer(root, networkd: networkd)
-        let initramfs = LazyInitramfs { InitramfsLocator.load(root, commandLine: cmdline) }
+        let initramfs = LazyInitramfs { TargetRoot.$lazyModel.withValue("the initramfs") { InitramfsLocator.load(root, commandLine: cmdline) } }
         var naming = InterfaceNaming(commandLine: cmdline, root: rootLayer, initramfs: initramfs)
         naming.existingFixPaths = Set(fixPaths.filter { root.exists($0) })
         return naming

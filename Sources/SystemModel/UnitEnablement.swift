@@ -128,6 +128,10 @@ public struct UnitEnablement: Sendable {
     /// The unit a name stands for once alias symlinks in the unit directories
     /// are followed (`sshd.service` → `ssh.service`); the name itself otherwise.
     public func canonicalName(_ name: String) -> String {
+        TargetRoot.$lazyModel.withValue("unit files") { canonicalNameReading(name) }
+    }
+
+    private func canonicalNameReading(_ name: String) -> String {
         var current = Self.unitName(name)
         var seen: Set<String> = []
         while !seen.contains(current), let path = unitPaths[current], let root,
@@ -220,6 +224,10 @@ public struct UnitEnablement: Sendable {
     /// path. An alias resolves to its unit's file; an instance
     /// (`getty@tty1.service`) to its template. Nil when absent or masked.
     public func unitFile(_ name: String) -> (path: String, UnitFile)? {
+        TargetRoot.$lazyModel.withValue("unit files") { unitFileReading(name) }
+    }
+
+    private func unitFileReading(_ name: String) -> (path: String, UnitFile)? {
         guard let root, isMasked(name) == nil else { return nil }
         let canonical = canonicalName(name)
         guard let path = unitPaths[canonical] ?? Self.template(of: canonical).flatMap({ unitPaths[$0] }) else { return nil }
@@ -235,6 +243,10 @@ public struct UnitEnablement: Sendable {
     /// A unit file with its drop-ins (`/etc`, then vendor directories; a
     /// drop-in in /etc replaces one of the same name), as systemd reads it.
     public func unitFileWithDropIns(_ name: String) -> (path: String, UnitFile)? {
+        TargetRoot.$lazyModel.withValue("unit files") { unitFileWithDropInsReading(name) }
+    }
+
+    private func unitFileWithDropInsReading(_ name: String) -> (path: String, UnitFile)? {
         guard let root, let (path, file) = unitFile(name) else { return nil }
         var byName: [String: String] = [:]
         for dir in Self.unitDirectories.reversed() where !dir.hasPrefix("/run") {
@@ -265,6 +277,10 @@ public struct UnitEnablement: Sendable {
     /// ignores its failure and the unit goes on). Nil when every program is there, or the unit
     /// has no file or an ExecStart= that is not an absolute path.
     public func execStartFailure(_ name: String) -> ExecStartFailure? {
+        TargetRoot.$lazyModel.withValue("unit files") { execStartFailureReading(name) }
+    }
+
+    private func execStartFailureReading(_ name: String) -> ExecStartFailure? {
         guard let root, let (_, file) = unitFileWithDropIns(name) else { return nil }
         for exec in file.values("Service", "ExecStart") {
             // `-`: systemd ignores this line's failure and goes on; the unit is not failed by it.

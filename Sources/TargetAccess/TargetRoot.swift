@@ -106,6 +106,14 @@ public final class TargetRoot: Sendable {
     /// A test seam: told every path asked for, before resolution, so the
     /// tests can list the fixture files an audit never touches.
     private let observer: (@Sendable (Access, String) -> Void)?
+    /// True while a root opened with `overlaying` answers (it asks its base
+    /// root for what the overlay does not change): an observer of the base
+    /// can tell a model re-run over planned changes from a direct access.
+    @TaskLocal public static var answeringOverlay = false
+    /// Set while a model part that is loaded lazily (unit files parsed when
+    /// asked for, the initramfs opened when a question needs it) reads: the
+    /// part's name. Lets a test tell those reads from a rule's.
+    @TaskLocal public static var lazyModel: String? = nil
     /// For a root opened with `overlaying`: the changes, and the root they lie over.
     private let layered: (overlay: TargetOverlay, base: TargetRoot)?
 
@@ -171,6 +179,10 @@ public final class TargetRoot: Sendable {
     /// stat and listing answers from the overlay first, then from this root.
     /// Nothing is written.
     public func overlaying(_ overlay: TargetOverlay) -> TargetRoot {
+        Self.$answeringOverlay.withValue(true) { overlayingBase(overlay) }
+    }
+
+    private func overlayingBase(_ overlay: TargetOverlay) -> TargetRoot {
         let base = layered?.base ?? self
         var merged = layered?.overlay ?? TargetOverlay()
         // Each change lies where the path leads once the directory symlinks
@@ -236,7 +248,7 @@ public final class TargetRoot: Sendable {
 
     /// Reads a regular file, following symlinks inside the target. Cached.
     public func read(_ path: String) -> ReadOutcome {
-        if let (o, base) = layered { return layeredRead(path, o, base) { base.read($0) } }
+        if let (o, base) = layered { return Self.$answeringOverlay.withValue(true) { layeredRead(path, o, base) { base.read($0) } } }
         let key = Self.normalize(path)
         observer?(.read, key)
         if let hit = state.withLock({ $0.cache[key] }) { return hit }
@@ -299,7 +311,7 @@ public final class TargetRoot: Sendable {
 
     /// Reads at most the last `maxBytes` of a regular file (logs). Not cached, no cap.
     public func readTail(_ path: String, maxBytes: Int64) -> ReadOutcome {
-        if let (o, base) = layered { return layeredRead(path, o, base) { base.readTail($0, maxBytes: maxBytes) } }
+        if let (o, base) = layered { return Self.$answeringOverlay.withValue(true) { layeredRead(path, o, base) { base.readTail($0, maxBytes: maxBytes) } } }
         let key = Self.normalize(path)
         observer?(.read, key)
         do throws(SysError) {
@@ -324,7 +336,7 @@ public final class TargetRoot: Sendable {
     /// Reads a regular file of up to `cap` bytes, not cached: for the few
     /// large files an audit needs whole (an initramfs is often 30-100 MiB).
     public func readLarge(_ path: String, cap: Int64) -> ReadOutcome {
-        if let (o, base) = layered { return layeredRead(path, o, base) { base.readLarge($0, cap: cap) } }
+        if let (o, base) = layered { return Self.$answeringOverlay.withValue(true) { layeredRead(path, o, base) { base.readLarge($0, cap: cap) } } }
         let key = Self.normalize(path)
         observer?(.read, key)
         return readUncached(key, cap: cap)
@@ -335,12 +347,14 @@ public final class TargetRoot: Sendable {
     /// caller decides how much to read. A skip is recorded like a read's.
     public func openReader(_ path: String) -> Result<TargetFileReader, ReadFailure> {
         if let (o, base) = layered {
-            // Logs, journals and initramfs images: a plan never writes them, only removes some.
-            guard let r = resolveLayered(path, o, base: base, followLast: true) else { return .failure(.missing) }
-            switch o.entry(r) {
-            case .absent?: return .failure(.missing)
-            case .file?, .symlink?: return .failure(.skipped(.failed("it is a file the repair plan writes")))
-            case .ownership?, nil: return base.openReader(r)
+            return Self.$answeringOverlay.withValue(true) {
+                // Logs, journals and initramfs images: a plan never writes them, only removes some.
+                guard let r = resolveLayered(path, o, base: base, followLast: true) else { return .failure(.missing) }
+                switch o.entry(r) {
+                case .absent?: return .failure(.missing)
+                case .file?, .symlink?: return .failure(.skipped(.failed("it is a file the repair plan writes")))
+                case .ownership?, nil: return base.openReader(r)
+                }
             }
         }
         let key = Self.normalize(path)
@@ -421,18 +435,20 @@ public final class TargetRoot: Sendable {
     /// lstat of a target path: the last component is not followed.
     public func lstat(_ path: String) -> PathInfo? {
         if let (o, base) = layered {
-            guard let r = resolveLayered(path, o, base: base, followLast: false) else { return nil }
-            switch o.entry(r) {
-            case .file(let bytes, let mode, let uid, let gid)?:
-                return PathInfo(kind: .regular, status: FileStatus(kind: .regular, size: Int64(bytes.count), permissions: mode, userID: uid, groupID: gid), linkTarget: nil)
-            case .symlink(let t)?:
-                return Self.status(of: .symlink(t)).map { PathInfo(kind: .symlink, status: $0, linkTarget: t) }
-            case .absent?: return nil
-            case .ownership(let mode, let uid, let gid)?:
-                return base.lstat(r).map { PathInfo(kind: $0.kind, status: $0.status.with(permissions: mode, userID: uid, groupID: gid), linkTarget: $0.linkTarget) }
-            case nil:
-                if let info = base.lstat(r) { return info }
-                return o.impliesDirectory(r) ? PathInfo(kind: .directory, status: Self.directoryStatus, linkTarget: nil) : nil
+            return Self.$answeringOverlay.withValue(true) {
+                guard let r = resolveLayered(path, o, base: base, followLast: false) else { return nil }
+                switch o.entry(r) {
+                case .file(let bytes, let mode, let uid, let gid)?:
+                    return PathInfo(kind: .regular, status: FileStatus(kind: .regular, size: Int64(bytes.count), permissions: mode, userID: uid, groupID: gid), linkTarget: nil)
+                case .symlink(let t)?:
+                    return Self.status(of: .symlink(t)).map { PathInfo(kind: .symlink, status: $0, linkTarget: t) }
+                case .absent?: return nil
+                case .ownership(let mode, let uid, let gid)?:
+                    return base.lstat(r).map { PathInfo(kind: $0.kind, status: $0.status.with(permissions: mode, userID: uid, groupID: gid), linkTarget: $0.linkTarget) }
+                case nil:
+                    if let info = base.lstat(r) { return info }
+                    return o.impliesDirectory(r) ? PathInfo(kind: .directory, status: Self.directoryStatus, linkTarget: nil) : nil
+                }
             }
         }
         let key = Self.normalize(path)
@@ -458,12 +474,14 @@ public final class TargetRoot: Sendable {
     /// stat of a target path, following symlinks inside the target.
     public func stat(_ path: String) -> FileStatus? {
         if let (o, base) = layered {
-            guard let r = resolveLayered(path, o, base: base, followLast: true) else { return nil }
-            switch o.entry(r) {
-            case .file?: return o.entry(r).flatMap(Self.status(of:))
-            case .symlink?, .absent?: return nil
-            case .ownership(let mode, let uid, let gid)?: return base.stat(r)?.with(permissions: mode, userID: uid, groupID: gid)
-            case nil: return base.stat(r) ?? (o.impliesDirectory(r) ? Self.directoryStatus : nil)
+            return Self.$answeringOverlay.withValue(true) {
+                guard let r = resolveLayered(path, o, base: base, followLast: true) else { return nil }
+                switch o.entry(r) {
+                case .file?: return o.entry(r).flatMap(Self.status(of:))
+                case .symlink?, .absent?: return nil
+                case .ownership(let mode, let uid, let gid)?: return base.stat(r)?.with(permissions: mode, userID: uid, groupID: gid)
+                case nil: return base.stat(r) ?? (o.impliesDirectory(r) ? Self.directoryStatus : nil)
+                }
             }
         }
         let key = Self.normalize(path)
@@ -507,10 +525,12 @@ public final class TargetRoot: Sendable {
     /// a symlink named like a directory lists nothing. Nil when not a directory.
     public func list(_ path: String) -> [DirectoryEntry]? {
         if let (o, base) = layered {
-            guard let r = resolveLayered(path, o, base: base, followLast: false) else { return nil }
-            switch o.entry(r) {
-            case .file?, .symlink?, .absent?: return nil
-            case .ownership?, nil: return mergedListing(base.list(r), at: r, o)
+            return Self.$answeringOverlay.withValue(true) {
+                guard let r = resolveLayered(path, o, base: base, followLast: false) else { return nil }
+                switch o.entry(r) {
+                case .file?, .symlink?, .absent?: return nil
+                case .ownership?, nil: return mergedListing(base.list(r), at: r, o)
+                }
             }
         }
         let key = Self.normalize(path)
@@ -531,10 +551,12 @@ public final class TargetRoot: Sendable {
     /// directories that are symlinks on merged-/usr systems, such as /lib).
     public func listFollowing(_ path: String) -> [DirectoryEntry]? {
         if let (o, base) = layered {
-            guard let r = resolveLayered(path, o, base: base, followLast: true) else { return nil }
-            switch o.entry(r) {
-            case .file?, .symlink?, .absent?: return nil
-            case .ownership?, nil: return mergedListing(base.listFollowing(r), at: r, o)
+            return Self.$answeringOverlay.withValue(true) {
+                guard let r = resolveLayered(path, o, base: base, followLast: true) else { return nil }
+                switch o.entry(r) {
+                case .file?, .symlink?, .absent?: return nil
+                case .ownership?, nil: return mergedListing(base.listFollowing(r), at: r, o)
+                }
             }
         }
         let key = Self.normalize(path)

@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import Rules
 import SystemModel
 import TargetAccess
@@ -205,6 +206,43 @@ struct Scenario: CustomTestStringConvertible, Sendable {
         }
         let new = Set(after.map { "\($0.0) \($0.1)" }).subtracting(loaded)
         #expect(new.isEmpty, "\(s.testDescription): rules reached the target for \(new.sorted().prefix(10))")
+    }
+
+    /// Rules, the plan, the verdict and the reports read only the model:
+    /// once the snapshot is loaded, running them makes no read, stat,
+    /// lstat, readlink or listing of the target, with these exceptions:
+    /// - the model run again over planned changes (a root opened with
+    ///   `overlaying`: the verdict after repair, and a fix checking its edit
+    ///   with `sshd(after:)`), told apart by `TargetRoot.answeringOverlay`;
+    /// - the model's lazily loaded parts (unit files parsed when asked for,
+    ///   the initramfs opened when a question needs it), told apart by
+    ///   `TargetRoot.lazyModel`;
+    /// - the plan reading a file one of its actions writes, creates or moves
+    ///   aside, to record the SHA-256 the script checks before it acts (and
+    ///   that nothing is there for a file it creates). A file the load read
+    ///   comes from the reader's cache (`SystemSnapshot.file`) and tells no
+    ///   observer; only files the load never read (a file to create, a flag
+    ///   file to move aside) are read here.
+    @Test(arguments: Scenario.all)
+    func rulesPlanAndReportsDoNotReachTheTarget(_ s: Scenario) throws {
+        guard s.prepared() else { return }
+        let log = AccessLog()
+        let root = try TargetRoot(directory: s.url.path, observer: { a, p in
+            if !TargetRoot.answeringOverlay && TargetRoot.lazyModel == nil { log.record(a, p) }
+        })
+        let (environment, kind) = try s.environment()
+        let system = SystemSnapshot.load(root: root, kind: kind, environment: environment)
+        let loaded = log.all.count
+        var result = AuditResult.run(system)
+        result.afterRepair = result.predictAfterRepair(system)
+        let context = testContext("/scenario", kind: kind)
+        _ = JSONReport.render(result, system: system, context: context)
+        _ = TextReport.render(result, system: system, context: context, color: false)
+        _ = MarkdownReport.render(result, system: system, context: context)
+        _ = RepairScript.render(result, context: context, osName: system.osName)
+        let planned = Set(result.plan.actions.compactMap(\.path))
+        let after = log.all.dropFirst(loaded).filter { !($0.0 == .read && planned.contains($0.1)) }.map { "\($0.0) \($0.1)" }
+        #expect(after.isEmpty, "\(s.testDescription): rules, plan or reports reached the target: \(Array(Set(after)).sorted().prefix(10))")
     }
 
     @Test func everyRuleFolderHasAnImplementationAndTheReverse() {
