@@ -245,6 +245,27 @@ struct Scenario: CustomTestStringConvertible, Sendable {
         #expect(after.isEmpty, "\(s.testDescription): rules, plan or reports reached the target: \(Array(Set(after)).sorted().prefix(10))")
     }
 
+    /// A fix that edits a config file which is a symlink edits the file the
+    /// link leads to (the snapshot records it at load, `symlinkedFiles`),
+    /// and says so; the script never writes through the link.
+    @Test func anEditOfASymlinkedConfigEditsTheRealFile() throws {
+        let source = try Scenario.root("service-address-not-configured", "sshd-listen-absent-address.fail")
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("root")
+        #expect(try run("/bin/cp", ["-a", "--", source.path, copy.path]).status == 0)
+        let config = copy.appendingPathComponent("etc/ssh/sshd_config").path
+        try FileManager.default.moveItem(atPath: config, toPath: config + ".real")
+        try FileManager.default.createSymbolicLink(atPath: config, withDestinationPath: "sshd_config.real")
+        let system = SystemSnapshot.load(root: try TargetRoot(directory: copy.path))
+        #expect(system.symlinkedFiles["/etc/ssh/sshd_config"] == "/etc/ssh/sshd_config.real")
+        let result = AuditResult.run(system)
+        let edit = try #require(result.plan.actions.first { $0.summary.contains("Comment out the ListenAddress") })
+        #expect(edit.path == "/etc/ssh/sshd_config.real")
+        #expect(edit.summary.contains("(/etc/ssh/sshd_config.real, which the symlink /etc/ssh/sshd_config points to)"))
+        #expect(!result.plan.actions.contains { $0.path == "/etc/ssh/sshd_config" })
+    }
+
     @Test func everyRuleFolderHasAnImplementationAndTheReverse() {
         let folders = Set(((try? FileManager.default.contentsOfDirectory(atPath: Repo.rules.path)) ?? []))
         let registered = Set(RuleRegistry.all.map { $0.id })
