@@ -52,7 +52,8 @@ VARIANTS=(baseline no-loopback networking-disabled networking-disabled-auto netw
           firewall-lockout-crlf-hook netplan-networkd-stale-interfaces netplan-removed
           ssh-disabled ssh-masked sshd-bad-keyword sshd-bad-value sshd-no-host-keys sshd-no-privsep-user
           sshd-listen-absent-address sshd-port-2222-firewall-22 root-login-no-root-only password-auth-no-keys
-          allowusers-nobody strictmodes-group-writable strictmodes-group-shared nologin-file)
+          allowusers-nobody strictmodes-group-writable strictmodes-group-shared nologin-file
+          hosts-deny-sshd)
 # Built from base-netplan.img (netplan.io installed) instead of base.img.
 NETPLAN_VARIANTS=" netplan-networkd-stale-interfaces netplan-removed "
 # Variants whose boot also tries a password login (admin, password boot-check):
@@ -91,6 +92,7 @@ predict() {
         strictmodes-group-writable) echo "reachable: Debian's OpenSSH accepts a ~/.ssh writable by the user's own private group (observed 2026-12-02)" ;;
         strictmodes-group-shared) echo "NOT reachable (login): every ~/.ssh is group-writable by a group with other members (Debian's user-group-modes patch refuses that)" ;;
         nologin-file) echo "reachable: /etc/nologin did not survive the reboot (observed 2026-12-02; systemd-user-sessions removes it)" ;;
+        hosts-deny-sshd) echo "NOT reachable: /etc/hosts.deny refuses sshd for every client (Debian's sshd links libwrap), no banner" ;;
     esac
 }
 
@@ -367,6 +369,8 @@ break_password-auth-no-keys() {
     # admin gets a password, so only PasswordAuthentication refuses it (the boot tries it).
     echo admin:boot-check | in_root "$1" chpasswd
 }
+# tcp_wrappers: Debian 12's sshd is linked with libwrap and reads hosts.deny.
+break_hosts-deny-sshd() { printf 'sshd: ALL\n' >>"$1/etc/hosts.deny"; }
 break_allowusers-nobody() { printf 'AllowUsers nobody-here\n' >>"$1/etc/ssh/sshd_config"; }
 break_strictmodes-group-writable() { chmod 775 "$1/root/.ssh" "$1/home/admin/.ssh"; }
 # Group-writable ~/.ssh whose group has other members: Debian's OpenSSH

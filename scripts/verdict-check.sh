@@ -28,6 +28,8 @@ observed_in_docs() {
         networking-disabled-auto|networking-online-only|pre-up-hook|renamed-interface|fstab-wrong-uuid|iptables-drop) echo unreachable ;;
         firewall-lockout-crlf-hook|netplan-removed|ssh-disabled|sshd-bad-keyword|sshd-no-host-keys|sshd-port-2222-firewall-22) echo unreachable ;;
         root-login-no-root-only) echo no-login ;;
+        ssh-masked|sshd-bad-value|sshd-no-privsep-user|sshd-listen-absent-address|hosts-deny-sshd) echo unreachable ;;
+        password-auth-no-keys|allowusers-nobody|strictmodes-group-shared) echo no-login ;;
         *) echo "" ;;
     esac
 }
@@ -67,6 +69,9 @@ check_main() {
             :*) agrees="not booted yet" ;;
             reachable:"verdict: SSH after the next boot: reachable"*) agrees=yes ;;
             unreachable:"verdict: SSH after the next boot: NOT reachable"*|no-login:"verdict: SSH after the next boot: NOT reachable"*) agrees=yes ;;
+            # A link that depends on what only the boot's network decides (a
+            # DHCP lease) is said as such: no disagreement, but not agreement.
+            *:"verdict: SSH after the next boot: cannot tell"*) agrees="cannot tell offline (the verdict names what decides it)" ;;
             *) agrees=NO; bad=1 ;;
         esac
         printf '| %s | %s | %s | %s |\n' "$n" "${seen:-?}" "$says" "$agrees" | tee -a "$LOGS/verdict-check.md"

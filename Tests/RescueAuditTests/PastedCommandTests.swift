@@ -84,6 +84,8 @@ import Testing
                   to: root.appendingPathComponent("lib/systemd/system/nftables.service"))
         try FileManager.default.createSymbolicLink(atPath: wants.appendingPathComponent("nftables.service").path,
                                                    withDestinationPath: "/lib/systemd/system/nftables.service")
+        // nftables.service runs /usr/sbin/nft: a stand-in, or the unit fails and loads nothing.
+        try writeUnitPrograms(["/lib/systemd/system/nftables.service": "ExecStart=/usr/sbin/nft -f /etc/nftables.conf\n"], into: root)
 
         let result = AuditResult.run(SystemSnapshot.load(root: try TargetRoot(directory: root.path)))
         let commands = Self.manualCommands(result)
