@@ -103,7 +103,7 @@ public struct SshLoginImpossible: Rule {
             var evidence = login.evidence.map { s in s.location.line > 0 ? Evidence(s) : Evidence.fact(s.location.path, s.text.isEmpty ? "exists" : s.text) }
             if evidence.isEmpty { evidence = [.fact("/etc/passwd", login.summary)] }
             evidence += sshd.strictModes.map { .fact($0.path, "\($0.why): StrictModes ignores \($0.account)'s keys") }
-            if let n = sshd.nologin, system.bytes(n.location.path) != nil,
+            if let n = sshd.nologin, sshd.nologinReadable,
                sshd.accounts.contains(where: { $0.uid != 0 && $0.reasons.count == 1 && $0.reasons[0].hasPrefix("/etc/nologin") }) {
                 actions.append(ProposedAction(.moveAside(path: n.location.path), "Move /etc/nologin aside so users can log in"))
             }

@@ -81,7 +81,7 @@ public struct SshdWillNotStart: Rule {
                                            commands: ["rm -- \(path: path)"]),
                                    "Unmask \(p.unit ?? "sshd")")]
         case .notToBeRun:
-            if let path = p.path, system.bytes(path) != nil {
+            if let path = p.path, p.fileReadable {
                 return [ProposedAction(.moveAside(path: path), "Move \(path) aside so the unit starts sshd")]
             }
         case .binaryMissing, .configMissing:

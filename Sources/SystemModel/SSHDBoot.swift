@@ -51,6 +51,9 @@ public struct SSHDStartProblem: Hashable, Sendable {
     public var unit: String?
     /// The mask symlink or the file to move aside.
     public var path: String?
+    /// For `.notToBeRun`: the file could be read (a regular file within the
+    /// reader's cap), so a plan can record its hash and move it aside.
+    public var fileReadable = false
 }
 
 /// A host key sshd is set to load, and whether it can.
@@ -143,6 +146,9 @@ public struct SSHDModel: Sendable {
     public var nologinShell: String?
     /// /etc/nologin, when it exists.
     public var nologin: SourceLine?
+    /// /etc/nologin could be read (a regular file within the reader's cap):
+    /// a plan can record its hash and move it aside.
+    public var nologinReadable = false
     /// hosts.deny lines that refuse sshd for every client, when libwrap is linked.
     public var hostsDenyAll: [SourceLine] = []
     /// fail2ban's database, when fail2ban starts at boot and keeps one.

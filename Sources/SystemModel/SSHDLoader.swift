@@ -120,7 +120,8 @@ extension SSHDModel {
                     if root.exists(p) {
                         startProblems.append(SSHDStartProblem(kind: .notToBeRun,
                             message: "\(p) exists, and \(path) starts sshd only when it does not (ConditionPathExists=\(c.value)).",
-                            evidence: [c.source, SourceLine(path: p, line: 0, text: "")], unit: runName, path: p))
+                            evidence: [c.source, SourceLine(path: p, line: 0, text: "")], unit: runName, path: p,
+                            fileReadable: root.bytes(p) != nil))
                     }
                 }
             }
@@ -148,7 +149,7 @@ extension SSHDModel {
                 startProblems.append(SSHDStartProblem(kind: .notToBeRun,
                     message: "/etc/ssh/sshd_not_to_be_run exists: \(initScript) does not start sshd.",
                     evidence: [SourceLine(path: "/etc/ssh/sshd_not_to_be_run", line: 0, text: "")], unit: name,
-                    path: "/etc/ssh/sshd_not_to_be_run"))
+                    path: "/etc/ssh/sshd_not_to_be_run", fileReadable: root.bytes("/etc/ssh/sshd_not_to_be_run") != nil))
             }
         }
 

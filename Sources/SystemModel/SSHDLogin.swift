@@ -101,7 +101,10 @@ extension SSHDModel {
         // and let the user in: docs/boot-checks.md), so it locks nobody out there.
         let removedAtBoot = ctx.initSystem.kind == .systemd && ctx.units.isMasked("systemd-user-sessions.service") == nil
             && ctx.units.unitFile("systemd-user-sessions.service") != nil
-        if root.exists("/etc/nologin") && !removedAtBoot { nologin = SourceLine(path: "/etc/nologin", line: 0, text: "") }
+        if root.exists("/etc/nologin") && !removedAtBoot {
+            nologin = SourceLine(path: "/etc/nologin", line: 0, text: "")
+            nologinReadable = root.bytes("/etc/nologin") != nil
+        }
         let usePAM = config.global("usepam")?.arguments.first?.lowercased() == "yes"
         let strict = config.global("strictmodes")?.arguments.first?.lowercased() != "no"
         let groupModes = userGroupModes.map { _ in GroupModes(passwd: passwd, groups: groups) }
