@@ -113,7 +113,7 @@ let package = Package(
          TargetAccess and parsed by Parsers, each fact with its provenance. */
         .target(
             name: "SystemModel",
-            dependencies: ["Parsers", "TargetAccess"]
+            dependencies: ["Parsers", "RescueSys", "TargetAccess"]
         ),
 
         // MARK: - Rules and the plan

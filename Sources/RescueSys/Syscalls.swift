@@ -472,3 +472,27 @@ public func sysRootPlacement() -> RootPlacement {
     }
     return ra_root_is_mount_root() == 0 ? .chroot : .unknown
 }
+
+/// Runs `body` once on a new detached POSIX thread; false when none could be
+/// started (the caller then does the work itself, later). Not a Swift
+/// concurrency task: its executor, Dispatch, traps (SIGILL) inside a bare
+/// chroot without /proc and /sys, where a rescue-shell audit may run.
+public func sysStartThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { arg in
+        guard let arg else { return nil }
+        Unmanaged<Box>.fromOpaque(arg).takeRetainedValue().body()
+        return nil
+    }, box)
+    guard rc == 0 else {
+        Unmanaged<Box>.fromOpaque(box).release()
+        return false
+    }
+    pthread_detach(thread)
+    return true
+}

@@ -1,4 +1,5 @@
 import Parsers
+import RescueSys
 import Synchronization
 import TargetAccess
 
@@ -464,7 +465,9 @@ final class LazyInitramfs: Sendable {
     /// is left. The read happens once, whoever comes first.
     func startInBackground() {
         guard state.withLock({ $0 == nil }), started.withLock({ s in defer { s = true }; return !s }) else { return }
-        Task.detached(priority: .userInitiated) { _ = self.status }
+        // A POSIX thread, not a Task: see sysStartThread. If none starts,
+        // the first question computes the status itself.
+        _ = sysStartThread { _ = self.status }
     }
 
     var wasStarted: Bool { started.withLock { $0 } }
