@@ -44,7 +44,17 @@ extension AuditResult {
         }
         let repaired = SystemSnapshot.load(root: system.root.overlaying(overlay), kind: system.kind, environment: system.environment)
         let again = AuditResult.run(repaired, rules: rules)
-        let verdict = again.verdict ?? BootVerdict.judge(repaired, again.findings)
+        var verdict = again.verdict ?? BootVerdict.judge(repaired, again.findings)
+        // A step whose effect is not modelled (a rebuilt initramfs decides the
+        // interface names) may be the one that fixes the broken link: the
+        // prediction then cannot say "still NOT reachable" (renamed-interface
+        // came back at boot after `update-initramfs -u -k all`).
+        if !unknown.isEmpty, verdict.outcome == .notReachable {
+            let rest = verdict.line.hasPrefix(Verdict.prefix) ? String(verdict.line.dropFirst(Verdict.prefix.count)) : verdict.line
+            verdict.outcome = .cannotTell
+            verdict.line = Verdict.prefix + "cannot tell: " + unknown.map(\.id).joined(separator: ", ")
+                + " is not modelled, and without it: " + rest
+        }
         return AfterRepair(verdict: verdict, findings: again.findings, notModelled: unknown)
     }
 }
