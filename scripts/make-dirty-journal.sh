@@ -4,14 +4,15 @@
 #   1. mkfs.ext4 -d ROOT (the image holds ROOT's tree);
 #   2. mount it with data=journal,commit=1 and replace FILE (a target path)
 #      with the contents of NEW;
-#   3. wait until jbd2 has committed the transaction (the commit timer is
-#      1 s), and copy the image while the kernel has not yet written the
-#      blocks in place (writeback leaves them dirty for 30 s);
+#   3. fsync FILE (`sync FILE`), which makes jbd2 commit the transaction,
+#      and copy the image at once, while the kernel has not yet written the
+#      blocks in place (writeback leaves them dirty for 30 s, unless
+#      another process's sync(1) checkpoints them first);
 #   4. unmount the original; OUT is the copy.
 # The result is checked, not assumed: OUT must say needs_recovery, debugfs
 # (which never replays) must read the old FILE from it, and e2fsck's replay
 # on a scratch copy must read NEW. When writeback was quicker (a loaded
-# machine), it tries again, three times at most. Needs root and a loop device.
+# machine), it tries again, five times at most. Needs root and a loop device.
 #
 #   scripts/make-dirty-journal.sh ROOT OUT FILE NEW
 set -eu
@@ -22,13 +23,16 @@ cleanup() { umount "$mnt" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 mkdir "$mnt"
 try=1
-while [ $try -le 3 ]; do
+while [ $try -le 5 ]; do
     rm -f "$work/live.img"
     truncate -s 64M "$work/live.img"
     mkfs.ext4 -q -F -d "$root" "$work/live.img"
     mount -o loop,data=journal,commit=1 "$work/live.img" "$mnt"
     cat "$new" > "$mnt$file"
-    sleep 3
+    # fsync commits the edit to the journal (data=journal) at once; copy
+    # right after, before writeback checkpoints it to its home blocks. (A
+    # fixed sleep lost that race whenever another process ran sync(1).)
+    sync "$mnt$file"
     cp --sparse=always "$work/live.img" "$out"
     umount "$mnt"
     cp --sparse=always "$out" "$work/replayed.img"
@@ -40,5 +44,5 @@ while [ $try -le 3 ]; do
     fi
     try=$((try + 1))
 done
-echo "make-dirty-journal: the edit of $file never stayed in the journal alone (3 tries)" >&2
+echo "make-dirty-journal: the edit of $file never stayed in the journal alone (5 tries)" >&2
 exit 1
