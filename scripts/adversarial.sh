@@ -93,12 +93,17 @@ mkdir -p "$R/etc/systemd/system/sysinit.target.wants"
 ln -s /lib/systemd/system/nftables.service "$R/etc/systemd/system/sysinit.target.wants/nftables.service"
 mkdir -p "$R/lib/systemd/system"
 printf '[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n[Install]\nWantedBy=sysinit.target\n' >"$R/lib/systemd/system/nftables.service"
+# The unit's program must exist, or nftables.service fails and loads nothing.
+mkdir -p "$R/usr/sbin"
+printf '#!/bin/sh\n# stands in for /usr/sbin/nft\n' >"$R/usr/sbin/nft"
+chmod 755 "$R/usr/sbin/nft"
 check nft-self-include json "includes itself"
 
 # nft: defines doubling at each of 39 levels (23 GiB before the word budget).
 new_root nft-defines
 cp -a "$WORK/nft-self-include/etc/systemd" "$R/etc/"
 cp -a "$WORK/nft-self-include/lib" "$R/"
+cp -a "$WORK/nft-self-include/usr" "$R/"
 {
     echo 'define a0 = 22'
     for i in $(seq 1 39); do echo "define a$i = { \$a$((i - 1)), \$a$((i - 1)) }"; done
