@@ -339,16 +339,20 @@ extension ScriptWriter {
         fi
     }
 
-    # apply_move ID PATH: moves the file into the backup directory.
-    apply_move() {
+    # move_aside ID PATH WHAT: moves PATH (a file or a symlink, WHAT in the
+    # messages) into the backup directory; undo.sh moves it back.
+    move_aside() {
         resolve "$2" || die "$1: $2 cannot be resolved inside the target"
         f=$RESOLVED
-        if [ "$DRY_RUN" = 1 ]; then say "  would move $2 into the backup directory"; return 0; fi
+        if [ "$DRY_RUN" = 1 ]; then say "  would move $3 into the backup directory"; return 0; fi
         ensure_backup
         undo_add "move_back \"\$${1}_path\""
         stash "$2" "$f"
-        say "  moved $2 to $BK/files$2"
+        say "  moved $3 to $BK/files$2"
     }
+
+    # apply_move ID PATH: moves the file into the backup directory.
+    apply_move() { move_aside "$1" "$2" "$2"; }
 
     # check_link ID PATH TARGET: keeps TODO at refuse, apply or skip, worst first.
     check_link() {
@@ -408,15 +412,7 @@ extension ScriptWriter {
     }
 
     # apply_unlink ID PATH: moves the symlink into the backup directory.
-    apply_unlink() {
-        resolve "$2" || die "$1: $2 cannot be resolved inside the target"
-        f=$RESOLVED
-        if [ "$DRY_RUN" = 1 ]; then say "  would move the link $2 into the backup directory"; return 0; fi
-        ensure_backup
-        undo_add "move_back \"\$${1}_path\""
-        stash "$2" "$f"
-        say "  moved the link $2 to $BK/files$2"
-    }
+    apply_unlink() { move_aside "$1" "$2" "the link $2"; }
 
     # check_ownership ID PATH FROM TO: FROM and TO are "mode uid gid" as
     # stat -c '%a %u %g' prints them (numeric owners of the target).
